@@ -1,0 +1,76 @@
+import { parseArgs } from 'node:util';
+
+export interface Config {
+  /** SQLite file path (the embedded default). */
+  db: string;
+  host: string;
+  grpcPort: number;
+  restPort: number;
+  logLevel: string;
+  /** Change-log events kept for watchers to resume from. */
+  eventRetention: number;
+  /** How long shutdown waits for in-flight calls before cutting them. */
+  shutdownTimeoutMs: number;
+}
+
+/** Each setting: its flag, its environment variable, its default. */
+const SETTINGS = {
+  db: { flag: 'db', env: 'TWINAPI_DB', default: './data/twinapi.db', parse: String },
+  host: { flag: 'host', env: 'TWINAPI_HOST', default: '0.0.0.0', parse: String },
+  grpcPort: { flag: 'grpc-port', env: 'GRPC_PORT', default: '50051', parse: port },
+  restPort: { flag: 'rest-port', env: 'REST_PORT', default: '3000', parse: port },
+  logLevel: { flag: 'log-level', env: 'LOG_LEVEL', default: 'info', parse: String },
+  eventRetention: { flag: 'event-retention', env: 'TWINAPI_EVENT_RETENTION', default: '100000', parse: positive },
+  shutdownTimeoutMs: { flag: 'shutdown-timeout-ms', env: 'TWINAPI_SHUTDOWN_TIMEOUT_MS', default: '10000', parse: positive },
+} as const satisfies Record<keyof Config, { flag: string; env: string; default: string; parse: (v: string) => unknown }>;
+
+export const CONFIG_OPTIONS = Object.fromEntries(
+  Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' as const }]),
+);
+
+/** Flags win over environment variables, which win over defaults. */
+export function loadConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Config {
+  const entries = Object.entries(SETTINGS).map(([key, s]) => {
+    const raw = (flags[s.flag] as string | undefined) ?? env[s.env] ?? s.default;
+    try {
+      return [key, s.parse(raw)];
+    } catch (error) {
+      throw new Error(`--${s.flag} (${s.env}): ${(error as Error).message}`);
+    }
+  });
+  return Object.fromEntries(entries) as Config;
+}
+
+export interface CommandLine {
+  command: string | undefined;
+  help: boolean;
+  /** Every `--flag value`, by flag name. */
+  flags: Record<string, string | undefined>;
+}
+
+/** `extraFlags`: string flags of one command, e.g. `count` for `seed`. */
+export function parseCommandLine(argv: string[], extraFlags: string[] = []): CommandLine {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { ...CONFIG_OPTIONS, help: { type: 'boolean' } };
+  for (const flag of extraFlags) options[flag] = { type: 'string' };
+  const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true });
+  const { help, ...flags } = values;
+  return { command: positionals[0], help: help === true, flags: flags as Record<string, string | undefined> };
+}
+
+export function describeSettings(): string {
+  return Object.values(SETTINGS)
+    .map((s) => `  --${s.flag.padEnd(22)} ${s.env.padEnd(30)} default ${s.default}`)
+    .join('\n');
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${value} is not a port number`);
+  return n;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${value} is not a whole number of at least 1`);
+  return n;
+}

@@ -1,0 +1,54 @@
+import type { Cursor } from './pagination.js';
+import type { User, UserEvent } from './user.js';
+
+export interface ListQuery {
+  /** Lower-cased substring to find in names; empty matches everyone. */
+  nameContains: string;
+  limit: number;
+}
+
+/**
+ * Where users live. Every mutation appends its events to the change log in the
+ * same transaction and returns them, so no change is ever committed unlogged.
+ */
+export interface UserStore {
+  getUser(id: string): Promise<User | undefined>;
+  /** Inserts all or none; a taken email raises EMAIL_ALREADY_EXISTS naming the item. */
+  insertUsers(users: readonly User[], fieldPath: (index: number) => string): Promise<UserEvent[]>;
+  /** Reads the user, lets `change` compute the new one, writes it: one transaction. */
+  updateUser(id: string, change: (current: User) => User): Promise<UserEvent | undefined>;
+  deleteUser(id: string): Promise<UserEvent | undefined>;
+  /** Newest first, strictly after `after` when given. */
+  listUsers(query: ListQuery & { after?: Cursor }): Promise<User[]>;
+  listUsersByOffset(query: ListQuery & { offset: number }): Promise<{ users: User[]; totalCount: number }>;
+  changeLog: ChangeLog;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ChangeLog {
+  /** The highest revision ever committed (0 for an empty log), kept even when pruned. */
+  headRevision(): Promise<number>;
+  /** Events with revision > afterRevision, oldest first, at most `limit`. */
+  readAfter(afterRevision: number, limit: number): Promise<UserEvent[]>;
+  /** Drops all but the newest `retain` events; returns how many went. */
+  prune(retain: number): Promise<number>;
+}
+
+/** Which users a watcher wants; an empty set means everyone. Grows while watching. */
+export interface WatchOptions {
+  /** Resume after this revision; absent means from now. */
+  afterRevision?: number;
+  userIds: ReadonlySet<string>;
+  signal: AbortSignal;
+}
+
+export interface EventFeed {
+  watch(options: WatchOptions): AsyncIterable<UserEvent>;
+  /**
+   * Something was committed (up to `revision`, when the caller knows it): look
+   * at the change log again. A watch that starts after this call starts after
+   * that revision.
+   */
+  notify(revision?: number): void;
+}

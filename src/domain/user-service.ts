@@ -1,0 +1,141 @@
+import { batchField, emailAlreadyExists, invalidArgument, userNotFound } from './errors.js';
+import { decodePageToken, encodePageToken, pageNumber, pageSize } from './pagination.js';
+import type { EventFeed, UserStore, WatchOptions } from './ports.js';
+import {
+  applyPatch,
+  checkNewUser,
+  type CreateUserRequest,
+  newUser,
+  searchKey,
+  type User,
+  type UserEvent,
+  type UserPatch,
+} from './user.js';
+
+export interface ListUsersInput {
+  filter?: string;
+  pageSize?: number;
+  pageToken?: string;
+}
+
+export interface ListUsersPage {
+  users: User[];
+  /** Empty when this is the last page. */
+  nextPageToken: string;
+}
+
+export interface OffsetPageInput {
+  filter?: string;
+  page?: number;
+  limit?: number;
+}
+
+export interface OffsetPage {
+  users: User[];
+  totalCount: number;
+  page: number;
+  limit: number;
+}
+
+/** The use cases of the User service; adapters translate protocols to these calls. */
+export class UserService {
+  constructor(
+    private readonly store: UserStore,
+    private readonly feed: EventFeed,
+  ) {}
+
+  async getUser(id: string): Promise<User> {
+    requireId(id);
+    const user = await this.store.getUser(id);
+    if (!user) throw userNotFound(id);
+    return user;
+  }
+
+  async createUser(request: CreateUserRequest): Promise<User> {
+    const user = newUser(request);
+    this.committed(await this.store.insertUsers([user], () => 'email'));
+    return user;
+  }
+
+  /** All or nothing: every bad item is reported, each named by its index. */
+  async createUsers(requests: readonly CreateUserRequest[]): Promise<User[]> {
+    if (requests.length === 0) return [];
+    const checked = requests.map((r, i) => checkNewUser(r, (field) => batchField(i, field)));
+    const violations = checked.flatMap((c) => c.violations);
+    if (violations.length > 0) throw invalidArgument(violations);
+    const users = checked.map((c) => c.user);
+    rejectRepeatedEmails(users);
+    this.committed(await this.store.insertUsers(users, (i) => batchField(i, 'email')));
+    return users;
+  }
+
+  async updateUser(id: string, patch: UserPatch): Promise<User> {
+    requireId(id);
+    const event = await this.store.updateUser(id, (current) => applyPatch(current, patch));
+    if (!event?.user) throw userNotFound(id);
+    this.committed([event]);
+    return event.user;
+  }
+
+  async deleteUser(id: string): Promise<void> {
+    requireId(id);
+    const event = await this.store.deleteUser(id);
+    if (!event) throw userNotFound(id);
+    this.committed([event]);
+  }
+
+  /** Cursor pagination: stable while users are added or removed. */
+  async listUsers(input: ListUsersInput): Promise<ListUsersPage> {
+    const filter = input.filter ?? '';
+    const limit = pageSize(input.pageSize, 'page_size');
+    const after = decodePageToken(input.pageToken ?? '', filter);
+    const users = await this.store.listUsers({ nameContains: searchKey(filter), limit: limit + 1, after });
+    const hasMore = users.length > limit;
+    const page = hasMore ? users.slice(0, limit) : users;
+    const last = page.at(-1);
+    const nextPageToken =
+      hasMore && last ? encodePageToken({ createdAt: last.createdAt!.getTime(), id: last.id }, filter) : '';
+    return { users: page, nextPageToken };
+  }
+
+  /** Offset pagination with a total, for UIs that show page numbers. */
+  async listUsersByOffset(input: OffsetPageInput): Promise<OffsetPage> {
+    const page = pageNumber(input.page);
+    const limit = pageSize(input.limit, 'limit');
+    const result = await this.store.listUsersByOffset({
+      nameContains: searchKey(input.filter ?? ''),
+      limit,
+      offset: (page - 1) * limit,
+    });
+    return { ...result, page, limit };
+  }
+
+  watchUsers(options: WatchOptions): AsyncIterable<UserEvent> {
+    if (options.afterRevision !== undefined && !(Number.isInteger(options.afterRevision) && options.afterRevision >= 0)) {
+      throw invalidArgument([{ field: 'after_revision', description: 'must be a whole number of at least 0' }]);
+    }
+    return this.feed.watch(options);
+  }
+
+  async ping(): Promise<void> {
+    await this.store.ping();
+  }
+
+  /** Wakes watchers once a change is durable. */
+  private committed(events: readonly UserEvent[]): void {
+    this.feed.notify(events.at(-1)?.revision);
+  }
+}
+
+function requireId(id: string): void {
+  if (id === '') throw invalidArgument([{ field: 'id', description: 'is required' }]);
+}
+
+function rejectRepeatedEmails(users: readonly User[]): void {
+  const seen = new Set<string>();
+  users.forEach((user, index) => {
+    const key = searchKey(user.email);
+    if (seen.has(key)) throw emailAlreadyExists(batchField(index, 'email'), index);
+    seen.add(key);
+  });
+}

@@ -1,0 +1,191 @@
+import { invalidArgument, revisionExpired } from '../domain/errors.js';
+import type { ChangeLog, EventFeed, WatchOptions } from '../domain/ports.js';
+import type { UserEvent } from '../domain/user.js';
+
+export interface ChangeFeedOptions {
+  /** Newest events kept in memory, so live watchers never touch the database. */
+  recentCapacity?: number;
+  /** Events read from the log per query. */
+  batchSize?: number;
+  /**
+   * How often to look at the log without a wake-up: catches commits made by
+   * other processes, and bounds the cost of a lost notification.
+   */
+  pollIntervalMs?: number;
+  /** Events kept in the change log; older ones are pruned. */
+  retention?: number;
+  /** How many appended revisions between two prunes. */
+  pruneEvery?: number;
+  /** Reading the log failed; the next wake-up or poll tries again. */
+  onError?: (error: unknown) => void;
+}
+
+const DEFAULTS: Required<ChangeFeedOptions> = {
+  recentCapacity: 10_000,
+  batchSize: 500,
+  pollIntervalMs: 1000,
+  retention: 100_000,
+  pruneEvery: 1000,
+  onError: (error) => process.emitWarning(`change feed: ${String(error)}`),
+};
+
+/**
+ * Tails the change log, the source of truth, and serves watchers from it.
+ * A wake-up (`notify`) only says "look again", so a missed one delays an
+ * event by at most one poll interval and never loses it. Watchers track the
+ * last revision they saw, which is what makes resumption gap-free.
+ */
+export class ChangeFeed implements EventFeed {
+  private readonly options: Required<ChangeFeedOptions>;
+  /** Contiguous run of the newest events, oldest first. */
+  private recent: UserEvent[] = [];
+  /** Last revision read into `recent`. */
+  private head = 0;
+  /** Highest revision known to be committed: at least `head`. */
+  private committedHead = 0;
+  private prunedAt = 0;
+  private tailing: Promise<void> | undefined;
+  private again = false;
+  private waiters = new Set<() => void>();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly log: ChangeLog,
+    options: ChangeFeedOptions,
+  ) {
+    this.options = { ...DEFAULTS, ...options };
+  }
+
+  static async start(log: ChangeLog, options: ChangeFeedOptions = {}): Promise<ChangeFeed> {
+    const feed = new ChangeFeed(log, options);
+    feed.head = await log.headRevision();
+    feed.committedHead = feed.head;
+    feed.prunedAt = feed.head;
+    feed.timer = setInterval(() => feed.notify(), feed.options.pollIntervalMs).unref();
+    return feed;
+  }
+
+  get headRevision(): number {
+    return this.head;
+  }
+
+  /** Number of watchers waiting for the next change (for leak tests and metrics). */
+  get waitingWatchers(): number {
+    return this.waiters.size;
+  }
+
+  notify(revision = 0): void {
+    if (this.closed) return;
+    this.committedHead = Math.max(this.committedHead, revision);
+    if (this.tailing) {
+      this.again = true;
+      return;
+    }
+    this.tailing = this.tail().catch(this.options.onError).finally(() => {
+      this.tailing = undefined;
+      if (this.again) {
+        this.again = false;
+        this.notify();
+      }
+    });
+  }
+
+  /** Reads until the log is exhausted, fills the memory window, wakes watchers. */
+  async sync(): Promise<void> {
+    this.notify();
+    while (this.tailing) await this.tailing;
+  }
+
+  /**
+   * "From now" means from the head known at this call, so a change committed
+   * after it is never missed, even before the first event is pulled.
+   */
+  watch(options: WatchOptions): AsyncGenerator<UserEvent> {
+    return this.events(options.afterRevision ?? this.committedHead, options);
+  }
+
+  private async *events(start: number, { userIds, signal }: WatchOptions): AsyncGenerator<UserEvent> {
+    await this.sync();
+    if (start > this.head) {
+      throw invalidArgument([{ field: 'after_revision', description: `is ahead of the change log (head ${this.head})` }]);
+    }
+    let cursor = start;
+    while (!signal.aborted && !this.closed) {
+      const batch = await this.eventsAfter(cursor);
+      if (batch.length === 0) {
+        await this.nextChange(cursor, signal);
+        continue;
+      }
+      for (const event of batch) {
+        cursor = event.revision;
+        if (userIds.size === 0 || userIds.has(event.user!.id)) yield event;
+        if (signal.aborted) return;
+      }
+    }
+  }
+
+  /** Ends every watch and waits for a read in progress, so the store can close after. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const wake of [...this.waiters]) wake();
+    await this.tailing;
+  }
+
+  private async eventsAfter(cursor: number): Promise<UserEvent[]> {
+    const first = this.recent[0]?.revision;
+    if (first !== undefined && first <= cursor + 1) {
+      const start = cursor + 1 - first;
+      return this.recent.slice(start, start + this.options.batchSize);
+    }
+    if (cursor >= this.head) return [];
+    const events = await this.log.readAfter(cursor, this.options.batchSize);
+    // Revisions are contiguous, so anything but cursor + 1 means it was pruned.
+    if (events[0]?.revision !== cursor + 1) throw revisionExpired(cursor);
+    return events;
+  }
+
+  private nextChange(cursor: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      // The log may have moved on while the caller was looking.
+      if (this.head > cursor || this.closed) return resolve();
+      const wake = () => {
+        this.waiters.delete(wake);
+        signal.removeEventListener('abort', wake);
+        resolve();
+      };
+      this.waiters.add(wake);
+      signal.addEventListener('abort', wake, { once: true });
+    });
+  }
+
+  private async tail(): Promise<void> {
+    for (;;) {
+      const events = await this.log.readAfter(this.head, this.options.batchSize);
+      if (events.length === 0) break;
+      this.remember(events);
+    }
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const wake of waiters) wake();
+    await this.pruneIfDue();
+  }
+
+  private remember(events: UserEvent[]): void {
+    // A jump means the events in between were pruned before we read them:
+    // start the window afresh rather than keep a run with a hole in it.
+    if (events[0]!.revision !== this.head + 1) this.recent = [];
+    this.recent.push(...events);
+    const excess = this.recent.length - this.options.recentCapacity;
+    if (excess > 0) this.recent.splice(0, excess);
+    this.head = events.at(-1)!.revision;
+    this.committedHead = Math.max(this.committedHead, this.head);
+  }
+
+  private async pruneIfDue(): Promise<void> {
+    if (this.head - this.prunedAt < this.options.pruneEvery) return;
+    this.prunedAt = this.head;
+    await this.log.prune(this.options.retention);
+  }
+}

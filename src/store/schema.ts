@@ -1,0 +1,41 @@
+import type { Generated } from 'kysely';
+
+/** Column names match the contract's field names (snake_case), one name everywhere. */
+export interface UsersTable {
+  id: string;
+  name: string;
+  /** Lower-cased name, for case-insensitive `filter`. */
+  name_key: string;
+  email: string;
+  /** Lower-cased email; its unique index is what makes emails unique. */
+  email_key: string;
+  /** The UserRole enum name, e.g. USER_ROLE_ADMIN. */
+  role: string;
+  /** JSON array of strings. */
+  tags: string;
+  /** Milliseconds since the epoch. */
+  created_at: number;
+  updated_at: number;
+}
+
+export interface UserEventsTable {
+  revision: number;
+  /** The EventType enum name, e.g. EVENT_TYPE_CREATED. */
+  type: string;
+  user_id: string;
+  /** JSON of the user row after the change (before it, for a deletion). */
+  user: string;
+  occurred_at: number;
+}
+
+/** One row (id = 1): the head of the change log, which survives pruning. */
+export interface ChangeLogStateTable {
+  id: Generated<number>;
+  head_revision: number;
+}
+
+export interface Database {
+  users: UsersTable;
+  user_events: UserEventsTable;
+  change_log_state: ChangeLogStateTable;
+}

@@ -1,0 +1,178 @@
+import { type Kysely, sql, type Transaction } from 'kysely';
+import { emailAlreadyExists } from '../domain/errors.js';
+import type { ChangeLog, ListQuery, UserStore } from '../domain/ports.js';
+import type { Cursor } from '../domain/pagination.js';
+import { EventType, searchKey, type User, type UserEvent } from '../domain/user.js';
+import { eventToRow, rowToEvent, rowToUser, userToRow } from './rows.js';
+import type { Database } from './schema.js';
+
+/** Rows per INSERT: keeps every statement under SQLite's bound-parameter limit. */
+const INSERT_CHUNK = 500;
+
+export interface Dialect {
+  isUniqueViolation(error: unknown): boolean;
+}
+
+/**
+ * The user store on any SQL engine Kysely speaks; dialect quirks stay behind
+ * `Dialect`. Each mutation and its change-log events share one transaction.
+ */
+export class SqlUserStore implements UserStore, ChangeLog {
+  readonly changeLog: ChangeLog = this;
+
+  constructor(
+    readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {}
+
+  async getUser(id: string): Promise<User | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && rowToUser(row);
+  }
+
+  async insertUsers(users: readonly User[], fieldPath: (index: number) => string): Promise<UserEvent[]> {
+    return this.db.transaction().execute(async (trx) => {
+      await rejectTakenEmails(trx, users, fieldPath);
+      try {
+        for (const chunk of chunks(users.map(userToRow))) await trx.insertInto('users').values(chunk).execute();
+      } catch (error) {
+        // Lost a race with another writer between the check and the insert.
+        if (this.dialect.isUniqueViolation(error)) throw emailAlreadyExists(fieldPath(0));
+        throw error;
+      }
+      return appendEvents(trx, EventType.EVENT_TYPE_CREATED, users);
+    });
+  }
+
+  async updateUser(id: string, change: (current: User) => User): Promise<UserEvent | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) return undefined;
+      const updated = change(rowToUser(row));
+      const { id: _, created_at: __, ...columns } = userToRow(updated);
+      try {
+        await trx.updateTable('users').set(columns).where('id', '=', id).execute();
+      } catch (error) {
+        if (this.dialect.isUniqueViolation(error)) throw emailAlreadyExists('email');
+        throw error;
+      }
+      const [event] = await appendEvents(trx, EventType.EVENT_TYPE_UPDATED, [updated]);
+      return event;
+    });
+  }
+
+  async deleteUser(id: string): Promise<UserEvent | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx.deleteFrom('users').where('id', '=', id).returningAll().executeTakeFirst();
+      if (!row) return undefined;
+      const [event] = await appendEvents(trx, EventType.EVENT_TYPE_DELETED, [rowToUser(row)]);
+      return event;
+    });
+  }
+
+  async listUsers(query: ListQuery & { after?: Cursor }): Promise<User[]> {
+    let select = this.matching(query.nameContains).selectAll();
+    const { after } = query;
+    if (after) {
+      select = select.where((eb) =>
+        eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)),
+      );
+    }
+    const rows = await select.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
+    return rows.map(rowToUser);
+  }
+
+  async listUsersByOffset(query: ListQuery & { offset: number }): Promise<{ users: User[]; totalCount: number }> {
+    const [rows, count] = await Promise.all([
+      this.matching(query.nameContains)
+        .selectAll()
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(query.limit)
+        .offset(query.offset)
+        .execute(),
+      this.matching(query.nameContains)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow(),
+    ]);
+    return { users: rows.map(rowToUser), totalCount: Number(count.n) };
+  }
+
+  async headRevision(): Promise<number> {
+    const row = await this.db.selectFrom('change_log_state').select('head_revision').executeTakeFirstOrThrow();
+    return Number(row.head_revision);
+  }
+
+  async readAfter(afterRevision: number, limit: number): Promise<UserEvent[]> {
+    const rows = await this.db
+      .selectFrom('user_events')
+      .selectAll()
+      .where('revision', '>', afterRevision)
+      .orderBy('revision')
+      .limit(limit)
+      .execute();
+    return rows.map(rowToEvent);
+  }
+
+  async prune(retain: number): Promise<number> {
+    const head = await this.headRevision();
+    const result = await this.db.deleteFrom('user_events').where('revision', '<=', head - retain).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async ping(): Promise<void> {
+    await this.headRevision();
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  private matching(nameContains: string) {
+    const select = this.db.selectFrom('users');
+    if (nameContains === '') return select;
+    const pattern = `%${escapeLike(nameContains)}%`;
+    return select.where(sql<boolean>`name_key like ${pattern} escape '\\'`);
+  }
+}
+
+async function rejectTakenEmails(
+  trx: Transaction<Database>,
+  users: readonly User[],
+  fieldPath: (index: number) => string,
+): Promise<void> {
+  const keys = users.map((u) => searchKey(u.email));
+  for (const chunk of chunks(keys)) {
+    const taken = await trx.selectFrom('users').select('email_key').where('email_key', 'in', chunk).executeTakeFirst();
+    if (taken) {
+      const index = keys.indexOf(taken.email_key);
+      throw emailAlreadyExists(fieldPath(index), users.length > 1 ? index : undefined);
+    }
+  }
+}
+
+/**
+ * Takes the next revisions by bumping the head row: the row lock orders
+ * concurrent writers, so revisions become visible in commit order with no gap.
+ */
+async function appendEvents(trx: Transaction<Database>, type: EventType, users: readonly User[]): Promise<UserEvent[]> {
+  const { head_revision } = await trx
+    .updateTable('change_log_state')
+    .set((eb) => ({ head_revision: eb('head_revision', '+', users.length) }))
+    .where('id', '=', 1)
+    .returning('head_revision')
+    .executeTakeFirstOrThrow();
+  const first = Number(head_revision) - users.length + 1;
+  const timestamp = new Date();
+  const events = users.map((user, i): UserEvent => ({ type, user, timestamp, revision: first + i }));
+  for (const chunk of chunks(events.map(eventToRow))) await trx.insertInto('user_events').values(chunk).execute();
+  return events;
+}
+
+function* chunks<T>(items: readonly T[]): Generator<T[]> {
+  for (let i = 0; i < items.length; i += INSERT_CHUNK) yield items.slice(i, i + INSERT_CHUNK);
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}

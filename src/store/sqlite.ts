@@ -1,0 +1,62 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { CompiledQuery, type DatabaseConnection, type Driver, Kysely, SqliteDialect, SqliteDriver } from 'kysely';
+import { migrateToLatest } from './migrations.js';
+import type { Database } from './schema.js';
+import { SqlUserStore } from './sql-store.js';
+
+export interface SqliteOptions {
+  /** How long a writer waits for another process's lock before failing. */
+  busyTimeoutMs?: number;
+}
+
+export function openSqliteDatabase(path: string, options: SqliteOptions = {}): SQLite.Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new SQLite(path);
+  sqlite.pragma('journal_mode = WAL');
+  // FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power loss.
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  sqlite.pragma('foreign_keys = ON');
+  return sqlite;
+}
+
+/**
+ * Transactions take the write lock up front (BEGIN IMMEDIATE). A deferred one
+ * that reads first and writes later gets SQLITE_BUSY at once, without waiting,
+ * when another connection wrote in between.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly sqlite: SQLite.Database) {
+    super({ database: sqlite });
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver({ database: this.sqlite });
+  }
+}
+
+export function sqliteKysely(sqlite: SQLite.Database): Kysely<Database> {
+  return new Kysely<Database>({ dialect: new ImmediateSqliteDialect(sqlite) });
+}
+
+/** Opens (creating if needed) the database file and applies pending migrations. */
+export async function openSqliteStore(path: string, options: SqliteOptions = {}): Promise<SqlUserStore> {
+  const db = sqliteKysely(openSqliteDatabase(path, options));
+  try {
+    await migrateToLatest(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return new SqlUserStore(db, {
+    isUniqueViolation: (error) => (error as { code?: unknown })?.code === 'SQLITE_CONSTRAINT_UNIQUE',
+  });
+}

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type DomainError, ErrorCode } from '../src/domain/errors.js';
+import { EventType } from '../src/domain/user.js';
+import { aUser, openStack, rejectsWith, take } from './helpers.js';
+
+const everyone = new Set<string>();
+
+describe('change log and watch', () => {
+  it('appends one event per change, with strictly increasing revisions, in the same transaction', async () => {
+    const { service, store } = await openStack();
+    const user = await service.createUser(aUser());
+    await service.updateUser(user.id, { name: 'Renamed' });
+    await service.createUsers([aUser(), aUser()]);
+    await service.deleteUser(user.id);
+    await rejectsWith(service.createUsers([aUser(), aUser({ email: 'bad' })]), ErrorCode.INVALID_ARGUMENT);
+    await rejectsWith(service.updateUser(user.id, { name: 'gone' }), ErrorCode.USER_NOT_FOUND);
+
+    const events = await store.changeLog.readAfter(0, 100);
+    assert.deepEqual(events.map((e) => e.revision), [1, 2, 3, 4, 5]);
+    assert.deepEqual(events.map((e) => e.type), [
+      EventType.EVENT_TYPE_CREATED,
+      EventType.EVENT_TYPE_UPDATED,
+      EventType.EVENT_TYPE_CREATED,
+      EventType.EVENT_TYPE_CREATED,
+      EventType.EVENT_TYPE_DELETED,
+    ]);
+    assert.equal(events[1]?.user?.name, 'Renamed');
+    assert.equal(events[4]?.user?.id, user.id, 'a deletion carries the user as it was');
+    assert.equal(await store.changeLog.headRevision(), 5);
+  });
+
+  it('delivers live changes to a watcher, filtered by user id', async () => {
+    const { service, feed } = await openStack();
+    const watched = await service.createUser(aUser());
+    const abort = new AbortController();
+    const events = service.watchUsers({ userIds: new Set([watched.id]), signal: abort.signal });
+    const received = take(events, 2);
+    await service.createUser(aUser()); // not watched
+    await service.updateUser(watched.id, { name: 'Watched Once' });
+    await service.deleteUser(watched.id);
+    const [updated, deleted] = await received;
+    assert.equal(updated?.type, EventType.EVENT_TYPE_UPDATED);
+    assert.equal(updated?.user?.name, 'Watched Once');
+    assert.equal(deleted?.type, EventType.EVENT_TYPE_DELETED);
+    abort.abort();
+    assert.equal(feed.waitingWatchers, 0, 'no listener left behind');
+  });
+
+  it('lets a watcher that reconnects with its last revision miss nothing and see nothing twice', async () => {
+    const { service } = await openStack({ recentCapacity: 5 }); // small window: resumes read the database
+    const first = new AbortController();
+    const stream = service.watchUsers({ userIds: everyone, signal: first.signal });
+    const seen = take(stream, 3);
+    for (let i = 0; i < 3; i++) await service.createUser(aUser());
+    const before = await seen;
+    first.abort();
+    const last = before.at(-1)!.revision;
+
+    // Changes made while disconnected, more than the memory window holds.
+    const missed = await service.createUsers(Array.from({ length: 12 }, () => aUser()));
+    const second = new AbortController();
+    const resumed = service.watchUsers({ userIds: everyone, afterRevision: last, signal: second.signal });
+    const after = take(resumed, 14);
+    const live = await service.createUser(aUser());
+    await service.updateUser(live.id, { name: 'Live' });
+    const events = await after;
+    second.abort();
+
+    assert.deepEqual(events.map((e) => e.revision), Array.from({ length: 14 }, (_, i) => last + 1 + i));
+    assert.deepEqual(events.slice(0, 12).map((e) => e.user?.id), missed.map((u) => u.id));
+    assert.equal(events[13]?.user?.name, 'Live');
+  });
+
+  it('expires revisions older than the retention, and rejects future ones', async () => {
+    const { service, feed, store } = await openStack({ retention: 10, pruneEvery: 5, recentCapacity: 2 });
+    await service.createUsers(Array.from({ length: 30 }, () => aUser()));
+    await feed.sync();
+    const headRevision = await store.changeLog.headRevision();
+    assert.equal(headRevision, 30);
+    assert.equal((await store.changeLog.readAfter(0, 100)).length, 10, 'pruned to the retention');
+
+    const watch = (afterRevision: number) =>
+      take(service.watchUsers({ userIds: everyone, afterRevision, signal: AbortSignal.timeout(2000) }), 1);
+    const expired = await rejectsWith<DomainError>(watch(5), ErrorCode.REVISION_EXPIRED);
+    assert.equal(expired.metadata.after_revision, '5');
+    await rejectsWith(watch(19), ErrorCode.REVISION_EXPIRED);
+    assert.equal((await watch(20))[0]?.revision, 21, 'the oldest kept revision still resumes');
+    const ahead = await rejectsWith<DomainError>(watch(31), ErrorCode.INVALID_ARGUMENT);
+    assert.equal(ahead.violations[0]?.field, 'after_revision');
+    await rejectsWith(Promise.resolve().then(() => service.watchUsers({ userIds: everyone, afterRevision: -1, signal: AbortSignal.timeout(10) })), ErrorCode.INVALID_ARGUMENT);
+  });
+
+  it('sees changes committed by another process through polling', async () => {
+    const { path, service } = await openStack({ pollIntervalMs: 20 });
+    const other = await openStack({}, path); // a second store and feed on the same file
+    const abort = new AbortController();
+    const received = take(service.watchUsers({ userIds: everyone, signal: abort.signal }), 1);
+    const created = await other.service.createUser(aUser());
+    assert.equal((await received)[0]?.user?.id, created.id);
+    abort.abort();
+  });
+
+  it('ends watches when the feed closes', async () => {
+    const { service, feed } = await openStack();
+    const iterator = service.watchUsers({ userIds: everyone, signal: new AbortController().signal })[Symbol.asyncIterator]();
+    const next = iterator.next();
+    await new Promise((r) => setTimeout(r, 20));
+    await feed.close();
+    assert.equal((await next).done, true);
+  });
+});

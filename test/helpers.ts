@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import { UserService } from '../src/domain/user-service.js';
+import { type CreateUserRequest, UserRole } from '../src/domain/user.js';
+import { ChangeFeed, type ChangeFeedOptions } from '../src/events/change-feed.js';
+import { openSqliteStore } from '../src/store/sqlite.js';
+import type { SqlUserStore } from '../src/store/sql-store.js';
+
+/** A fresh directory removed when the test file ends. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'twinapi-test-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface TestStack {
+  path: string;
+  store: SqlUserStore;
+  feed: ChangeFeed;
+  service: UserService;
+}
+
+/** Store, feed and service on a real SQLite file; closed when the test file ends. */
+export async function openStack(feedOptions: ChangeFeedOptions = {}, path = join(tempDir(), 'twinapi.db')): Promise<TestStack> {
+  const store = await openSqliteStore(path);
+  const feed = await ChangeFeed.start(store.changeLog, { pollIntervalMs: 50, ...feedOptions });
+  after(async () => {
+    await feed.close();
+    await store.close();
+  });
+  return { path, store, feed, service: new UserService(store, feed) };
+}
+
+let counter = 0;
+export function aUser(overrides: Partial<CreateUserRequest> = {}): CreateUserRequest {
+  counter += 1;
+  return { name: `Test User ${counter}`, email: `user${counter}.${process.pid}@example.com`, role: UserRole.USER_ROLE_USER, tags: [], ...overrides };
+}
+
+/** Takes `count` items from an async iterable, failing after `timeoutMs`. */
+export async function take<T>(source: AsyncIterable<T>, count: number, timeoutMs = 5000): Promise<T[]> {
+  const items: T[] = [];
+  if (count === 0) return items;
+  const iterator = source[Symbol.asyncIterator]();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`got ${items.length} of ${count} items in ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    while (items.length < count) {
+      const next = await Promise.race([iterator.next(), timeout]);
+      if (next.done) break;
+      items.push(next.value);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  return items;
+}
+
+/** Asserts that `promise` rejects with a DomainError of `code`, and returns it. */
+export async function rejectsWith<E extends { code: string }>(promise: Promise<unknown>, code: string): Promise<E> {
+  try {
+    await promise;
+  } catch (error) {
+    if ((error as E).code === code) return error as E;
+    throw new Error(`expected ${code}, got ${String((error as E).code)}: ${String(error)}`);
+  }
+  throw new Error(`expected ${code}, but it succeeded`);
+}

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
+import type { UserStore } from '../domain/ports.js';
 import { UserService } from '../domain/user-service.js';
 import { ChangeFeed } from '../events/change-feed.js';
+import { startGrpcServer } from '../grpc/server.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Config } from './config.js';
 
@@ -13,9 +15,29 @@ export interface RunningServer {
 
 export interface App {
   service: UserService;
+  store: UserStore;
   feed: ChangeFeed;
   servers: RunningServer[];
   close(timeoutMs?: number): Promise<void>;
+}
+
+/** Starts the protocol servers on the app's service; each is shut down by `app.close`. */
+export async function startServers(app: App, config: Config, logger: Logger): Promise<void> {
+  app.servers.push(
+    await startGrpcServer(
+      app.service,
+      {
+        host: config.host,
+        port: config.grpcPort,
+        keepaliveTimeMs: config.grpcKeepaliveTimeMs,
+        keepaliveTimeoutMs: config.grpcKeepaliveTimeoutMs,
+        maxConcurrentStreams: config.grpcMaxConcurrentStreams,
+        maxReceiveMessageBytes: config.grpcMaxReceiveMessageBytes,
+        maxSendMessageBytes: config.grpcMaxSendMessageBytes,
+      },
+      logger.child({ server: 'grpc' }),
+    ),
+  );
 }
 
 /** Wires store, change feed and domain; the protocol servers attach to `service`. */
@@ -29,6 +51,7 @@ export async function openApp(config: Pick<Config, 'db' | 'eventRetention'>, log
   const servers: RunningServer[] = [];
   return {
     service,
+    store,
     feed,
     servers,
     async close(timeoutMs = 10_000) {

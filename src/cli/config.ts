@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { GRPC_DEFAULTS } from '../grpc/server.js';
 
 export interface Config {
   /** SQLite file path (the embedded default). */
@@ -11,6 +12,11 @@ export interface Config {
   eventRetention: number;
   /** How long shutdown waits for in-flight calls before cutting them. */
   shutdownTimeoutMs: number;
+  grpcKeepaliveTimeMs: number;
+  grpcKeepaliveTimeoutMs: number;
+  grpcMaxConcurrentStreams: number;
+  grpcMaxReceiveMessageBytes: number;
+  grpcMaxSendMessageBytes: number;
 }
 
 /** Each setting: its flag, its environment variable, its default. */
@@ -22,6 +28,11 @@ const SETTINGS = {
   logLevel: { flag: 'log-level', env: 'LOG_LEVEL', default: 'info', parse: String },
   eventRetention: { flag: 'event-retention', env: 'TWINAPI_EVENT_RETENTION', default: '100000', parse: positive },
   shutdownTimeoutMs: { flag: 'shutdown-timeout-ms', env: 'TWINAPI_SHUTDOWN_TIMEOUT_MS', default: '10000', parse: positive },
+  grpcKeepaliveTimeMs: { flag: 'grpc-keepalive-time-ms', env: 'GRPC_KEEPALIVE_TIME_MS', default: String(GRPC_DEFAULTS.keepaliveTimeMs), parse: positive },
+  grpcKeepaliveTimeoutMs: { flag: 'grpc-keepalive-timeout-ms', env: 'GRPC_KEEPALIVE_TIMEOUT_MS', default: String(GRPC_DEFAULTS.keepaliveTimeoutMs), parse: positive },
+  grpcMaxConcurrentStreams: { flag: 'grpc-max-concurrent-streams', env: 'GRPC_MAX_CONCURRENT_STREAMS', default: String(GRPC_DEFAULTS.maxConcurrentStreams), parse: positive },
+  grpcMaxReceiveMessageBytes: { flag: 'grpc-max-receive-message-bytes', env: 'GRPC_MAX_RECEIVE_MESSAGE_BYTES', default: String(GRPC_DEFAULTS.maxReceiveMessageBytes), parse: positive },
+  grpcMaxSendMessageBytes: { flag: 'grpc-max-send-message-bytes', env: 'GRPC_MAX_SEND_MESSAGE_BYTES', default: String(GRPC_DEFAULTS.maxSendMessageBytes), parse: positive },
 } as const satisfies Record<keyof Config, { flag: string; env: string; default: string; parse: (v: string) => unknown }>;
 
 export const CONFIG_OPTIONS = Object.fromEntries(
@@ -59,7 +70,7 @@ export function parseCommandLine(argv: string[], extraFlags: string[] = []): Com
 
 export function describeSettings(): string {
   return Object.values(SETTINGS)
-    .map((s) => `  --${s.flag.padEnd(22)} ${s.env.padEnd(30)} default ${s.default}`)
+    .map((s) => `  --${s.flag.padEnd(31)} ${s.env.padEnd(31)} default ${s.default}`)
     .join('\n');
 }
 

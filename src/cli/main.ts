@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { openApp } from './app.js';
+import { openApp, startServers } from './app.js';
 import { describeSettings, loadConfig, parseCommandLine } from './config.js';
 import { createLogger } from './logger.js';
 import { seed } from './seed.js';
@@ -45,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
 
 async function serve(config: ReturnType<typeof loadConfig>, logger: ReturnType<typeof createLogger>): Promise<number> {
   const app = await openApp(config, logger);
+  await startServers(app, config, logger);
   for (const server of app.servers) logger.info({ server: server.name, address: server.address }, 'listening');
   logger.info({ db: config.db, revision: app.feed.headRevision }, 'twinapi is serving');
   // Serving lasts until a signal, whether or not a server holds the event loop open.

@@ -3,6 +3,7 @@ import { decodePageToken, encodePageToken, pageNumber, pageSize } from './pagina
 import type { EventFeed, UserStore, WatchOptions } from './ports.js';
 import {
   applyPatch,
+  checkBatchSize,
   checkNewUser,
   type CreateUserRequest,
   newUser,
@@ -60,6 +61,7 @@ export class UserService {
   /** All or nothing: every bad item is reported, each named by its index. */
   async createUsers(requests: readonly CreateUserRequest[]): Promise<User[]> {
     if (requests.length === 0) return [];
+    checkBatchSize(requests.length);
     const checked = requests.map((r, i) => checkNewUser(r, (field) => batchField(i, field)));
     const violations = checked.flatMap((c) => c.violations);
     if (violations.length > 0) throw invalidArgument(violations);

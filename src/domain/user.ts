@@ -11,6 +11,8 @@ export const LIMITS = {
   emailMaxLength: 254,
   tagsMax: 32,
   tagMaxLength: 64,
+  /** Users in one batch create. */
+  batchMax: 10_000,
 } as const;
 
 /** The fields an update may change; everything else is server-owned. */
@@ -128,4 +130,11 @@ export function applyPatch(current: User, patch: UserPatch): User {
   const violations = check(fields, (f) => f);
   if (violations.length > 0) throw invalidArgument(violations);
   return { ...current, ...fields, updatedAt: new Date() };
+}
+
+/** Refuses a batch as soon as it grows past the limit, so no adapter buffers more. */
+export function checkBatchSize(count: number): void {
+  if (count > LIMITS.batchMax) {
+    throw invalidArgument([{ field: 'users', description: `must hold at most ${LIMITS.batchMax} users` }]);
+  }
 }

@@ -1,0 +1,46 @@
+import type { ServiceDefinition } from '@grpc/grpc-js';
+import type { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { UserServiceDefinition } from '../gen/users/v1/users.js';
+
+/** What ts-proto generates for each message: a static, reflection-free codec. */
+interface MessageCodec<T> {
+  encode(message: T, writer?: BinaryWriter): BinaryWriter;
+  decode(input: Uint8Array): T;
+}
+
+interface GenericMethod {
+  name: string;
+  requestType: MessageCodec<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  requestStream: boolean;
+  responseType: MessageCodec<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  responseStream: boolean;
+}
+
+/**
+ * Turns a ts-proto generic service definition into the grpc-js one: the
+ * generated static codecs do the (de)serialization, so no proto-loader
+ * reflection runs per message.
+ */
+export function toGrpcDefinition(service: {
+  fullName: string;
+  methods: Record<string, GenericMethod>;
+}): ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(service.methods).map(([key, m]) => [
+      key,
+      {
+        path: `/${service.fullName}/${m.name}`,
+        originalName: key,
+        requestStream: m.requestStream,
+        responseStream: m.responseStream,
+        requestSerialize: (message: unknown) => Buffer.from(m.requestType.encode(message).finish()),
+        requestDeserialize: (bytes: Buffer) => m.requestType.decode(bytes),
+        responseSerialize: (message: unknown) => Buffer.from(m.responseType.encode(message).finish()),
+        responseDeserialize: (bytes: Buffer) => m.responseType.decode(bytes),
+      },
+    ]),
+  );
+}
+
+export const userServiceDefinition = toGrpcDefinition(UserServiceDefinition);
+export const USER_SERVICE_NAME = UserServiceDefinition.fullName;

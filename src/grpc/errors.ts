@@ -1,0 +1,66 @@
+import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
+import { Any } from '../gen/google/protobuf/any.js';
+import { BadRequest, ErrorInfo } from '../gen/google/rpc/error_details.js';
+import { Status } from '../gen/google/rpc/status.js';
+import { DomainError, ErrorCode } from '../domain/errors.js';
+
+/** The `ErrorInfo.domain` of every error this service raises. */
+export const ERROR_DOMAIN = 'twinapi.users.v1';
+export const ERROR_TYPE_KEY = 'error-type';
+export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
+
+const STATUS_OF: Record<ErrorCode, status> = {
+  [ErrorCode.INVALID_ARGUMENT]: status.INVALID_ARGUMENT,
+  [ErrorCode.USER_NOT_FOUND]: status.NOT_FOUND,
+  [ErrorCode.EMAIL_ALREADY_EXISTS]: status.ALREADY_EXISTS,
+  [ErrorCode.REVISION_EXPIRED]: status.FAILED_PRECONDITION,
+  [ErrorCode.UNAUTHENTICATED]: status.UNAUTHENTICATED,
+  [ErrorCode.PERMISSION_DENIED]: status.PERMISSION_DENIED,
+  [ErrorCode.UNAVAILABLE]: status.UNAVAILABLE,
+  [ErrorCode.INTERNAL]: status.INTERNAL,
+};
+
+const TYPE_URL = 'type.googleapis.com/';
+
+function pack<T>(codec: { encode(m: T): { finish(): Uint8Array } }, typeName: string, message: T): Any {
+  return { typeUrl: TYPE_URL + typeName, value: Buffer.from(codec.encode(message).finish()) };
+}
+
+/**
+ * A domain error as a gRPC status: the mapped code, `error-type` metadata,
+ * and a google.rpc.Status with ErrorInfo (and BadRequest for bad fields).
+ */
+export function toStatus(error: DomainError): Partial<StatusObject> {
+  const code = STATUS_OF[error.code];
+  const details = [pack(ErrorInfo, 'google.rpc.ErrorInfo', { reason: error.code, domain: ERROR_DOMAIN, metadata: { ...error.metadata } })];
+  if (error.violations.length > 0) {
+    const fieldViolations = error.violations.map((v) => ({ ...v, reason: error.code }));
+    details.push(pack(BadRequest, 'google.rpc.BadRequest', { fieldViolations }));
+  }
+  const metadata = new Metadata();
+  metadata.set(ERROR_TYPE_KEY, error.code);
+  metadata.set(STATUS_DETAILS_KEY, Buffer.from(Status.encode({ code, message: error.message, details }).finish()));
+  return { code, details: error.message, metadata };
+}
+
+/** Anything that is not a DomainError is a bug: say INTERNAL, reveal nothing. */
+export function asDomainError(error: unknown): DomainError {
+  return error instanceof DomainError ? error : new DomainError(ErrorCode.INTERNAL, 'internal error');
+}
+
+export interface StatusDetails {
+  errorInfo?: ErrorInfo;
+  badRequest?: BadRequest;
+}
+
+/** Decodes `grpc-status-details-bin` from a received error's metadata. */
+export function readStatusDetails(metadata: Metadata | undefined): StatusDetails {
+  const [raw] = metadata?.get(STATUS_DETAILS_KEY) ?? [];
+  if (!Buffer.isBuffer(raw)) return {};
+  const result: StatusDetails = {};
+  for (const any of Status.decode(raw).details) {
+    if (any.typeUrl === `${TYPE_URL}google.rpc.ErrorInfo`) result.errorInfo = ErrorInfo.decode(any.value);
+    if (any.typeUrl === `${TYPE_URL}google.rpc.BadRequest`) result.badRequest = BadRequest.decode(any.value);
+  }
+  return result;
+}

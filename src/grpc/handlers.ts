@@ -1,0 +1,195 @@
+import { once } from 'node:events';
+import type {
+  sendUnaryData,
+  ServerDuplexStream,
+  ServerReadableStream,
+  ServerUnaryCall,
+  ServerWritableStream,
+  UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { invalidArgument, DomainError, ErrorCode } from '../domain/errors.js';
+import { checkBatchSize, UPDATABLE_FIELDS, type UpdatableField, type UserPatch } from '../domain/user.js';
+import type { UserService } from '../domain/user-service.js';
+import type {
+  CreateUserRequest,
+  CreateUsersResponse,
+  DeleteUserRequest,
+  GetUserRequest,
+  ListUsersRequest,
+  UpdateUserRequest,
+  User,
+  UserEvent,
+  WatchUsersRequest,
+} from '../gen/users/v1/users.js';
+import type { Empty } from '../gen/google/protobuf/empty.js';
+import { asDomainError, toStatus } from './errors.js';
+
+export interface CallHooks {
+  /**
+   * A call started: returns the signal that ends it and a release. The signal
+   * aborts without a reason when the client cancels or the deadline passes,
+   * and, for `endless` calls, with an UNAVAILABLE DomainError on shutdown.
+   */
+  begin(
+    call: { on(event: 'cancelled', listener: () => void): unknown },
+    options: { endless: boolean },
+  ): { signal: AbortSignal; done(): void };
+  /** An error that is not the client's fault. */
+  onInternalError(error: unknown, method: string): void;
+}
+
+type AnyCall = ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>;
+
+/** The handlers of users.v1.UserService: protobuf in, domain call, protobuf or status out. */
+export function userServiceHandlers(service: UserService, hooks: CallHooks): UntypedServiceImplementation {
+  const fail = (method: string, error: unknown) => {
+    const domainError = asDomainError(error);
+    if (domainError.code === ErrorCode.INTERNAL) hooks.onInternalError(error, method);
+    return toStatus(domainError);
+  };
+
+  function unary<Req, Res>(method: string, run: (request: Req, signal: AbortSignal) => Promise<Res>) {
+    return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+      const scope = hooks.begin(call, { endless: false });
+      // Through a promise, so a synchronous throw becomes a status too.
+      Promise.resolve(call.request).then((request) => run(request, scope.signal)).then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(fail(method, error)),
+      ).finally(scope.done);
+    };
+  }
+
+  /** Ends a streaming call with an error status; a cancelled call is left as the client left it. */
+  const endWithError = (call: AnyCall, method: string, error: unknown) => {
+    if (!call.cancelled) call.emit('error', fail(method, error));
+  };
+
+  return {
+    getUser: unary<GetUserRequest, User>('GetUser', (request) => service.getUser(request.id)),
+    createUser: unary<CreateUserRequest, User>('CreateUser', (request) => service.createUser(request)),
+    updateUser: unary<UpdateUserRequest, User>('UpdateUser', (request) =>
+      service.updateUser(request.user?.id ?? '', patchFromMask(request)),
+    ),
+    deleteUser: unary<DeleteUserRequest, Empty>('DeleteUser', async (request) => {
+      await service.deleteUser(request.id);
+      return {};
+    }),
+
+    listUsers(call: ServerWritableStream<ListUsersRequest, User>) {
+      const scope = hooks.begin(call, { endless: false });
+      streamList(service, call, scope.signal)
+        .then(() => call.end(), (error: unknown) => endWithError(call, 'ListUsers', error))
+        .finally(scope.done);
+    },
+
+    createUsers(call: ServerReadableStream<CreateUserRequest, CreateUsersResponse>, callback: sendUnaryData<CreateUsersResponse>) {
+      const scope = hooks.begin(call, { endless: false });
+      collect(call)
+        .then((requests) => service.createUsers(requests))
+        .then(
+          (users) => callback(null, { users, createdCount: users.length }),
+          (error: unknown) => callback(fail('CreateUsers', error)),
+        )
+        .finally(scope.done);
+    },
+
+    watchUsers(call: ServerDuplexStream<WatchUsersRequest, UserEvent>) {
+      const scope = hooks.begin(call, { endless: true });
+      streamWatch(service, call, scope.signal)
+        .then(() => call.end(), (error: unknown) => endWithError(call, 'WatchUsers', error))
+        .finally(scope.done);
+    },
+  };
+}
+
+/** Pages through the store, writing each user; waits while the client's buffer is full. */
+async function streamList(service: UserService, call: ServerWritableStream<ListUsersRequest, User>, signal: AbortSignal) {
+  const { filter, pageSize } = call.request;
+  let pageToken = call.request.pageToken;
+  do {
+    const page = await service.listUsers({ filter, pageSize, pageToken });
+    for (const user of page.users) {
+      if (signal.aborted) return;
+      if (!call.write(user)) await drained(call, signal);
+    }
+    pageToken = page.nextPageToken;
+  } while (pageToken !== '' && !signal.aborted);
+}
+
+/** Reads a client stream to its end, refusing more items than a batch may hold. */
+function collect(call: ServerReadableStream<CreateUserRequest, unknown>): Promise<CreateUserRequest[]> {
+  return new Promise((resolve, reject) => {
+    const requests: CreateUserRequest[] = [];
+    call.on('data', (request: CreateUserRequest) => {
+      requests.push(request);
+      try {
+        checkBatchSize(requests.length);
+      } catch (error) {
+        call.removeAllListeners('data');
+        call.pause();
+        reject(error);
+      }
+    });
+    call.on('end', () => resolve(requests));
+    call.on('error', reject);
+  });
+}
+
+/**
+ * Each request adds user ids to the watch set; the first may resume after a
+ * revision. Ends cleanly when the client half-closes.
+ */
+async function streamWatch(service: UserService, call: ServerDuplexStream<WatchUsersRequest, UserEvent>, signal: AbortSignal) {
+  const watching = new AbortController();
+  const stop = () => watching.abort();
+  signal.addEventListener('abort', stop, { once: true });
+  const userIds = new Set<string>();
+  let protocolError: DomainError | undefined;
+  let first = true;
+  const firstRequest = new Promise<WatchUsersRequest | undefined>((resolve) => {
+    call.on('data', (request: WatchUsersRequest) => {
+      for (const id of request.userIds) userIds.add(id);
+      if (first) {
+        first = false;
+        resolve(request);
+      } else if (request.afterRevision !== undefined) {
+        protocolError = invalidArgument([{ field: 'after_revision', description: 'only the first request may carry it' }]);
+        stop();
+      }
+    });
+    call.on('end', () => {
+      resolve(undefined);
+      stop();
+    });
+  });
+  try {
+    const opening = await firstRequest;
+    if (!opening) return;
+    const events = service.watchUsers({ afterRevision: opening.afterRevision, userIds, signal: watching.signal });
+    for await (const event of events) {
+      if (!call.write(event)) await drained(call, watching.signal);
+    }
+    if (protocolError) throw protocolError;
+    if (signal.reason instanceof DomainError) throw signal.reason;
+  } finally {
+    signal.removeEventListener('abort', stop);
+  }
+}
+
+function drained(call: AnyCall, signal: AbortSignal): Promise<unknown> {
+  return once(call, 'drain', { signal }).catch(() => undefined);
+}
+
+const FIELD_OF_PATH: Record<string, UpdatableField> = Object.fromEntries(UPDATABLE_FIELDS.map((f) => [f, f]));
+
+/** The field mask names the fields to take from `user`; any other path is an error. */
+function patchFromMask({ user, updateMask }: UpdateUserRequest): UserPatch {
+  const paths = updateMask ?? [];
+  const unknown = paths.filter((path) => !(path in FIELD_OF_PATH));
+  if (unknown.length > 0) {
+    throw invalidArgument(unknown.map((path) => ({ field: `update_mask.paths[${paths.indexOf(path)}]`, description: `"${path}" is not an updatable field (${UPDATABLE_FIELDS.join(', ')})` })));
+  }
+  const patch: Record<string, unknown> = {};
+  for (const path of paths) patch[FIELD_OF_PATH[path]!] = user?.[FIELD_OF_PATH[path]!];
+  return patch as UserPatch;
+}

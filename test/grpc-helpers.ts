@@ -1,0 +1,36 @@
+import { after } from 'node:test';
+import { join } from 'node:path';
+import { type App, openApp, startServers } from '../src/cli/app.js';
+import { type Config, loadConfig } from '../src/cli/config.js';
+import { createLogger } from '../src/cli/logger.js';
+import { UserClient } from '../src/grpc/client.js';
+import type { GrpcServer } from '../src/grpc/server.js';
+import { tempDir } from './helpers.js';
+
+export interface GrpcStack {
+  app: App;
+  config: Config;
+  server: GrpcServer;
+  address: string;
+  client: UserClient;
+  /** Shuts the app down once, whichever of the test or `after` comes first. */
+  close(): Promise<void>;
+}
+
+/** The real app (SQLite file, change feed, gRPC server on a loopback port 0) and a real client. */
+export async function startGrpcStack(flags: Record<string, string> = {}): Promise<GrpcStack> {
+  const config = loadConfig(
+    { db: join(tempDir(), 'twinapi.db'), host: '127.0.0.1', 'grpc-port': '0', 'log-level': 'silent', ...flags },
+    {},
+  );
+  const logger = createLogger(config.logLevel, false);
+  const app = await openApp(config, logger);
+  await startServers(app, config, logger);
+  const server = app.servers.find((s) => s.name === 'grpc') as GrpcServer;
+  const address = `127.0.0.1:${server.port}`;
+  const client = new UserClient({ address, defaultDeadlineMs: 10_000 });
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= (async () => { client.close(); await app.close(1000); })());
+  after(close);
+  return { app, config, server, address, client, close };
+}

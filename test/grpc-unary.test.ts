@@ -48,7 +48,7 @@ describe('gRPC unary RPCs', async () => {
     assert.equal(bad.code, status.INVALID_ARGUMENT);
     assert.equal(bad.errorType, 'INVALID_ARGUMENT');
     assert.deepEqual(bad.badRequest?.fieldViolations.map((v) => v.field).sort(), ['email', 'name', 'tags[0]']);
-    assert.match(bad.details, /name: is required/);
+    assert.match(bad.details ?? "", /name: is required/);
     assert.equal((await failure(client.getUser({ id: '' }))).code, status.INVALID_ARGUMENT);
   });
 

@@ -110,6 +110,8 @@ export class ChangeFeed implements EventFeed {
     if (start > this.head) {
       throw invalidArgument([{ field: 'after_revision', description: `is ahead of the change log (head ${this.head})` }]);
     }
+    // Retention is a promise about what can be resumed, whatever memory still holds.
+    if (start < this.head - this.options.retention) throw revisionExpired(start);
     let cursor = start;
     while (!signal.aborted && !this.closed) {
       const batch = await this.eventsAfter(cursor);

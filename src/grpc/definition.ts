@@ -1,10 +1,10 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import type { BinaryWriter } from '@bufbuild/protobuf/wire';
+import type { Writer } from 'protobufjs/minimal.js';
 import { UserServiceDefinition } from '../gen/users/v1/users.js';
 
 /** What ts-proto generates for each message: a static, reflection-free codec. */
 interface MessageCodec<T> {
-  encode(message: T, writer?: BinaryWriter): BinaryWriter;
+  encode(message: T, writer?: Writer): Writer;
   decode(input: Uint8Array): T;
 }
 
@@ -33,13 +33,18 @@ export function toGrpcDefinition(service: {
         originalName: key,
         requestStream: m.requestStream,
         responseStream: m.responseStream,
-        requestSerialize: (message: unknown) => Buffer.from(m.requestType.encode(message).finish()),
+        requestSerialize: (message: unknown) => asBuffer(m.requestType.encode(message).finish()),
         requestDeserialize: (bytes: Buffer) => m.requestType.decode(bytes),
-        responseSerialize: (message: unknown) => Buffer.from(m.responseType.encode(message).finish()),
+        responseSerialize: (message: unknown) => asBuffer(m.responseType.encode(message).finish()),
         responseDeserialize: (bytes: Buffer) => m.responseType.decode(bytes),
       },
     ]),
   );
+}
+
+/** protobufjs already writes Buffers on Node; wrap anything else without copying. */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export const userServiceDefinition = toGrpcDefinition(UserServiceDefinition);

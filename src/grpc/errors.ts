@@ -3,6 +3,7 @@ import { Any } from '../gen/google/protobuf/any.js';
 import { BadRequest, ErrorInfo } from '../gen/google/rpc/error_details.js';
 import { Status } from '../gen/google/rpc/status.js';
 import { DomainError, ErrorCode } from '../domain/errors.js';
+import { asBuffer } from './definition.js';
 
 /** The `ErrorInfo.domain` of every error this service raises. */
 export const ERROR_DOMAIN = 'twinapi.users.v1';
@@ -23,7 +24,7 @@ const STATUS_OF: Record<ErrorCode, status> = {
 const TYPE_URL = 'type.googleapis.com/';
 
 function pack<T>(codec: { encode(m: T): { finish(): Uint8Array } }, typeName: string, message: T): Any {
-  return { typeUrl: TYPE_URL + typeName, value: Buffer.from(codec.encode(message).finish()) };
+  return { typeUrl: TYPE_URL + typeName, value: asBuffer(codec.encode(message).finish()) };
 }
 
 /**
@@ -39,7 +40,7 @@ export function toStatus(error: DomainError): Partial<StatusObject> {
   }
   const metadata = new Metadata();
   metadata.set(ERROR_TYPE_KEY, error.code);
-  metadata.set(STATUS_DETAILS_KEY, Buffer.from(Status.encode({ code, message: error.message, details }).finish()));
+  metadata.set(STATUS_DETAILS_KEY, asBuffer(Status.encode({ code, message: error.message, details }).finish()));
   return { code, details: error.message, metadata };
 }
 

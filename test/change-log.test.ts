@@ -34,7 +34,7 @@ describe('change log and watch', () => {
     const { service, feed } = await openStack();
     const watched = await service.createUser(aUser());
     const abort = new AbortController();
-    const events = service.watchUsers({ userIds: new Set([watched.id]), signal: abort.signal });
+    const events = await service.watchUsers({ userIds: new Set([watched.id]), signal: abort.signal });
     const received = take(events, 2);
     await service.createUser(aUser()); // not watched
     await service.updateUser(watched.id, { name: 'Watched Once' });
@@ -50,7 +50,7 @@ describe('change log and watch', () => {
   it('lets a watcher that reconnects with its last revision miss nothing and see nothing twice', async () => {
     const { service } = await openStack({ recentCapacity: 5 }); // small window: resumes read the database
     const first = new AbortController();
-    const stream = service.watchUsers({ userIds: everyone, signal: first.signal });
+    const stream = await service.watchUsers({ userIds: everyone, signal: first.signal });
     const seen = take(stream, 3);
     for (let i = 0; i < 3; i++) await service.createUser(aUser());
     const before = await seen;
@@ -60,7 +60,7 @@ describe('change log and watch', () => {
     // Changes made while disconnected, more than the memory window holds.
     const missed = await service.createUsers(Array.from({ length: 12 }, () => aUser()));
     const second = new AbortController();
-    const resumed = service.watchUsers({ userIds: everyone, afterRevision: last, signal: second.signal });
+    const resumed = await service.watchUsers({ userIds: everyone, afterRevision: last, signal: second.signal });
     const after = take(resumed, 14);
     const live = await service.createUser(aUser());
     await service.updateUser(live.id, { name: 'Live' });
@@ -80,22 +80,22 @@ describe('change log and watch', () => {
     assert.equal(headRevision, 30);
     assert.equal((await store.changeLog.readAfter(0, 100)).length, 10, 'pruned to the retention');
 
-    const watch = (afterRevision: number) =>
-      take(service.watchUsers({ userIds: everyone, afterRevision, signal: AbortSignal.timeout(2000) }), 1);
+    const watch = async (afterRevision: number) =>
+      take(await service.watchUsers({ userIds: everyone, afterRevision, signal: AbortSignal.timeout(2000) }), 1);
     const expired = await rejectsWith<DomainError>(watch(5), ErrorCode.REVISION_EXPIRED);
     assert.equal(expired.metadata.after_revision, '5');
     await rejectsWith(watch(19), ErrorCode.REVISION_EXPIRED);
     assert.equal((await watch(20))[0]?.revision, 21, 'the oldest kept revision still resumes');
     const ahead = await rejectsWith<DomainError>(watch(31), ErrorCode.INVALID_ARGUMENT);
     assert.equal(ahead.violations[0]?.field, 'after_revision');
-    await rejectsWith(Promise.resolve().then(() => service.watchUsers({ userIds: everyone, afterRevision: -1, signal: AbortSignal.timeout(10) })), ErrorCode.INVALID_ARGUMENT);
+    await rejectsWith(service.watchUsers({ userIds: everyone, afterRevision: -1, signal: AbortSignal.timeout(10) }), ErrorCode.INVALID_ARGUMENT);
   });
 
   it('sees changes committed by another process through polling', async () => {
     const { path, service } = await openStack({ pollIntervalMs: 20 });
     const other = await openStack({}, path); // a second store and feed on the same file
     const abort = new AbortController();
-    const received = take(service.watchUsers({ userIds: everyone, signal: abort.signal }), 1);
+    const received = take(await service.watchUsers({ userIds: everyone, signal: abort.signal }), 1);
     const created = await other.service.createUser(aUser());
     assert.equal((await received)[0]?.user?.id, created.id);
     abort.abort();
@@ -103,7 +103,7 @@ describe('change log and watch', () => {
 
   it('ends watches when the feed closes', async () => {
     const { service, feed } = await openStack();
-    const iterator = service.watchUsers({ userIds: everyone, signal: new AbortController().signal })[Symbol.asyncIterator]();
+    const iterator = (await service.watchUsers({ userIds: everyone, signal: new AbortController().signal }))[Symbol.asyncIterator]();
     const next = iterator.next();
     await new Promise((r) => setTimeout(r, 20));
     await feed.close();

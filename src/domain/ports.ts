@@ -44,7 +44,8 @@ export interface WatchOptions {
 }
 
 export interface EventFeed {
-  watch(options: WatchOptions): AsyncIterable<UserEvent>;
+  /** Fails at once on a bad or expired start; then yields events as they commit. */
+  watch(options: WatchOptions): Promise<AsyncIterable<UserEvent>>;
   /**
    * Something was committed (up to `revision`, when the caller knows it): look
    * at the change log again. A watch that starts after this call starts after

@@ -112,7 +112,7 @@ export class UserService {
     return { ...result, page, limit };
   }
 
-  watchUsers(options: WatchOptions): AsyncIterable<UserEvent> {
+  async watchUsers(options: WatchOptions): Promise<AsyncIterable<UserEvent>> {
     if (options.afterRevision !== undefined && !(Number.isInteger(options.afterRevision) && options.afterRevision >= 0)) {
       throw invalidArgument([{ field: 'after_revision', description: 'must be a whole number of at least 0' }]);
     }

@@ -98,20 +98,23 @@ export class ChangeFeed implements EventFeed {
   }
 
   /**
-   * "From now" means from the head known at this call, so a change committed
-   * after it is never missed, even before the first event is pulled.
+   * Checks where the watch starts (so a bad revision fails before any event),
+   * then returns its events. "From now" means from the head known at this
+   * call, so a change committed after it is never missed.
    */
-  watch(options: WatchOptions): AsyncGenerator<UserEvent> {
-    return this.events(options.afterRevision ?? this.committedHead, options);
-  }
-
-  private async *events(start: number, { userIds, signal }: WatchOptions): AsyncGenerator<UserEvent> {
+  async watch(options: WatchOptions): Promise<AsyncIterable<UserEvent>> {
+    const start = options.afterRevision ?? this.committedHead;
     await this.sync();
     if (start > this.head) {
       throw invalidArgument([{ field: 'after_revision', description: `is ahead of the change log (head ${this.head})` }]);
     }
     // Retention is a promise about what can be resumed, whatever memory still holds.
     if (start < this.head - this.options.retention) throw revisionExpired(start);
+    if (start < this.head) await this.eventsAfter(start); // throws if pruned already
+    return this.events(start, options);
+  }
+
+  private async *events(start: number, { userIds, signal }: WatchOptions): AsyncGenerator<UserEvent> {
     let cursor = start;
     while (!signal.aborted && !this.closed) {
       const batch = await this.eventsAfter(cursor);

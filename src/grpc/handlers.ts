@@ -165,7 +165,7 @@ async function streamWatch(service: UserService, call: ServerDuplexStream<WatchU
   try {
     const opening = await firstRequest;
     if (!opening) return;
-    const events = service.watchUsers({ afterRevision: opening.afterRevision, userIds, signal: watching.signal });
+    const events = await service.watchUsers({ afterRevision: opening.afterRevision, userIds, signal: watching.signal });
     for await (const event of events) {
       if (!call.write(event)) await drained(call, watching.signal);
     }

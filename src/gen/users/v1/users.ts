@@ -62,6 +62,15 @@ export interface CreateUsersResponse {
   createdCount: number;
 }
 
+/** Added: one page of a listing, for REST's application/x-protobuf responses. */
+export interface UserPage {
+  users: User[];
+  /** Continues the listing with `page_token`; empty on the last page. */
+  nextPageToken: string;
+  /** Users matching the filter, where the listing counted them (offset pages). */
+  totalCount: number;
+}
+
 export interface UpdateUserRequest {
   /**
    * The user to update, identified by `user.id`; only the fields named in
@@ -460,6 +469,73 @@ export const CreateUsersResponse = {
     const message = createBaseCreateUsersResponse();
     message.users = object.users?.map((e) => User.fromPartial(e)) || [];
     message.createdCount = object.createdCount ?? 0;
+    return message;
+  },
+};
+
+function createBaseUserPage(): UserPage {
+  return { users: [], nextPageToken: "", totalCount: 0 };
+}
+
+export const UserPage = {
+  encode(message: UserPage, writer: _m0.Writer = _m0.Writer.create()): _m0.Writer {
+    for (const v of message.users) {
+      User.encode(v!, writer.uint32(10).fork()).ldelim();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    if (message.totalCount !== 0) {
+      writer.uint32(24).int32(message.totalCount);
+    }
+    return writer;
+  },
+
+  decode(input: _m0.Reader | Uint8Array, length?: number): UserPage {
+    const reader = input instanceof _m0.Reader ? input : _m0.Reader.create(input);
+    let end = length === undefined ? reader.len : reader.pos + length;
+    const message = createBaseUserPage();
+    while (reader.pos < end) {
+      const tag = reader.uint32();
+      switch (tag >>> 3) {
+        case 1:
+          if (tag !== 10) {
+            break;
+          }
+
+          message.users.push(User.decode(reader, reader.uint32()));
+          continue;
+        case 2:
+          if (tag !== 18) {
+            break;
+          }
+
+          message.nextPageToken = reader.string();
+          continue;
+        case 3:
+          if (tag !== 24) {
+            break;
+          }
+
+          message.totalCount = reader.int32();
+          continue;
+      }
+      if ((tag & 7) === 4 || tag === 0) {
+        break;
+      }
+      reader.skipType(tag & 7);
+    }
+    return message;
+  },
+
+  create(base?: DeepPartial<UserPage>): UserPage {
+    return UserPage.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UserPage>): UserPage {
+    const message = createBaseUserPage();
+    message.users = object.users?.map((e) => User.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    message.totalCount = object.totalCount ?? 0;
     return message;
   },
 };

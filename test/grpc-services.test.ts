@@ -7,7 +7,7 @@ import { loadSync } from '@grpc/proto-loader';
 import { service as healthService } from 'grpc-health-check';
 import { describeError } from '../src/grpc/client.js';
 import { aUser, take } from './helpers.js';
-import { startGrpcStack } from './grpc-helpers.js';
+import { startStack } from './stack.js';
 
 type Callback<T> = (error: Error | null, value?: T) => void;
 interface HealthClient extends Client {
@@ -43,7 +43,7 @@ async function reflect(address: string, version: 'v1' | 'v1alpha') {
 }
 
 describe('standard gRPC services', async () => {
-  const { address, close, client } = await startGrpcStack();
+  const { address, close, client } = await startStack();
 
   it('serves reflection v1 and v1alpha, so tools work without the .proto', async () => {
     for (const version of ['v1', 'v1alpha'] as const) {

@@ -4,7 +4,7 @@ import { status } from '@grpc/grpc-js';
 import { describeError } from '../src/grpc/client.js';
 import { EventType, type UserEvent } from '../src/domain/user.js';
 import { aUser, take } from './helpers.js';
-import { startGrpcStack } from './grpc-helpers.js';
+import { startStack } from './stack.js';
 
 async function codeOf(promise: Promise<unknown>): Promise<number | undefined> {
   try {
@@ -30,7 +30,7 @@ const until = async (check: () => boolean, what: string, timeoutMs = 3000) => {
 };
 
 describe('gRPC ListUsers (server streaming)', async () => {
-  const { client, app } = await startGrpcStack();
+  const { client, app } = await startStack();
   const created = await app.service.createUsers(Array.from({ length: 1200 }, (_, i) => aUser({ name: i % 3 ? `Plain ${i}` : `Starred ${i}` })));
   const newestFirst = [...created].reverse();
 
@@ -86,7 +86,7 @@ describe('gRPC ListUsers (server streaming)', async () => {
 });
 
 describe('gRPC CreateUsers (client streaming)', async () => {
-  const { client, app } = await startGrpcStack();
+  const { client, app } = await startStack();
 
   it('creates every streamed user atomically', async () => {
     const response = await client.createUsers(Array.from({ length: 250 }, () => aUser()));
@@ -120,7 +120,7 @@ describe('gRPC CreateUsers (client streaming)', async () => {
 });
 
 describe('gRPC WatchUsers (bidirectional)', async () => {
-  const { client, app } = await startGrpcStack();
+  const { client, app } = await startStack();
 
   it('delivers events for the watched users, widened by later requests', async () => {
     const a = await client.createUser(aUser());
@@ -172,7 +172,7 @@ describe('gRPC WatchUsers (bidirectional)', async () => {
   });
 
   it('answers an expired revision with FAILED_PRECONDITION and a later after_revision with INVALID_ARGUMENT', async () => {
-    const small = await startGrpcStack({ 'event-retention': '5' });
+    const small = await startStack({ 'event-retention': '5' });
     await small.app.service.createUsers(Array.from({ length: 1500 }, () => aUser()));
     await small.app.feed.sync();
     const expired = small.client.watchUsers();

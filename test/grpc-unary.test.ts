@@ -5,7 +5,7 @@ import { describeError } from '../src/grpc/client.js';
 import { ERROR_DOMAIN } from '../src/grpc/errors.js';
 import { UserRole } from '../src/domain/user.js';
 import { aUser } from './helpers.js';
-import { startGrpcStack } from './grpc-helpers.js';
+import { startStack } from './stack.js';
 
 /** Awaits a failing call and returns what the client can learn of the failure. */
 async function failure(call: Promise<unknown>) {
@@ -18,7 +18,7 @@ async function failure(call: Promise<unknown>) {
 }
 
 describe('gRPC unary RPCs', async () => {
-  const { client } = await startGrpcStack();
+  const { client } = await startStack();
 
   it('creates, reads, updates with a field mask and deletes a user', async () => {
     const created = await client.createUser({ name: ' Ada ', email: 'ada@example.com', role: UserRole.USER_ROLE_ADMIN, tags: ['math'] });
@@ -81,7 +81,7 @@ describe('gRPC unary RPCs', async () => {
 
 describe('gRPC internal errors', async () => {
   it('answers INTERNAL without leaking internals when the store fails', async () => {
-    const { client, app } = await startGrpcStack();
+    const { client, app } = await startStack();
     const user = await client.createUser(aUser());
     // Break the database underneath a running server.
     await app.store.close();

@@ -3,6 +3,7 @@ import type { UserStore } from '../domain/ports.js';
 import { UserService } from '../domain/user-service.js';
 import { ChangeFeed } from '../events/change-feed.js';
 import { startGrpcServer } from '../grpc/server.js';
+import { startRestServer } from '../rest/server.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { Config } from './config.js';
 
@@ -36,6 +37,17 @@ export async function startServers(app: App, config: Config, logger: Logger): Pr
         maxSendMessageBytes: config.grpcMaxSendMessageBytes,
       },
       logger.child({ server: 'grpc' }),
+    ),
+    await startRestServer(
+      app.service,
+      {
+        host: config.host,
+        port: config.restPort,
+        bodyLimitBytes: config.restBodyLimitBytes,
+        http2: config.restHttp2,
+        sseHeartbeatMs: config.sseHeartbeatMs,
+      },
+      logger.child({ server: 'rest' }),
     ),
   );
 }

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { GRPC_DEFAULTS } from '../grpc/server.js';
+import { REST_DEFAULTS } from '../rest/server.js';
 
 export interface Config {
   /** SQLite file path (the embedded default). */
@@ -17,6 +18,9 @@ export interface Config {
   grpcMaxConcurrentStreams: number;
   grpcMaxReceiveMessageBytes: number;
   grpcMaxSendMessageBytes: number;
+  restBodyLimitBytes: number;
+  restHttp2: boolean;
+  sseHeartbeatMs: number;
 }
 
 /** Each setting: its flag, its environment variable, its default. */
@@ -33,6 +37,9 @@ const SETTINGS = {
   grpcMaxConcurrentStreams: { flag: 'grpc-max-concurrent-streams', env: 'GRPC_MAX_CONCURRENT_STREAMS', default: String(GRPC_DEFAULTS.maxConcurrentStreams), parse: positive },
   grpcMaxReceiveMessageBytes: { flag: 'grpc-max-receive-message-bytes', env: 'GRPC_MAX_RECEIVE_MESSAGE_BYTES', default: String(GRPC_DEFAULTS.maxReceiveMessageBytes), parse: positive },
   grpcMaxSendMessageBytes: { flag: 'grpc-max-send-message-bytes', env: 'GRPC_MAX_SEND_MESSAGE_BYTES', default: String(GRPC_DEFAULTS.maxSendMessageBytes), parse: positive },
+  restBodyLimitBytes: { flag: 'rest-body-limit-bytes', env: 'REST_BODY_LIMIT_BYTES', default: String(REST_DEFAULTS.bodyLimitBytes), parse: positive },
+  restHttp2: { flag: 'rest-http2', env: 'REST_HTTP2', default: String(REST_DEFAULTS.http2), parse: boolean },
+  sseHeartbeatMs: { flag: 'sse-heartbeat-ms', env: 'SSE_HEARTBEAT_MS', default: String(REST_DEFAULTS.sseHeartbeatMs), parse: positive },
 } as const satisfies Record<keyof Config, { flag: string; env: string; default: string; parse: (v: string) => unknown }>;
 
 export const CONFIG_OPTIONS = Object.fromEntries(
@@ -84,4 +91,10 @@ function positive(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${value} is not a whole number of at least 1`);
   return n;
+}
+
+function boolean(value: string): boolean {
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new Error(`${value} is not true or false`);
 }

@@ -36,6 +36,8 @@ export interface OffsetPage {
   totalCount: number;
   page: number;
   limit: number;
+  /** Continues after this page in cursor mode; empty on the last page. */
+  nextPageToken: string;
 }
 
 /** The use cases of the User service; adapters translate protocols to these calls. */
@@ -88,28 +90,25 @@ export class UserService {
 
   /** Cursor pagination: stable while users are added or removed. */
   async listUsers(input: ListUsersInput): Promise<ListUsersPage> {
-    const filter = input.filter ?? '';
+    // Tokens are bound to the filter as matched: case-insensitively.
+    const filter = searchKey(input.filter ?? '');
     const limit = pageSize(input.pageSize, 'page_size');
     const after = decodePageToken(input.pageToken ?? '', filter);
-    const users = await this.store.listUsers({ nameContains: searchKey(filter), limit: limit + 1, after });
+    const users = await this.store.listUsers({ nameContains: filter, limit: limit + 1, after });
     const hasMore = users.length > limit;
     const page = hasMore ? users.slice(0, limit) : users;
-    const last = page.at(-1);
-    const nextPageToken =
-      hasMore && last ? encodePageToken({ createdAt: last.createdAt!.getTime(), id: last.id }, filter) : '';
-    return { users: page, nextPageToken };
+    return { users: page, nextPageToken: hasMore ? tokenAfter(page, filter) : '' };
   }
 
   /** Offset pagination with a total, for UIs that show page numbers. */
   async listUsersByOffset(input: OffsetPageInput): Promise<OffsetPage> {
     const page = pageNumber(input.page);
     const limit = pageSize(input.limit, 'limit');
-    const result = await this.store.listUsersByOffset({
-      nameContains: searchKey(input.filter ?? ''),
-      limit,
-      offset: (page - 1) * limit,
-    });
-    return { ...result, page, limit };
+    const filter = searchKey(input.filter ?? '');
+    const offset = (page - 1) * limit;
+    const result = await this.store.listUsersByOffset({ nameContains: filter, limit, offset });
+    const hasMore = offset + result.users.length < result.totalCount;
+    return { ...result, page, limit, nextPageToken: hasMore ? tokenAfter(result.users, filter) : '' };
   }
 
   async watchUsers(options: WatchOptions): Promise<AsyncIterable<UserEvent>> {
@@ -127,6 +126,11 @@ export class UserService {
   private committed(events: readonly UserEvent[]): void {
     this.feed.notify(events.at(-1)?.revision);
   }
+}
+
+function tokenAfter(users: readonly User[], filter: string): string {
+  const last = users.at(-1);
+  return last ? encodePageToken({ createdAt: last.createdAt!.getTime(), id: last.id }, filter) : '';
 }
 
 function requireId(id: string): void {

@@ -5,22 +5,27 @@ import { type Config, loadConfig } from '../src/cli/config.js';
 import { createLogger } from '../src/cli/logger.js';
 import { UserClient } from '../src/grpc/client.js';
 import type { GrpcServer } from '../src/grpc/server.js';
+import { RestClient } from '../src/rest/client.js';
+import type { RestServer } from '../src/rest/server.js';
 import { tempDir } from './helpers.js';
 
-export interface GrpcStack {
+export interface Stack {
   app: App;
   config: Config;
   server: GrpcServer;
   address: string;
   client: UserClient;
+  rest: RestServer;
+  baseUrl: string;
+  restClient: RestClient;
   /** Shuts the app down once, whichever of the test or `after` comes first. */
   close(): Promise<void>;
 }
 
-/** The real app (SQLite file, change feed, gRPC server on a loopback port 0) and a real client. */
-export async function startGrpcStack(flags: Record<string, string> = {}): Promise<GrpcStack> {
+/** The real app (SQLite file, change feed, gRPC and REST servers on loopback port 0) and real clients. */
+export async function startStack(flags: Record<string, string> = {}): Promise<Stack> {
   const config = loadConfig(
-    { db: join(tempDir(), 'twinapi.db'), host: '127.0.0.1', 'grpc-port': '0', 'log-level': 'silent', ...flags },
+    { db: join(tempDir(), 'twinapi.db'), host: '127.0.0.1', 'grpc-port': '0', 'rest-port': '0', 'log-level': 'silent', ...flags },
     {},
   );
   const logger = createLogger(config.logLevel, false);
@@ -29,8 +34,10 @@ export async function startGrpcStack(flags: Record<string, string> = {}): Promis
   const server = app.servers.find((s) => s.name === 'grpc') as GrpcServer;
   const address = `127.0.0.1:${server.port}`;
   const client = new UserClient({ address, defaultDeadlineMs: 10_000 });
+  const rest = app.servers.find((s) => s.name === 'rest') as RestServer;
+  const baseUrl = `http://127.0.0.1:${rest.port}`;
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= (async () => { client.close(); await app.close(1000); })());
   after(close);
-  return { app, config, server, address, client, close };
+  return { app, config, server, address, client, rest, baseUrl, restClient: new RestClient(baseUrl), close };
 }

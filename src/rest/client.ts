@@ -1,0 +1,79 @@
+import type { ErrorBody } from './errors.js';
+import type { CreateUserJson, PageJson, UserJson } from './representation.js';
+
+/** A failed call: the HTTP status and the service's error body. */
+export class RestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: ErrorBody,
+  ) {
+    super(`${status} ${body.error.code}: ${body.error.message}`);
+  }
+}
+
+export interface ListParams {
+  filter?: string;
+  page?: number;
+  limit?: number;
+  pageToken?: string;
+  fields?: string[];
+}
+
+export interface ListResult extends PageJson {
+  link?: string;
+  totalCountHeader?: number;
+}
+
+/** A small typed client for the REST API (JSON), on fetch. */
+export class RestClient {
+  constructor(readonly baseUrl: string) {}
+
+  getUser(id: string, fields?: string[]): Promise<UserJson> {
+    return this.call('GET', `/users/${encodeURIComponent(id)}${fields ? `?fields=${fields.join(',')}` : ''}`);
+  }
+
+  createUser(body: CreateUserJson): Promise<UserJson> {
+    return this.call('POST', '/users', body);
+  }
+
+  updateUser(id: string, body: Partial<CreateUserJson>): Promise<UserJson> {
+    return this.call('PATCH', `/users/${encodeURIComponent(id)}`, body);
+  }
+
+  async deleteUser(id: string): Promise<void> {
+    await this.call('DELETE', `/users/${encodeURIComponent(id)}`);
+  }
+
+  createUsers(users: CreateUserJson[]): Promise<{ users: UserJson[]; createdCount: number }> {
+    return this.call('POST', '/users/batch', { users });
+  }
+
+  async listUsers(params: ListParams = {}): Promise<ListResult> {
+    const query = new URLSearchParams();
+    if (params.filter !== undefined) query.set('filter', params.filter);
+    if (params.page !== undefined) query.set('page', String(params.page));
+    if (params.limit !== undefined) query.set('limit', String(params.limit));
+    if (params.pageToken !== undefined) query.set('page_token', params.pageToken);
+    if (params.fields) query.set('fields', params.fields.join(','));
+    const response = await fetch(`${this.baseUrl}/users?${query}`);
+    const body = await this.parse<PageJson>(response);
+    const total = response.headers.get('x-total-count');
+    return { ...body, link: response.headers.get('link') ?? undefined, totalCountHeader: total === null ? undefined : Number(total) };
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return this.parse<T>(response);
+  }
+
+  private async parse<T>(response: Response): Promise<T> {
+    if (response.status === 204) return undefined as T;
+    const body = (await response.json()) as unknown;
+    if (!response.ok) throw new RestError(response.status, body as ErrorBody);
+    return body as T;
+  }
+}

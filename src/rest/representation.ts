@@ -1,0 +1,172 @@
+import { decode as decodeMsgpack, encode as encodeMsgpack } from '@msgpack/msgpack';
+import { invalidArgument } from '../domain/errors.js';
+import { type CreateUserRequest, type User, UserRole, type UserPatch } from '../domain/user.js';
+import { asBuffer } from '../grpc/definition.js';
+import { CreateUserRequest as CreateUserRequestCodec, CreateUsersResponse, User as UserCodec, UserPage } from '../gen/users/v1/users.js';
+
+/**
+ * A user as REST sends it: the proto3 JSON mapping of `users.v1.User`
+ * (lowerCamelCase names, enum names, RFC 3339 timestamps), in every media type.
+ */
+export interface UserJson {
+  id?: string;
+  name?: string;
+  email?: string;
+  role?: string;
+  tags?: string[];
+  createdAt?: string;
+  updatedAt?: string;
+}
+
+export const USER_FIELDS = ['id', 'name', 'email', 'role', 'tags', 'createdAt', 'updatedAt'] as const;
+export type UserField = (typeof USER_FIELDS)[number];
+export const ROLE_NAMES = ['USER_ROLE_USER', 'USER_ROLE_ADMIN'] as const;
+
+export function userToJson(user: User, fields?: readonly UserField[]): UserJson {
+  const full: Required<UserJson> = {
+    id: user.id,
+    name: user.name,
+    email: user.email,
+    role: UserRole[user.role] ?? 'USER_ROLE_UNSPECIFIED',
+    tags: user.tags,
+    createdAt: user.createdAt!.toISOString(),
+    updatedAt: user.updatedAt!.toISOString(),
+  };
+  if (!fields) return full;
+  return Object.fromEntries(fields.map((f) => [f, full[f]]));
+}
+
+/** A user with only `fields` set, the rest at their proto defaults (and so not on the wire). */
+function sparseUser(user: User, fields?: readonly UserField[]): User {
+  if (!fields) return user;
+  const keep = new Set<string>(fields);
+  return {
+    id: keep.has('id') ? user.id : '',
+    name: keep.has('name') ? user.name : '',
+    email: keep.has('email') ? user.email : '',
+    role: keep.has('role') ? user.role : UserRole.USER_ROLE_UNSPECIFIED,
+    tags: keep.has('tags') ? user.tags : [],
+    createdAt: keep.has('createdAt') ? user.createdAt : undefined,
+    updatedAt: keep.has('updatedAt') ? user.updatedAt : undefined,
+  };
+}
+
+/** `?fields=id,name`: validated against the User fields (proto or JSON names). */
+export function parseFields(raw: string | undefined): UserField[] | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const names = raw.split(',').map((f) => f.trim().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()));
+  const unknown = names.filter((n) => !(USER_FIELDS as readonly string[]).includes(n));
+  if (unknown.length > 0) {
+    throw invalidArgument([{ field: 'fields', description: `unknown fields: ${unknown.join(', ')} (known: ${USER_FIELDS.join(', ')})` }]);
+  }
+  return names as UserField[];
+}
+
+export const MEDIA = {
+  json: 'application/json',
+  msgpack: 'application/msgpack',
+  protobuf: 'application/x-protobuf',
+} as const;
+export type MediaType = (typeof MEDIA)[keyof typeof MEDIA];
+export const MEDIA_TYPES: readonly MediaType[] = Object.values(MEDIA);
+
+/**
+ * Picks the response media type from `Accept` (q-values honoured, order of
+ * preference on ties); undefined when nothing acceptable is offered.
+ */
+export function negotiate(accept: string | undefined, offered: readonly MediaType[] = MEDIA_TYPES): MediaType | undefined {
+  if (!accept || accept.trim() === '') return offered[0];
+  let best: { type: MediaType; q: number } | undefined;
+  for (const part of accept.split(',')) {
+    const [range = '', ...params] = part.trim().toLowerCase().split(';').map((p) => p.trim());
+    const qParam = params.find((p) => p.startsWith('q='));
+    const q = qParam ? Number(qParam.slice(2)) : 1;
+    if (!(q > 0)) continue;
+    const match = offered.find((t) => range === t || range === '*/*' || range === `${t.split('/')[0]}/*`);
+    if (match && (!best || q > best.q)) best = { type: range.includes('*') ? offered[0]! : match, q };
+  }
+  return best?.type;
+}
+
+/** One user in the negotiated media type; protobuf is the very bytes gRPC sends. */
+export function encodeUser(user: User, type: MediaType, fields?: readonly UserField[]): Buffer | UserJson {
+  switch (type) {
+    case MEDIA.protobuf:
+      return asBuffer(UserCodec.encode(sparseUser(user, fields)).finish());
+    case MEDIA.msgpack:
+      return asBuffer(encodeMsgpack(userToJson(user, fields)));
+    default:
+      return userToJson(user, fields);
+  }
+}
+
+export interface PageJson {
+  users: UserJson[];
+  nextPageToken: string;
+  totalCount?: number;
+}
+
+export function encodePage(
+  page: { users: User[]; nextPageToken: string; totalCount?: number },
+  type: MediaType,
+  fields?: readonly UserField[],
+): Buffer | PageJson {
+  if (type === MEDIA.protobuf) {
+    const users = page.users.map((u) => sparseUser(u, fields));
+    return asBuffer(UserPage.encode({ users, nextPageToken: page.nextPageToken, totalCount: page.totalCount ?? 0 }).finish());
+  }
+  const json: PageJson = { users: page.users.map((u) => userToJson(u, fields)), nextPageToken: page.nextPageToken };
+  if (page.totalCount !== undefined) json.totalCount = page.totalCount;
+  return type === MEDIA.msgpack ? asBuffer(encodeMsgpack(json)) : json;
+}
+
+export function decodeMsgpackBody(body: Buffer): unknown {
+  return decodeMsgpack(body);
+}
+
+/** The JSON input of a new user; the schema has already checked its shape. */
+export interface CreateUserJson {
+  name: string;
+  email: string;
+  role?: (typeof ROLE_NAMES)[number];
+  tags?: string[];
+}
+
+export function createRequestFromJson(body: CreateUserJson): CreateUserRequest {
+  return {
+    name: body.name,
+    email: body.email,
+    role: body.role ? UserRole[body.role] : UserRole.USER_ROLE_UNSPECIFIED,
+    tags: body.tags ?? [],
+  };
+}
+
+/** A protobuf body is a `users.v1.CreateUserRequest`, as gRPC's CreateUser takes. */
+export function createJsonFromProtobuf(body: Buffer): CreateUserJson {
+  let request: CreateUserRequest;
+  try {
+    request = CreateUserRequestCodec.decode(body);
+  } catch {
+    throw invalidArgument([{ field: 'body', description: 'is not a valid users.v1.CreateUserRequest' }]);
+  }
+  const json: CreateUserJson = { name: request.name, email: request.email, tags: request.tags };
+  // An unknown number keeps its digits, so the schema rejects it rather than defaulting it.
+  if (request.role !== UserRole.USER_ROLE_UNSPECIFIED) json.role = (UserRole[request.role] ?? String(request.role)) as CreateUserJson['role'];
+  return json;
+}
+
+/** A batch's answer; protobuf is the very `CreateUsersResponse` gRPC sends. */
+export function encodeBatch(users: User[], type: MediaType): Buffer | { users: UserJson[]; createdCount: number } {
+  if (type === MEDIA.protobuf) return asBuffer(CreateUsersResponse.encode({ users, createdCount: users.length }).finish());
+  const json = { users: users.map((u) => userToJson(u)), createdCount: users.length };
+  return type === MEDIA.msgpack ? asBuffer(encodeMsgpack(json)) : json;
+}
+
+export function patchFromJson(body: Partial<CreateUserJson>): UserPatch {
+  const patch: UserPatch = {};
+  if (body.name !== undefined) patch.name = body.name;
+  if (body.email !== undefined) patch.email = body.email;
+  if (body.role !== undefined) patch.role = UserRole[body.role];
+  if (body.tags !== undefined) patch.tags = body.tags;
+  return patch;
+}

@@ -1,0 +1,131 @@
+import { ErrorCode } from '../domain/errors.js';
+import { PAGE_SIZE } from '../domain/pagination.js';
+import { LIMITS } from '../domain/user.js';
+import { HttpErrorCode } from './errors.js';
+import { ROLE_NAMES, USER_FIELDS } from './representation.js';
+
+// One set of schemas validates requests, serializes JSON responses and writes
+// the OpenAPI document. Shapes and types live here; the domain's rules (lengths,
+// email syntax, uniqueness) are checked by the domain and only described here.
+
+const role = { type: 'string', enum: ROLE_NAMES, description: 'Defaults to USER_ROLE_USER.' } as const;
+const tags = {
+  type: 'array',
+  items: { type: 'string' },
+  description: `At most ${LIMITS.tagsMax} tags, each 1 to ${LIMITS.tagMaxLength} characters.`,
+} as const;
+const name = { type: 'string', description: `Trimmed; 1 to ${LIMITS.nameMaxLength} characters.` } as const;
+const email = { type: 'string', description: 'A valid address, unique case-insensitively.' } as const;
+
+export const userSchema = {
+  $id: 'User',
+  type: 'object',
+  description: 'users.v1.User in the proto3 JSON mapping. With `fields`, only the fields asked for are present.',
+  properties: {
+    id: { type: 'string', description: 'UUIDv7, assigned by the server.' },
+    name,
+    email,
+    role: { type: 'string', enum: ['USER_ROLE_UNSPECIFIED', ...ROLE_NAMES] },
+    tags,
+    createdAt: { type: 'string', format: 'date-time' },
+    updatedAt: { type: 'string', format: 'date-time' },
+  },
+  additionalProperties: false,
+} as const;
+
+export const userPageSchema = {
+  $id: 'UserPage',
+  type: 'object',
+  properties: {
+    users: { type: 'array', items: { $ref: 'User#' } },
+    nextPageToken: { type: 'string', description: 'Pass as `page_token` for the next page; empty on the last.' },
+    totalCount: { type: 'integer', description: 'Matching users (offset pages only).' },
+  },
+  required: ['users', 'nextPageToken'],
+} as const;
+
+export const errorSchema = {
+  $id: 'Error',
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: {
+        code: { type: 'string', enum: [...Object.values(ErrorCode), ...Object.values(HttpErrorCode)] },
+        message: { type: 'string' },
+        details: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { field: { type: 'string' }, description: { type: 'string' } },
+            required: ['field', 'description'],
+          },
+        },
+        metadata: { type: 'object', additionalProperties: { type: 'string' } },
+      },
+      required: ['code', 'message', 'details'],
+    },
+  },
+  required: ['error'],
+} as const;
+
+export const createUserBody = {
+  type: 'object',
+  properties: { name, email, role, tags },
+  required: ['name', 'email'],
+  additionalProperties: false,
+} as const;
+
+export const patchUserBody = {
+  type: 'object',
+  description: 'Only the fields present change.',
+  properties: { name, email, role, tags },
+  additionalProperties: false,
+} as const;
+
+export const batchBody = {
+  type: 'object',
+  properties: { users: { type: 'array', items: createUserBody, maxItems: LIMITS.batchMax } },
+  required: ['users'],
+  additionalProperties: false,
+} as const;
+
+export const batchResponse = {
+  type: 'object',
+  properties: { users: { type: 'array', items: { $ref: 'User#' } }, createdCount: { type: 'integer' } },
+  required: ['users', 'createdCount'],
+} as const;
+
+const fields = {
+  type: 'string',
+  description: `Comma-separated fields to return (sparse fieldset): ${USER_FIELDS.join(', ')}.`,
+} as const;
+
+export const idParams = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } as const;
+export const fieldsQuery = { type: 'object', properties: { fields }, additionalProperties: false } as const;
+
+export const listQuery = {
+  type: 'object',
+  properties: {
+    filter: { type: 'string', description: 'Case-insensitive substring of the name.' },
+    page: { type: 'integer', description: 'Offset pagination: 1-based page number (default 1).' },
+    limit: { type: 'integer', description: `Page size: default ${PAGE_SIZE.default}, at most ${PAGE_SIZE.max}.` },
+    page_token: { type: 'string', description: 'Cursor pagination: continue after this token (from `nextPageToken` or the Link header).' },
+    fields,
+  },
+  additionalProperties: false,
+} as const;
+
+export const eventsQuery = {
+  type: 'object',
+  properties: {
+    user_ids: { type: 'string', description: 'Comma-separated user ids to watch; absent means every user.' },
+    after_revision: { type: 'integer', description: 'Resume after this revision (same as the Last-Event-ID header).' },
+  },
+  additionalProperties: false,
+} as const;
+
+/** Error responses every route may give, by status. */
+export function errorResponses(...statuses: number[]) {
+  return Object.fromEntries(statuses.map((s) => [s, { $ref: 'Error#' }]));
+}

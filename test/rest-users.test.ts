@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decode as decodeMsgpack, encode as encodeMsgpack } from '@msgpack/msgpack';
+import { CreateUserRequest, CreateUsersResponse, User, UserPage, UserRole } from '../src/gen/users/v1/users.js';
+import { RestError } from '../src/rest/client.js';
+import { aUser } from './helpers.js';
+import { startStack } from './stack.js';
+
+const json = (u = aUser()) => ({ name: u.name, email: u.email });
+
+async function restError(call: Promise<unknown>): Promise<RestError> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof RestError) return error;
+    throw error;
+  }
+  throw new Error('the call succeeded');
+}
+
+describe('REST users', async () => {
+  const { baseUrl, restClient: api, client: grpc } = await startStack();
+
+  it('creates (201 + Location), reads, patches and deletes (204)', async () => {
+    const response = await fetch(`${baseUrl}/users`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: ' Grace ', email: 'grace@example.com', role: 'USER_ROLE_ADMIN', tags: ['navy'] }),
+    });
+    assert.equal(response.status, 201);
+    const created = (await response.json()) as { id: string; name: string; role: string; createdAt: string };
+    assert.equal(response.headers.get('location'), `/users/${created.id}`);
+    assert.equal(created.name, 'Grace');
+    assert.equal(created.role, 'USER_ROLE_ADMIN');
+    assert.ok(!Number.isNaN(Date.parse(created.createdAt)));
+
+    assert.deepEqual(await api.getUser(created.id), created);
+    const patched = await api.updateUser(created.id, { tags: ['navy', 'cobol'] });
+    assert.deepEqual(patched.tags, ['navy', 'cobol']);
+    assert.equal(patched.name, 'Grace');
+    assert.equal((await grpc.getUser({ id: created.id })).tags.length, 2, 'the same data through gRPC');
+
+    await api.deleteUser(created.id);
+    const gone = await restError(api.getUser(created.id));
+    assert.equal(gone.status, 404);
+    assert.equal(gone.body.error.code, 'USER_NOT_FOUND');
+    assert.equal((await restError(api.deleteUser(created.id))).status, 404);
+    assert.equal((await restError(api.updateUser(created.id, { name: 'x' }))).status, 404);
+  });
+
+  it('answers 400 listing every invalid field, and 409 for a duplicate email', async () => {
+    const bad = await restError(api.createUser({ name: '', email: 'nope', tags: [''] }));
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, 'INVALID_ARGUMENT');
+    assert.deepEqual(bad.body.error.details.map((d) => d.field).sort(), ['email', 'name', 'tags[0]']);
+    const shape = await restError(api.createUser({ name: {}, role: 'BOSS', extra: true } as never));
+    assert.deepEqual(shape.body.error.details.map((d) => d.field).sort(), ['email', 'extra', 'name', 'role']);
+    const taken = await api.createUser(json());
+    const dup = await restError(api.createUser({ name: 'Twin', email: taken.email!.toUpperCase() }));
+    assert.equal(dup.status, 409);
+    assert.equal(dup.body.error.code, 'EMAIL_ALREADY_EXISTS');
+    const patchBad = await restError(api.updateUser(taken.id!, { email: 'bad' }));
+    assert.equal(patchBad.status, 400);
+    assert.equal((await restError(api.updateUser(taken.id!, {}))).body.error.details[0]?.field, 'update_mask');
+  });
+
+  it('creates a batch atomically (201), naming the bad item', async () => {
+    const created = await api.createUsers([json(), json()]);
+    assert.equal(created.createdCount, 2);
+    const bad = await restError(api.createUsers([json(), { name: 'x', email: 'broken' }]));
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.details[0]?.field, 'users[1].email');
+    const dup = await restError(api.createUsers([json(), { name: 'x', email: created.users[0]!.email! }]));
+    assert.equal(dup.status, 409);
+    assert.equal(dup.body.error.metadata?.index, '1');
+  });
+
+  it('pages by offset with X-Total-Count and Link, and by cursor with a next link', async () => {
+    await api.createUsers(Array.from({ length: 7 }, (_, i) => ({ name: `Pager ${i}`, email: `pager${i}@example.com` })));
+    const page2 = await api.listUsers({ filter: 'PAGER', page: 2, limit: 3 });
+    assert.equal(page2.totalCountHeader, 7);
+    assert.deepEqual(page2.users.map((u) => u.name), ['Pager 3', 'Pager 2', 'Pager 1']);
+    assert.equal(
+      page2.link,
+      '</users?filter=PAGER&limit=3&page=1>; rel="first", </users?filter=PAGER&limit=3&page=1>; rel="prev", ' +
+        '</users?filter=PAGER&limit=3&page=3>; rel="next", </users?filter=PAGER&limit=3&page=3>; rel="last"',
+    );
+    const byCursor = await api.listUsers({ filter: 'pager', limit: 3, pageToken: page2.nextPageToken });
+    assert.deepEqual(byCursor.users.map((u) => u.name), ['Pager 0']);
+    assert.equal(byCursor.nextPageToken, '');
+    const first = await api.listUsers({ filter: 'pager', limit: 4, pageToken: '' });
+    assert.match(first.link ?? '', /^<\/users\?filter=pager&limit=4&page_token=[\w-]+>; rel="next"$/);
+    assert.equal((await restError(api.listUsers({ limit: 501 }))).status, 400);
+    assert.equal((await restError(api.listUsers({ page: 0 }))).status, 400);
+    assert.equal((await restError(api.listUsers({ pageToken: 'junk' }))).status, 400);
+  });
+
+  it('returns sparse fieldsets and rejects unknown fields', async () => {
+    const user = await api.createUser(json());
+    assert.deepEqual(await api.getUser(user.id!, ['id', 'name']), { id: user.id, name: user.name });
+    const list = await api.listUsers({ limit: 1, fields: ['email'] });
+    assert.deepEqual(Object.keys(list.users[0]!), ['email']);
+    const bad = await restError(api.getUser(user.id!, ['id', 'password']));
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.details[0]?.field, 'fields');
+  });
+
+  it('sends an ETag and answers If-None-Match with 304 until the user changes', async () => {
+    const user = await api.createUser(json());
+    const first = await fetch(`${baseUrl}/users/${user.id}`);
+    const etag = first.headers.get('etag')!;
+    assert.match(etag, /^W\/".+"$/);
+    assert.equal(first.headers.get('cache-control'), 'private, no-cache');
+    const again = await fetch(`${baseUrl}/users/${user.id}`, { headers: { 'if-none-match': etag } });
+    assert.equal(again.status, 304);
+    assert.equal(await again.text(), '');
+    const sparse = await fetch(`${baseUrl}/users/${user.id}?fields=id`, { headers: { 'if-none-match': etag } });
+    assert.equal(sparse.status, 200, 'another representation has another ETag');
+    await new Promise((r) => setTimeout(r, 2));
+    await api.updateUser(user.id!, { name: 'Changed' });
+    const changed = await fetch(`${baseUrl}/users/${user.id}`, { headers: { 'if-none-match': etag } });
+    assert.equal(changed.status, 200);
+  });
+
+  it('negotiates JSON, MessagePack and protobuf on reads and writes', async () => {
+    const user = await api.createUser(json());
+    const asProto = await fetch(`${baseUrl}/users/${user.id}`, { headers: { accept: 'application/x-protobuf' } });
+    assert.equal(asProto.headers.get('content-type'), 'application/x-protobuf');
+    const bytes = Buffer.from(await asProto.arrayBuffer());
+    const viaGrpc = await grpc.getUser({ id: user.id! });
+    assert.deepEqual(bytes, Buffer.from(User.encode(viaGrpc).finish()), 'the very bytes gRPC sends');
+
+    const asMsgpack = await fetch(`${baseUrl}/users/${user.id}`, { headers: { accept: 'application/msgpack;q=0.9, application/json;q=0.5' } });
+    assert.equal(asMsgpack.headers.get('content-type'), 'application/msgpack');
+    assert.deepEqual(decodeMsgpack(new Uint8Array(await asMsgpack.arrayBuffer())), user);
+
+    const page = await fetch(`${baseUrl}/users?limit=2`, { headers: { accept: 'application/x-protobuf' } });
+    assert.equal(UserPage.decode(Buffer.from(await page.arrayBuffer())).users.length, 2);
+
+    const protoCreate = await fetch(`${baseUrl}/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', accept: 'application/x-protobuf' },
+      body: CreateUserRequest.encode({ name: 'Proto', email: 'proto@example.com', role: UserRole.USER_ROLE_ADMIN, tags: ['pb'] }).finish(),
+    });
+    assert.equal(protoCreate.status, 201);
+    const protoUser = User.decode(Buffer.from(await protoCreate.arrayBuffer()));
+    assert.equal(protoUser.role, UserRole.USER_ROLE_ADMIN);
+
+    const packCreate = await fetch(`${baseUrl}/users`, {
+      method: 'POST', headers: { 'content-type': 'application/msgpack', accept: 'application/msgpack' },
+      body: encodeMsgpack({ name: 'Packed', email: 'packed@example.com' }),
+    });
+    assert.equal(packCreate.status, 201);
+    assert.equal((decodeMsgpack(new Uint8Array(await packCreate.arrayBuffer())) as { name: string }).name, 'Packed');
+
+    const batch = await fetch(`${baseUrl}/users/batch`, {
+      method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/x-protobuf' },
+      body: JSON.stringify({ users: [json()] }),
+    });
+    assert.equal(CreateUsersResponse.decode(Buffer.from(await batch.arrayBuffer())).createdCount, 1);
+
+    const badProto = await fetch(`${baseUrl}/users`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.from([0xff, 0xff, 0xff]) });
+    assert.equal(badProto.status, 400);
+    const badPack = await fetch(`${baseUrl}/users`, { method: 'POST', headers: { 'content-type': 'application/msgpack' }, body: Buffer.from([0xc1]) });
+    assert.equal(badPack.status, 400);
+    assert.equal(((await badPack.json()) as { error: { code: string } }).error.code, 'MALFORMED_BODY');
+  });
+
+  it('answers protocol errors with the error body: 404, 400, 413, 415, 406', async () => {
+    const expect = async (response: Response, status: number, code: string) => {
+      assert.equal(response.status, status);
+      assert.match(response.headers.get('content-type') ?? '', /application\/json/);
+      const body = (await response.json()) as { error: { code: string; message: string; details: unknown[] } };
+      assert.equal(body.error.code, code);
+      assert.ok(Array.isArray(body.error.details));
+      assert.doesNotMatch(JSON.stringify(body), /at \w+ \(|SELECT|sqlite/i, 'no stack traces or SQL');
+    };
+    await expect(await fetch(`${baseUrl}/nowhere`), 404, 'ROUTE_NOT_FOUND');
+    const post = (body: string | Buffer, type = 'application/json') => fetch(`${baseUrl}/users`, { method: 'POST', headers: { 'content-type': type }, body });
+    await expect(await post('{"name": '), 400, 'MALFORMED_BODY');
+    await expect(await post(JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024), email: 'big@example.com' })), 413, 'PAYLOAD_TOO_LARGE');
+    await expect(await post('name=x', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    await expect(await post('<user/>', 'application/xml'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    await expect(await fetch(`${baseUrl}/users`, { headers: { accept: 'text/html' } }), 406, 'NOT_ACCEPTABLE');
+  });
+
+  it('reports liveness and readiness', async () => {
+    assert.deepEqual(await (await fetch(`${baseUrl}/healthz`)).json(), { status: 'ok' });
+    assert.deepEqual(await (await fetch(`${baseUrl}/readyz`)).json(), { status: 'ok', database: 'ok' });
+  });
+});
+
+describe('REST readiness', () => {
+  it('answers 503 when the database is gone, and INTERNAL errors reveal nothing', async () => {
+    const { baseUrl, app } = await startStack();
+    await app.store.close();
+    const ready = await fetch(`${baseUrl}/readyz`);
+    assert.equal(ready.status, 503);
+    const failed = await fetch(`${baseUrl}/users/anything`);
+    assert.equal(failed.status, 500);
+    assert.deepEqual(await failed.json(), { error: { code: 'INTERNAL', message: 'internal error', details: [] } });
+  });
+});

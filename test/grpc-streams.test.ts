@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { describeError } from '../src/grpc/client.js';
 import { EventType, type UserEvent } from '../src/domain/user.js';
-import { aUser, take } from './helpers.js';
+import { aUser, take, until } from './helpers.js';
 import { startStack } from './stack.js';
 
 async function codeOf(promise: Promise<unknown>): Promise<number | undefined> {
@@ -21,13 +21,6 @@ async function drain<T>(source: AsyncIterable<T>): Promise<T[]> {
   return items;
 }
 
-const until = async (check: () => boolean, what: string, timeoutMs = 3000) => {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe('gRPC ListUsers (server streaming)', async () => {
   const { client, app } = await startStack();

@@ -70,3 +70,12 @@ export async function rejectsWith<E extends { code: string }>(promise: Promise<u
   }
   throw new Error(`expected ${code}, but it succeeded`);
 }
+
+/** Polls `check` until it holds, failing after `timeoutMs`. */
+export async function until(check: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

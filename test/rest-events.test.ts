@@ -3,7 +3,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import { describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { aUser } from './helpers.js';
+import { aUser, until } from './helpers.js';
 import { startStack } from './stack.js';
 
 interface SseMessage { id?: string; event?: string; data?: string }
@@ -56,13 +56,6 @@ function openEvents(baseUrl: string, path: string, headers: Record<string, strin
   };
 }
 
-const until = async (check: () => boolean, what: string) => {
-  const end = Date.now() + 3000;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe('REST Server-Sent Events', async () => {
   const { baseUrl, restClient: api, app } = await startStack({ 'sse-heartbeat-ms': '50' });

@@ -1,6 +1,7 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import type { Writer } from 'protobufjs/minimal.js';
 import { UserServiceDefinition } from '../gen/users/v1/users.js';
+import { asBuffer } from '../wire.js';
 
 /** What ts-proto generates for each message: a static, reflection-free codec. */
 interface MessageCodec<T> {
@@ -40,11 +41,6 @@ export function toGrpcDefinition(service: {
       },
     ]),
   );
-}
-
-/** protobufjs already writes Buffers on Node; wrap anything else without copying. */
-export function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export const userServiceDefinition = toGrpcDefinition(UserServiceDefinition);

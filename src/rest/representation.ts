@@ -1,7 +1,7 @@
 import { decode as decodeMsgpack, encode as encodeMsgpack } from '@msgpack/msgpack';
 import { invalidArgument } from '../domain/errors.js';
 import { type CreateUserRequest, type User, UserRole, type UserPatch } from '../domain/user.js';
-import { asBuffer } from '../grpc/definition.js';
+import { asBuffer } from '../wire.js';
 import { CreateUserRequest as CreateUserRequestCodec, CreateUsersResponse, User as UserCodec, UserPage } from '../gen/users/v1/users.js';
 
 /**

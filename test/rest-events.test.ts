@@ -110,6 +110,20 @@ describe('REST Server-Sent Events', async () => {
   });
 });
 
+describe('REST shutdown', () => {
+  it('ends open event streams and finishes in-flight requests, then closes', async () => {
+    const { baseUrl, restClient: api, close } = await startStack();
+    const stream = openEvents(baseUrl, '/users/events');
+    const response = await stream.response;
+    const ended = new Promise<void>((resolve) => response.on('end', resolve));
+    const inFlight = api.createUsers(Array.from({ length: 300 }, () => { const u = aUser(); return { name: u.name, email: u.email }; }));
+    await new Promise((r) => setTimeout(r, 5));
+    await close();
+    await ended;
+    assert.equal((await inFlight).createdCount, 300);
+  });
+});
+
 describe('OpenAPI and HTTP/2', async () => {
   it('publishes a valid OpenAPI 3.1 document with every route, and docs at /docs', async () => {
     const { baseUrl } = await startStack();

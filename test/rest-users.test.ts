@@ -92,6 +92,8 @@ describe('REST users', async () => {
     assert.equal((await restError(api.listUsers({ limit: 501 }))).status, 400);
     assert.equal((await restError(api.listUsers({ page: 0 }))).status, 400);
     assert.equal((await restError(api.listUsers({ pageToken: 'junk' }))).status, 400);
+    const mixed = await restError(api.listUsers({ page: 2, pageToken: '' }));
+    assert.equal(mixed.body.error.details[0]?.field, 'page');
   });
 
   it('returns sparse fieldsets and rejects unknown fields', async () => {

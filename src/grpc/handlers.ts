@@ -180,16 +180,17 @@ function drained(call: AnyCall, signal: AbortSignal): Promise<unknown> {
   return once(call, 'drain', { signal }).catch(() => undefined);
 }
 
-const FIELD_OF_PATH: Record<string, UpdatableField> = Object.fromEntries(UPDATABLE_FIELDS.map((f) => [f, f]));
+// The updatable fields are single words, so mask paths and TypeScript names coincide.
+const isUpdatable = (path: string): path is UpdatableField => (UPDATABLE_FIELDS as readonly string[]).includes(path);
 
 /** The field mask names the fields to take from `user`; any other path is an error. */
 function patchFromMask({ user, updateMask }: UpdateUserRequest): UserPatch {
   const paths = updateMask ?? [];
-  const unknown = paths.filter((path) => !(path in FIELD_OF_PATH));
+  const unknown = paths.filter((path) => !isUpdatable(path));
   if (unknown.length > 0) {
     throw invalidArgument(unknown.map((path) => ({ field: `update_mask.paths[${paths.indexOf(path)}]`, description: `"${path}" is not an updatable field (${UPDATABLE_FIELDS.join(', ')})` })));
   }
   const patch: Record<string, unknown> = {};
-  for (const path of paths) patch[FIELD_OF_PATH[path]!] = user?.[FIELD_OF_PATH[path]!];
+  for (const path of paths.filter(isUpdatable)) patch[path] = user?.[path];
   return patch as UserPatch;
 }

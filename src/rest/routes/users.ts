@@ -1,5 +1,6 @@
 import type {} from '@fastify/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { invalidArgument } from '../../domain/errors.js';
 import type { UserService } from '../../domain/user-service.js';
 import type { User } from '../../domain/user.js';
 import { HttpError, HttpErrorCode } from '../errors.js';
@@ -78,7 +79,7 @@ export function userRoutes(app: FastifyInstance, service: UserService): void {
     const fields = parseFields(rawFields);
     reply.header('cache-control', 'private, no-cache').header('vary', 'Accept');
     if (pageToken !== undefined) {
-      if (page !== undefined) throw new HttpError(HttpErrorCode.MALFORMED_BODY, 'page and page_token cannot be combined');
+      if (page !== undefined) throw invalidArgument([{ field: 'page', description: 'cannot be combined with page_token' }]);
       const result = await service.listUsers({ filter, pageSize: limit, pageToken });
       if (result.nextPageToken) reply.header('link', linkHeader(request, { next: { page_token: result.nextPageToken } }));
       return reply.type(type).send(encodePage(result, type, fields));

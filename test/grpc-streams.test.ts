@@ -125,7 +125,8 @@ describe('gRPC WatchUsers (bidirectional)', async () => {
     await client.updateUser({ user: { id: b.id, name: 'Not yet watched' }, updateMask: ['name'] });
     await client.updateUser({ user: { id: a.id, name: 'A1' }, updateMask: ['name'] });
     watch.send({ userIds: [b.id] });
-    await new Promise((r) => setTimeout(r, 50));
+    // No acknowledgement exists for a widening request: give the server time to read it.
+    await new Promise((r) => setTimeout(r, 200));
     await client.updateUser({ user: { id: b.id, name: 'B1' }, updateMask: ['name'] });
     await client.deleteUser({ id: a.id });
     const got = await events;

@@ -110,14 +110,17 @@ export class ChangeFeed implements EventFeed {
     }
     // Retention is a promise about what can be resumed, whatever memory still holds.
     if (start < this.head - this.options.retention) throw revisionExpired(start);
-    if (start < this.head) await this.eventsAfter(start); // throws if pruned already
-    return this.events(start, options);
+    // Reading the first batch now is what detects a start already pruned; it is then served, not re-read.
+    const first = await this.eventsAfter(start);
+    return this.events(start, first, options);
   }
 
-  private async *events(start: number, { userIds, signal }: WatchOptions): AsyncGenerator<UserEvent> {
+  private async *events(start: number, first: UserEvent[], { userIds, signal }: WatchOptions): AsyncGenerator<UserEvent> {
     let cursor = start;
+    let pending: UserEvent[] | undefined = first;
     while (!signal.aborted && !this.closed) {
-      const batch = await this.eventsAfter(cursor);
+      const batch = pending ?? (await this.eventsAfter(cursor));
+      pending = undefined;
       if (batch.length === 0) {
         await this.nextChange(cursor, signal);
         continue;

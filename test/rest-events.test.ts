@@ -5,36 +5,21 @@ import { describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { aUser, until } from './helpers.js';
 import { startStack } from './stack.js';
-
-interface SseMessage { id?: string; event?: string; data?: string }
+import { type SseMessage, SseParser } from '../src/rest/sse-parser.js';
 
 /** A raw SSE reader over node:http, so the test controls headers and disconnects. */
 function openEvents(baseUrl: string, path: string, headers: Record<string, string> = {}) {
   const messages: SseMessage[] = [];
   const comments: string[] = [];
+  const parser = new SseParser((comment) => comments.push(comment));
   let wake: (() => void) | undefined;
-  let buffer = '';
   const request = http.get(`${baseUrl}${path}`, { headers: { accept: 'text/event-stream', ...headers } });
   const response = new Promise<http.IncomingMessage>((resolve, reject) => {
     request.on('response', (res) => {
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let end;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const message: SseMessage = {};
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) comments.push(line.slice(1).trim());
-            else {
-              const [key, ...rest] = line.split(': ');
-              message[key as keyof SseMessage] = rest.join(': ');
-            }
-          }
-          if (message.event) messages.push(message);
-          wake?.();
-        }
+        messages.push(...parser.push(chunk));
+        wake?.();
       });
       resolve(res);
     });

@@ -64,15 +64,25 @@ export interface CommandLine {
   help: boolean;
   /** Every `--flag value`, by flag name. */
   flags: Record<string, string | undefined>;
+  /** The command's on/off switches that were given, e.g. `quick` for `bench --quick`. */
+  switches: Set<string>;
 }
 
-/** `extraFlags`: string flags of one command, e.g. `count` for `seed`. */
-export function parseCommandLine(argv: string[], extraFlags: string[] = []): CommandLine {
+/** `extraFlags`: string flags of one command, e.g. `count` for `seed`; `extraSwitches`: its boolean ones. */
+export function parseCommandLine(argv: string[], extraFlags: readonly string[] = [], extraSwitches: readonly string[] = []): CommandLine {
   const options: Record<string, { type: 'string' | 'boolean' }> = { ...CONFIG_OPTIONS, help: { type: 'boolean' } };
   for (const flag of extraFlags) options[flag] = { type: 'string' };
+  for (const flag of extraSwitches) options[flag] = { type: 'boolean' };
   const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true });
-  const { help, ...flags } = values;
-  return { command: positionals[0], help: help === true, flags: flags as Record<string, string | undefined> };
+  const { help, ...rest } = values;
+  const flags: Record<string, string | undefined> = {};
+  const switches = new Set<string>();
+  for (const [name, value] of Object.entries(rest)) {
+    if (typeof value === 'boolean') {
+      if (value) switches.add(name);
+    } else flags[name] = value;
+  }
+  return { command: positionals[0], help: help === true, flags, switches };
 }
 
 export function describeSettings(): string {

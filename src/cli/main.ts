@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { benchOptions, BENCH_FLAGS, SCENARIOS } from '../bench/options.js';
+import { runBench } from '../bench/run.js';
 import { openApp, startServers } from './app.js';
 import { describeSettings, loadConfig, parseCommandLine } from './config.js';
 import { createLogger } from './logger.js';
@@ -9,13 +11,28 @@ const USAGE = `Usage: twinapi <command> [options]
 Commands:
   serve              start the servers on the configured database
   seed --count N     add N realistic demo users
+  bench              measure gRPC against REST on this machine; writes bench-results/<time>/
+                     report.md, report.html and results.json
+    --quick                  a smoke run of under a minute (too short to quote)
+    --scenario LIST          ${SCENARIOS.join(',')} (default: all)
+    --duration S             measured seconds per load point (default 5)
+    --warmup S               warm-up seconds per load point (default 2)
+    --concurrency LIST       connections per load point (default 1,16,64)
+    --streams N              streams per HTTP/2 connection (default 1)
+    --runs N                 repetitions per point (default 3)
+    --users N                users seeded first (default 10000)
+    --subscribers N          fan-out subscribers (default 50)
+    --events N               fan-out events (default 2000)
+    --driver auto|h2load|node  load generator (default: h2load when installed)
+    --target LIST            only unary targets whose id starts with these
+    --out DIR                where the report goes
 
 Options (flag, environment variable, default):
 ${describeSettings()}
 `;
 
 async function main(argv: string[]): Promise<number> {
-  const { command, help, flags } = parseCommandLine(argv, ['count']);
+  const { command, help, flags, switches } = parseCommandLine(argv, ['count', ...BENCH_FLAGS], ['quick']);
   if (help || !command) {
     process.stdout.write(USAGE);
     return help ? 0 : 2;
@@ -36,6 +53,12 @@ async function main(argv: string[]): Promise<number> {
         await app.close();
       }
       return 0;
+    }
+    case 'bench': {
+      const { dir, results } = await runBench(benchOptions(flags, switches.has('quick')));
+      const failed = results.unary?.failures.length ?? 0;
+      process.stdout.write(`report: ${dir}/report.html, ${dir}/report.md, raw numbers: ${dir}/results.json\n`);
+      return failed > 0 ? 1 : 0;
     }
     default:
       process.stderr.write(`unknown command: ${command}\n\n${USAGE}`);

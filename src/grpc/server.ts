@@ -67,7 +67,8 @@ export async function startGrpcServer(
     userServiceHandlers(service, {
       begin(call, { endless }) {
         const controller = new AbortController();
-        call.on('cancelled', () => controller.abort());
+        const cancelled = () => controller.abort();
+        call.on('cancelled', cancelled);
         // Finite calls drain; endless ones would hold shutdown forever, so they end.
         const unavailable = () => controller.abort(new DomainError(ErrorCode.UNAVAILABLE, 'the server is shutting down'));
         if (endless) shuttingDown.signal.addEventListener('abort', unavailable, { once: true });
@@ -75,6 +76,8 @@ export async function startGrpcServer(
         return {
           signal: controller.signal,
           done() {
+            // grpc-js reports every finished call as cancelled too; an abort then would only cost a stack trace.
+            call.removeListener('cancelled', cancelled);
             open.delete(controller);
             shuttingDown.signal.removeEventListener('abort', unavailable);
           },

@@ -1,10 +1,11 @@
+import type { CompiledQuery } from 'kysely';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { emailAlreadyExists } from '../domain/errors.js';
 import type { ChangeLog, ListQuery, UserStore } from '../domain/ports.js';
 import type { Cursor } from '../domain/pagination.js';
 import { EventType, searchKey, type User, type UserEvent } from '../domain/user.js';
 import { eventToRow, rowToEvent, rowToUser, userToRow } from './rows.js';
-import type { Database } from './schema.js';
+import type { Database, UsersTable } from './schema.js';
 
 /** Rows per INSERT: keeps every statement under SQLite's bound-parameter limit. */
 const INSERT_CHUNK = 500;
@@ -19,14 +20,20 @@ export interface Dialect {
  */
 export class SqlUserStore implements UserStore, ChangeLog {
   readonly changeLog: ChangeLog = this;
+  /** The hottest read, compiled once: building and compiling the query cost more than running it. */
+  private readonly userById: CompiledQuery<UsersTable>;
 
   constructor(
     readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
-  ) {}
+  ) {
+    this.userById = db.selectFrom('users').selectAll().where('id', '=', '').compile();
+  }
+
 
   async getUser(id: string): Promise<User | undefined> {
-    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    const { rows } = await this.db.executeQuery<UsersTable>({ ...this.userById, parameters: [id] });
+    const row = rows[0];
     return row && rowToUser(row);
   }
 

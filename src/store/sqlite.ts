@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { CompiledQuery, type DatabaseConnection, type Driver, Kysely, SqliteDialect, SqliteDriver } from 'kysely';
+import { CompiledQuery, type DatabaseConnection, type Driver, Kysely, SqliteDialect, type SqliteDatabase, SqliteDriver } from 'kysely';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
 import { SqlUserStore } from './sql-store.js';
@@ -34,7 +34,7 @@ class ImmediateSqliteDriver extends SqliteDriver {
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
-  constructor(private readonly sqlite: SQLite.Database) {
+  constructor(private readonly sqlite: SqliteDatabase) {
     super({ database: sqlite });
   }
 
@@ -43,8 +43,31 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/** Prepared statements kept per SQL text; the few distinct shapes of `in (…)` lists fit well within it. */
+export const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Kysely prepares every statement anew on each call, which costs more than
+ * running a primary-key lookup; this keeps the most recently used ones
+ * (better-sqlite3 runs them synchronously, so sharing one is safe).
+ */
+function cachingStatements(sqlite: SQLite.Database, capacity = STATEMENT_CACHE_SIZE): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql) {
+      let statement = statements.get(sql);
+      if (statement) statements.delete(sql);
+      else statement = sqlite.prepare(sql);
+      statements.set(sql, statement);
+      if (statements.size > capacity) statements.delete(statements.keys().next().value!);
+      return statement;
+    },
+  };
+}
+
 export function sqliteKysely(sqlite: SQLite.Database): Kysely<Database> {
-  return new Kysely<Database>({ dialect: new ImmediateSqliteDialect(sqlite) });
+  return new Kysely<Database>({ dialect: new ImmediateSqliteDialect(cachingStatements(sqlite)) });
 }
 
 /** Opens (creating if needed) the database file and applies pending migrations. */

@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+
+// Linux reports process CPU time in clock ticks of 1/100 s (USER_HZ) on every mainstream architecture.
+const TICKS_PER_SECOND = 100;
+
+/** User + system CPU seconds a process has used so far, all threads included; undefined off Linux. */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may hold spaces; the fields after its closing parenthesis are fixed.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+const SAMPLE_EVERY_MS = 200;
+
+/**
+ * Measures how busy a process is over a window: 1 means one core fully used.
+ * It samples as it goes, because a process that has exited can no longer be read.
+ */
+export class CpuMeter {
+  private readonly first: { cpu: number; at: number } | undefined;
+  private last: { cpu: number; at: number } | undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly pid: number) {
+    this.first = this.sample();
+    this.last = this.first;
+    this.timer = setInterval(() => {
+      this.last = this.sample() ?? this.last;
+    }, SAMPLE_EVERY_MS);
+    this.timer.unref();
+  }
+
+  private sample(): { cpu: number; at: number } | undefined {
+    const cpu = cpuSeconds(this.pid);
+    return cpu === undefined ? undefined : { cpu, at: performance.now() };
+  }
+
+  /** Cores used on average from construction to the last sample (undefined when /proc cannot tell). */
+  read(): number | undefined {
+    clearInterval(this.timer);
+    this.last = this.sample() ?? this.last;
+    if (!this.first || !this.last || this.last.at <= this.first.at) return undefined;
+    return (this.last.cpu - this.first.cpu) / ((this.last.at - this.first.at) / 1000);
+  }
+}

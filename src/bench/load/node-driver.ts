@@ -1,0 +1,145 @@
+import { Agent, request as httpRequest } from 'node:http';
+import { connect, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
+import { summarizeLatencies } from '../stats.js';
+import { GRPC_REQUEST_HEADERS, type LoadSpec } from './spec.js';
+
+export interface NodeLoadOutcome {
+  requests: number;
+  succeeded: number;
+  failed: number;
+  measuredS: number;
+  latencyMs: ReturnType<typeof summarizeLatencies>;
+}
+
+export interface Reply {
+  status: number;
+  /** grpc-status from the trailers (or a trailers-only response); undefined for plain HTTP. */
+  grpcStatus?: number;
+  dataBytes: number;
+}
+
+export function succeeded(spec: Pick<LoadSpec, 'protocol'>, reply: Reply): boolean {
+  const httpOk = reply.status >= 200 && reply.status < 300;
+  return spec.protocol === 'grpc' ? httpOk && reply.grpcStatus === 0 : httpOk;
+}
+
+function grpcStatusOf(headers: IncomingHttpHeaders): number | undefined {
+  const raw = headers['grpc-status'];
+  return raw === undefined ? undefined : Number(raw);
+}
+
+function http2Call(session: ClientHttp2Session, spec: LoadSpec, path: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const headers = spec.body ? { ':method': 'POST', ':path': path, ...GRPC_REQUEST_HEADERS } : { ':method': 'GET', ':path': path };
+    const stream = session.request(headers, { endStream: !spec.body });
+    const reply: Reply = { status: 0, dataBytes: 0 };
+    stream.on('response', (h) => {
+      reply.status = Number(h[':status']);
+      reply.grpcStatus = grpcStatusOf(h);
+    });
+    stream.on('trailers', (h) => {
+      reply.grpcStatus = grpcStatusOf(h) ?? reply.grpcStatus;
+    });
+    stream.on('data', (chunk: Buffer) => {
+      reply.dataBytes += chunk.length;
+    });
+    stream.on('end', () => resolve(reply));
+    stream.on('error', reject);
+    if (spec.body) stream.end(spec.body);
+  });
+}
+
+function http1Call(agent: Agent, url: URL): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent }, (res) => {
+      let dataBytes = 0;
+      res.on('data', (chunk: Buffer) => {
+        dataBytes += chunk.length;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, dataBytes }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** One request, answered in full: how the lab checks a target works before loading it. */
+export async function probe(spec: LoadSpec): Promise<Reply> {
+  const url = new URL(spec.url);
+  if (spec.protocol === 'http1') {
+    const agent = new Agent({ keepAlive: false });
+    return http1Call(agent, url);
+  }
+  const session = connect(url.origin);
+  try {
+    return await http2Call(session, spec, url.pathname + url.search);
+  } finally {
+    session.close();
+  }
+}
+
+/**
+ * The built-in load generator, for machines without h2load: `connections`
+ * connections, each with `streams` requests in flight, for warm-up then the
+ * measured duration; only requests that start and end inside the measured
+ * window count.
+ */
+export async function runNodeLoad(spec: LoadSpec): Promise<NodeLoadOutcome> {
+  const url = new URL(spec.url);
+  const path = url.pathname + url.search;
+  const start = performance.now();
+  const measureFrom = start + spec.warmupS * 1000;
+  const stopAt = measureFrom + spec.durationS * 1000;
+  let latencies = new Float64Array(1 << 16);
+  let count = 0;
+  let good = 0;
+  let bad = 0;
+  const record = (began: number, ok: boolean) => {
+    const ended = performance.now();
+    if (began < measureFrom || ended > stopAt) return;
+    if (count === latencies.length) {
+      const grown = new Float64Array(latencies.length * 2);
+      grown.set(latencies);
+      latencies = grown;
+    }
+    latencies[count++] = ended - began;
+    if (ok) good++;
+    else bad++;
+  };
+  const loop = async (call: () => Promise<Reply>) => {
+    while (performance.now() < stopAt) {
+      const began = performance.now();
+      let ok = false;
+      try {
+        ok = succeeded(spec, await call());
+      } catch {
+        ok = false;
+      }
+      record(began, ok);
+    }
+  };
+
+  const loops: Promise<void>[] = [];
+  const closers: (() => void)[] = [];
+  if (spec.protocol === 'http1') {
+    const agent = new Agent({ keepAlive: true, maxSockets: spec.connections });
+    closers.push(() => agent.destroy());
+    for (let i = 0; i < spec.connections; i++) loops.push(loop(() => http1Call(agent, url)));
+  } else {
+    for (let c = 0; c < spec.connections; c++) {
+      const session = connect(url.origin);
+      closers.push(() => session.close());
+      for (let s = 0; s < spec.streams; s++) loops.push(loop(() => http2Call(session, spec, path)));
+    }
+  }
+  await Promise.all(loops);
+  for (const close of closers) close();
+  return {
+    requests: count,
+    succeeded: good,
+    failed: bad,
+    measuredS: spec.durationS,
+    latencyMs: summarizeLatencies(latencies.subarray(0, count)),
+  };
+}

@@ -1,0 +1,144 @@
+import type { BenchResults } from '../results.js';
+import type { Endpoint, UnaryMeasurement } from '../scenarios/unary.js';
+import { ratio } from '../stats.js';
+
+export type Verdict = 'holds' | 'partly' | 'does not hold' | 'not measured';
+
+export interface Finding {
+  claim: string;
+  measured: string;
+  verdict: Verdict;
+}
+
+export interface TargetCheck {
+  target: string;
+  required: number;
+  measured: number;
+  met: boolean | undefined;
+  detail: string;
+}
+
+const x = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}×` : 'n/a');
+const us = (n: number) => `${n.toFixed(2)} µs`;
+const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+const rps = (n: number) => `${Math.round(n).toLocaleString('en-US')} req/s`;
+
+/** The measurement of `targetId` at a connection count (the highest measured when omitted). */
+export function unaryAt(results: BenchResults, targetId: string, connections?: number): UnaryMeasurement | undefined {
+  const all = results.unary?.measurements.filter((m) => m.target.id === targetId) ?? [];
+  const at = connections ?? Math.max(...all.map((m) => m.connections));
+  return all.find((m) => m.connections === at);
+}
+
+const levels = (results: BenchResults) => [...new Set(results.unary?.measurements.map((m) => m.connections) ?? [])].sort((a, b) => a - b);
+
+function serializationClaim(results: BenchResults): Finding {
+  const claim = 'protobuf serializes 5–10× faster than JSON (0.01 ms vs 0.08 ms per user)';
+  const find = (codec: string, direction: string) => results.serialization?.find((m) => m.codec === codec && m.payload === 'one' && m.direction === direction);
+  const [je, pe, jd, pd] = [find('json', 'encode'), find('protobuf', 'encode'), find('json', 'decode'), find('protobuf', 'decode')];
+  if (!je || !pe || !jd || !pd) return { claim, measured: '—', verdict: 'not measured' };
+  const encode = ratio(je.microsPerOp.median, pe.microsPerOp.median);
+  const decode = ratio(jd.microsPerOp.median, pd.microsPerOp.median);
+  return {
+    claim,
+    measured: `one user: encode JSON ${us(je.microsPerOp.median)} vs protobuf ${us(pe.microsPerOp.median)} (${x(encode)}); decode ${us(jd.microsPerOp.median)} vs ${us(pd.microsPerOp.median)} (${x(decode)})`,
+    verdict: encode >= 5 && decode >= 5 ? 'holds' : encode > 1.1 || decode > 1.1 ? 'partly' : 'does not hold',
+  };
+}
+
+function sizeClaim(results: BenchResults): Finding {
+  const claim = 'payloads 3–5× smaller (100 users ≈ 15 KB protobuf vs ≈ 50 KB JSON)';
+  const json = results.payload?.find((p) => p.codec === 'json' && p.payload === 'many');
+  const proto = results.payload?.find((p) => p.codec === 'protobuf' && p.payload === 'many');
+  if (!json || !proto) return { claim, measured: '—', verdict: 'not measured' };
+  const raw = ratio(json.bytes, proto.bytes);
+  const gz = ratio(json.gzipBytes, proto.gzipBytes);
+  return {
+    claim,
+    measured: `${proto.users} users: protobuf ${kb(proto.bytes)} vs JSON ${kb(json.bytes)} (${x(raw)} smaller); gzip: ${kb(proto.gzipBytes)} vs ${kb(json.gzipBytes)} (${x(gz)})`,
+    verdict: raw >= 3 ? 'holds' : raw > 1.2 ? 'partly' : 'does not hold',
+  };
+}
+
+function throughputClaim(results: BenchResults, endpoint: Endpoint): Finding {
+  const claim = 'gRPC handles 2–5× more requests/s under load';
+  const grpc = unaryAt(results, `ours-grpc-${endpoint}`);
+  const rest = unaryAt(results, `ours-rest-h1-${endpoint}`);
+  if (!grpc || !rest) return { claim, measured: '—', verdict: 'not measured' };
+  const r = ratio(grpc.rps.median, rest.rps.median);
+  return {
+    claim: `${claim} (${endpoint === 'get' ? 'GetUser' : '100-user list'})`,
+    measured: `${grpc.connections} connections: gRPC ${rps(grpc.rps.median)} vs REST ${rps(rest.rps.median)} (${x(r)})`,
+    verdict: r >= 2 ? 'holds' : r > 1.1 ? 'partly' : 'does not hold',
+  };
+}
+
+function tailClaim(results: BenchResults): Finding {
+  const claim = 'p50 similar, p99 much better for gRPC';
+  const grpc = unaryAt(results, 'ours-grpc-get');
+  const rest = unaryAt(results, 'ours-rest-h1-get');
+  if (!grpc || !rest) return { claim, measured: '—', verdict: 'not measured' };
+  const p50 = ratio(rest.latencyMs.p50, grpc.latencyMs.p50);
+  const p99 = ratio(rest.latencyMs.p99, grpc.latencyMs.p99);
+  return {
+    claim,
+    measured: `${grpc.connections} connections: p50 gRPC ${grpc.latencyMs.p50.toFixed(2)} ms vs REST ${rest.latencyMs.p50.toFixed(2)} ms; p99 ${grpc.latencyMs.p99.toFixed(2)} vs ${rest.latencyMs.p99.toFixed(2)} ms (REST/gRPC p99 ${x(p99)})`,
+    verdict: p99 >= 1.5 && p50 > 0.67 && p50 < 1.5 ? 'holds' : p99 > 1.1 ? 'partly' : 'does not hold',
+  };
+}
+
+function chattyClaim(results: BenchResults): Finding {
+  const claim = 'gRPC cut latency by 60% for a chatty internal caller';
+  const one = levels(results)[0];
+  const grpc = one === undefined ? undefined : unaryAt(results, 'ours-grpc-get', one);
+  const rest = one === undefined ? undefined : unaryAt(results, 'ours-rest-h1-get', one);
+  if (!grpc || !rest) return { claim, measured: '—', verdict: 'not measured' };
+  const cut = 1 - grpc.latencyMs.p50 / rest.latencyMs.p50;
+  return {
+    claim,
+    measured: `sequential calls on ${one} connection(s): p50 gRPC ${grpc.latencyMs.p50.toFixed(3)} ms vs REST ${rest.latencyMs.p50.toFixed(3)} ms (${cut >= 0 ? `${(cut * 100).toFixed(0)}% lower` : `${(-cut * 100).toFixed(0)}% higher`} with gRPC)`,
+    verdict: cut >= 0.6 ? 'holds' : cut > 0.1 ? 'partly' : 'does not hold',
+  };
+}
+
+function streamingClaim(results: BenchResults): Finding {
+  const claim = 'streaming handles event pipelines that REST needs WebSockets for';
+  const grpc = results.streaming?.fanOut.find((f) => f.protocol === 'grpc-watch');
+  const sse = results.streaming?.fanOut.find((f) => f.protocol === 'sse');
+  if (!grpc || !sse) return { claim, measured: '—', verdict: 'not measured' };
+  return {
+    claim,
+    measured: `${grpc.subscribers} subscribers × ${grpc.events} events: WatchUsers ${Math.round(grpc.deliveredPerSecond).toLocaleString('en-US')} events/s (p99 ${grpc.latencyMs.p99} ms, ${grpc.missing} missing); SSE ${Math.round(sse.deliveredPerSecond).toLocaleString('en-US')} events/s (p99 ${sse.latencyMs.p99} ms, ${sse.missing} missing) — REST did it with plain HTTP (SSE), no WebSockets`,
+    verdict: sse.missing === 0 ? 'does not hold' : 'partly',
+  };
+}
+
+export function findings(results: BenchResults): Finding[] {
+  return [
+    serializationClaim(results),
+    sizeClaim(results),
+    throughputClaim(results, 'get'),
+    throughputClaim(results, 'list'),
+    tailClaim(results),
+    chattyClaim(results),
+    streamingClaim(results),
+  ];
+}
+
+function check(results: BenchResults, target: string, ours: string, base: string, required: number): TargetCheck {
+  const a = unaryAt(results, ours);
+  const b = unaryAt(results, base);
+  if (!a || !b) return { target, required, measured: Number.NaN, met: undefined, detail: 'not measured in this run' };
+  const measured = ratio(a.rps.median, b.rps.median);
+  return { target, required, measured, met: measured >= required, detail: `${rps(a.rps.median)} vs ${rps(b.rps.median)} at ${a.connections} connections` };
+}
+
+/** The issue's targets, as ratios measured in this run at the highest concurrency. */
+export function targetChecks(results: BenchResults): TargetCheck[] {
+  return [
+    check(results, 'our gRPC GetUser ≥ 0.80 × bare grpc-js', 'ours-grpc-get', 'bare-grpc-js-get', 0.8),
+    check(results, 'our gRPC GetUser ≥ 1.3 × original gRPC stack', 'ours-grpc-get', 'original-grpc-get', 1.3),
+    check(results, 'our REST GET /users/:id ≥ 0.80 × bare Fastify', 'ours-rest-h1-get', 'bare-fastify-get', 0.8),
+    check(results, 'our 100-user list over gRPC ≥ 2 × original gRPC stack', 'ours-grpc-list', 'original-grpc-list', 2),
+  ];
+}

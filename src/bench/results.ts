@@ -1,0 +1,21 @@
+import type { BenchOptions } from './options.js';
+import type { Pinning } from './pinning.js';
+import type { PayloadMeasurement } from './scenarios/payload.js';
+import type { SerializationMeasurement } from './scenarios/serialization.js';
+import type { StreamingResults } from './scenarios/streaming.js';
+import type { UnaryResults } from './scenarios/unary.js';
+
+/** Everything a run measured, with what is needed to reproduce and judge it. */
+export interface BenchResults {
+  startedAt: string;
+  finishedAt: string;
+  machine: { cpuModel: string; cores: number; memoryGiB: number; os: string; loadAverage: number[] };
+  versions: Record<string, string>;
+  options: BenchOptions;
+  pinning: Pinning;
+  loadGenerator: { driver: 'h2load' | 'node'; version: string; note: string };
+  serialization?: SerializationMeasurement[];
+  payload?: PayloadMeasurement[];
+  unary?: UnaryResults;
+  streaming?: StreamingResults;
+}

@@ -1,0 +1,99 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
+import { join } from 'node:path';
+import { prepareData } from './fixtures.js';
+import { h2loadVersion } from './load/drivers.js';
+import type { BenchOptions } from './options.js';
+import { pinSelf, planPinning } from './pinning.js';
+import { Progress } from './progress.js';
+import { renderHtml } from './report/html.js';
+import { renderMarkdown } from './report/markdown.js';
+import type { BenchResults } from './results.js';
+import { measurePayloads } from './scenarios/payload.js';
+import { runSerialization, SERIALIZATION_STEPS } from './scenarios/serialization.js';
+import { runStreaming, streamingSteps } from './scenarios/streaming.js';
+import { runUnary, unarySteps } from './scenarios/unary.js';
+
+/** The installed version of a package (or of twinapi itself, for `.`), read from its package.json. */
+function versionOf(name: string): string {
+  const path = name === '.' ? '../../package.json' : `../../node_modules/${name}/package.json`;
+  try {
+    return (JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function loadGenerator(options: BenchOptions): BenchResults['loadGenerator'] {
+  const h2load = h2loadVersion();
+  if (options.driver === 'h2load' && !h2load) throw new Error('--driver h2load: h2load is not installed (Debian: apt-get install nghttp2-client)');
+  if (h2load && options.driver !== 'node') return { driver: 'h2load', version: h2load, note: 'h2load drives HTTP/1.1, HTTP/2 and gRPC alike' };
+  return {
+    driver: 'node',
+    version: process.version,
+    note: h2load
+      ? 'the built-in Node driver, as asked (--driver node)'
+      : 'h2load is not installed, so the built-in Node driver ran; it costs more CPU per request than h2load, so check the saturation column (install nghttp2-client for h2load)',
+  };
+}
+
+export interface BenchOutcome {
+  dir: string;
+  results: BenchResults;
+}
+
+/** Runs the chosen scenarios and writes results.json, report.md and report.html into `options.out`. */
+export async function runBench(options: BenchOptions, stream: NodeJS.WriteStream = process.stderr): Promise<BenchOutcome> {
+  const startedAt = new Date().toISOString();
+  const pinning = planPinning();
+  const generator = loadGenerator(options);
+  pinSelf(pinning);
+  const want = new Set(options.scenarios);
+  const unarySettings = {
+    driver: generator.driver, pinning, concurrency: options.concurrency, streams: options.streams, runs: options.runs,
+    durationS: options.durationS, warmupS: options.warmupS, only: options.targets,
+  };
+  const streamingSettings = { pinning, runs: options.runs, subscribers: options.subscribers, events: options.events };
+  const steps = 1 + (want.has('serialization') ? SERIALIZATION_STEPS : 0) + (want.has('unary') ? unarySteps(unarySettings) : 0)
+    + (want.has('streaming') ? streamingSteps(streamingSettings) : 0);
+  const progress = new Progress(steps, stream);
+  const work = mkdtempSync(join(tmpdir(), 'twinapi-bench-'));
+  try {
+    progress.step(`seeding ${options.users} users`);
+    const data = await prepareData(work, options.users);
+    const results: BenchResults = {
+      startedAt,
+      finishedAt: '',
+      machine: {
+        cpuModel: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30),
+        os: `${type()} ${release()}`, loadAverage: loadavg(),
+      },
+      versions: {
+        twinapi: versionOf('.'),
+        node: process.version,
+        '@grpc/grpc-js': versionOf('@grpc/grpc-js'), '@grpc/proto-loader': versionOf('@grpc/proto-loader'),
+        fastify: versionOf('fastify'), express: versionOf('express'), protobufjs: versionOf('protobufjs'),
+        'better-sqlite3': versionOf('better-sqlite3'), kysely: versionOf('kysely'), h2load: h2loadVersion() ?? 'not installed',
+      },
+      options,
+      pinning,
+      loadGenerator: generator,
+    };
+    if (want.has('serialization')) {
+      results.serialization = runSerialization(data.sampleUser, data.listPage, { roundMs: options.serializationRoundMs, rounds: options.serializationRounds }, progress);
+    }
+    if (want.has('payload')) results.payload = measurePayloads(data.sampleUser, data.listPage);
+    if (want.has('unary')) results.unary = await runUnary(data, unarySettings, progress);
+    // Last: its writes add users after the list page the unary scenario reads.
+    if (want.has('streaming')) results.streaming = await runStreaming(data, streamingSettings, progress);
+    progress.finish();
+    results.finishedAt = new Date().toISOString();
+    mkdirSync(options.out, { recursive: true });
+    writeFileSync(join(options.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(join(options.out, 'report.md'), renderMarkdown(results));
+    writeFileSync(join(options.out, 'report.html'), renderHtml(results));
+    return { dir: options.out, results };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,199 @@
+import http from 'node:http';
+import { UserClient } from '../../grpc/client.js';
+import { RestClient } from '../../rest/client.js';
+import type { UserJson } from '../../rest/representation.js';
+import { SseParser } from '../../rest/sse-parser.js';
+import type { BenchData } from '../fixtures.js';
+import type { Pinning } from '../pinning.js';
+import type { Progress } from '../progress.js';
+import { launchServer } from '../servers/launch.js';
+import { type LatencySummary, type Spread, spread, summarizeLatencies } from '../stats.js';
+
+export interface StreamingSettings {
+  pinning: Pinning;
+  runs: number;
+  subscribers: number;
+  events: number;
+}
+
+export interface ListAllMeasurement {
+  protocol: 'grpc-stream' | 'rest-pages';
+  label: string;
+  users: number;
+  /** Milliseconds to receive every user: median and spread over the runs. */
+  ms: Spread;
+  usersPerSecond: number;
+}
+
+export interface FanOutMeasurement {
+  protocol: 'grpc-watch' | 'sse';
+  label: string;
+  subscribers: number;
+  events: number;
+  /** Events delivered per second, summed over subscribers. */
+  deliveredPerSecond: number;
+  /** Commit (the user's updatedAt) to arrival at a subscriber, ms resolution. */
+  latencyMs: LatencySummary;
+  missing: number;
+}
+
+export interface StreamingResults {
+  listAll: ListAllMeasurement[];
+  fanOut: FanOutMeasurement[];
+}
+
+const REST_PAGE = 500;
+const FAN_OUT_TIMEOUT_MS = 60_000;
+const BATCH = 100;
+
+export const streamingSteps = (settings: StreamingSettings) => 2 * settings.runs + 2;
+
+async function time(run: () => Promise<number>): Promise<{ ms: number; users: number }> {
+  const start = performance.now();
+  const users = await run();
+  return { ms: performance.now() - start, users };
+}
+
+async function listAllGrpc(client: UserClient): Promise<number> {
+  let users = 0;
+  for await (const _ of client.listUsers({ pageSize: REST_PAGE })) users++;
+  return users;
+}
+
+async function listAllRest(rest: RestClient): Promise<number> {
+  let users = 0;
+  let pageToken: string | undefined;
+  do {
+    const page = await rest.listUsers({ limit: REST_PAGE, ...(pageToken ? { pageToken } : {}) });
+    users += page.users.length;
+    pageToken = page.nextPageToken || undefined;
+  } while (pageToken);
+  return users;
+}
+
+const MEASURED_NAME = 'Fan Out';
+
+/** A subscriber: knows it is attached once any event arrives; times only the measured events. */
+class Tally {
+  attached = false;
+  readonly latencies: number[] = [];
+  private waiter?: () => void;
+
+  constructor(private readonly expected: number) {}
+
+  record(name: string, updatedAtMs: number): void {
+    this.attached = true;
+    if (name !== MEASURED_NAME) return;
+    this.latencies.push(Date.now() - updatedAtMs);
+    if (this.latencies.length >= this.expected) this.waiter?.();
+  }
+
+  done(): Promise<void> {
+    if (this.latencies.length >= this.expected) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+}
+
+function watchGrpc(client: UserClient, tally: Tally): () => void {
+  const watch = client.watchUsers();
+  watch.send({});
+  void (async () => {
+    for await (const event of watch.events) tally.record(event.user!.name, event.user!.updatedAt!.getTime());
+  })().catch(() => {});
+  return () => watch.cancel();
+}
+
+function watchSse(baseUrl: string, tally: Tally): () => void {
+  const parser = new SseParser();
+  const request = http.get(`${baseUrl}/users/events`, { headers: { accept: 'text/event-stream' } }, (response) => {
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => {
+      for (const message of parser.push(chunk)) {
+        const user = JSON.parse(message.data!) as UserJson;
+        tally.record(user.name!, Date.parse(user.updatedAt!));
+      }
+    });
+  });
+  request.on('error', () => {});
+  return () => request.destroy();
+}
+
+/**
+ * `subscribers` watchers on one protocol; a primer event shows every one is
+ * attached, then `events` creates are committed in batches and the clock runs
+ * until every subscriber has every event.
+ */
+async function fanOut(
+  subscribe: (tally: Tally) => () => void,
+  client: UserClient,
+  settings: StreamingSettings,
+  runId: string,
+): Promise<{ deliveredPerSecond: number; latencyMs: LatencySummary; missing: number }> {
+  const tallies = Array.from({ length: settings.subscribers }, () => new Tally(settings.events));
+  const stops = tallies.map((tally) => subscribe(tally));
+  try {
+    // A subscriber may not be attached yet: commit primers until every one has seen one.
+    let primers = 0;
+    const attachBy = Date.now() + 10_000;
+    while (!tallies.every((t) => t.attached)) {
+      if (Date.now() > attachBy) throw new Error(`only ${tallies.filter((t) => t.attached).length} of ${tallies.length} subscribers attached in 10 s`);
+      await client.createUser({ name: 'Primer', email: `primer.${runId}.${primers++}@example.com` });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const start = performance.now();
+    for (let sent = 0; sent < settings.events; sent += BATCH) {
+      const size = Math.min(BATCH, settings.events - sent);
+      await client.createUsers(Array.from({ length: size }, (_, i) => ({ name: 'Fan Out', email: `fan.${runId}.${sent + i}@example.com` })));
+    }
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, FAN_OUT_TIMEOUT_MS).unref());
+    await Promise.race([Promise.all(tallies.map((t) => t.done())), timeout]);
+    const seconds = (performance.now() - start) / 1000;
+    const delivered = tallies.reduce((n, t) => n + Math.min(t.latencies.length, settings.events), 0);
+    return {
+      deliveredPerSecond: delivered / seconds,
+      latencyMs: summarizeLatencies(tallies.flatMap((t) => t.latencies.slice(0, settings.events))),
+      missing: settings.subscribers * settings.events - delivered,
+    };
+  } finally {
+    for (const stop of stops) stop();
+  }
+}
+
+export async function runStreaming(data: BenchData, settings: StreamingSettings, progress: Progress): Promise<StreamingResults> {
+  const server = await launchServer('ours', { db: data.db, http2: false }, settings.pinning.serverCores);
+  const client = new UserClient({ address: `127.0.0.1:${server.ports.grpc}`, defaultDeadlineMs: FAN_OUT_TIMEOUT_MS });
+  const baseUrl = `http://127.0.0.1:${server.ports.http}`;
+  const rest = new RestClient(baseUrl);
+  try {
+    const listAll: ListAllMeasurement[] = [];
+    for (const [protocol, label, run] of [
+      ['grpc-stream', 'gRPC ListUsers (one server stream)', () => listAllGrpc(client)],
+      ['rest-pages', `REST GET /users (cursor pages of ${REST_PAGE})`, () => listAllRest(rest)],
+    ] as const) {
+      const runs = [];
+      for (let i = 1; i <= settings.runs; i++) {
+        progress.step(`streaming list-all ${protocol} run ${i}/${settings.runs}`);
+        runs.push(await time(run));
+      }
+      const ms = spread(runs.map((r) => r.ms));
+      listAll.push({ protocol, label, users: runs[0]!.users, ms, usersPerSecond: (runs[0]!.users / ms.median) * 1000 });
+    }
+    const runId = Date.now().toString(36);
+    progress.step(`streaming fan-out gRPC WatchUsers × ${settings.subscribers}`);
+    const grpc = await fanOut((t) => watchGrpc(client, t), client, settings, `${runId}g`);
+    progress.step(`streaming fan-out SSE × ${settings.subscribers}`);
+    const sse = await fanOut((t) => watchSse(baseUrl, t), client, settings, `${runId}s`);
+    return {
+      listAll,
+      fanOut: [
+        { protocol: 'grpc-watch', label: 'gRPC WatchUsers', subscribers: settings.subscribers, events: settings.events, ...grpc },
+        { protocol: 'sse', label: 'REST Server-Sent Events', subscribers: settings.subscribers, events: settings.events, ...sse },
+      ],
+    };
+  } finally {
+    client.close();
+    await server.stop();
+  }
+}

@@ -1,0 +1,182 @@
+import { GetUserRequest, ListUsersRequest, User as UserCodec } from '../../gen/users/v1/users.js';
+import { userToJson } from '../../rest/representation.js';
+import { type BenchData, LIST_SIZE } from '../fixtures.js';
+import { type DriverName, runLoad } from '../load/drivers.js';
+import { probe, succeeded } from '../load/node-driver.js';
+import { grpcFrame, type LoadProtocol, type LoadResult, type LoadSpec } from '../load/spec.js';
+import type { Pinning } from '../pinning.js';
+import type { Progress } from '../progress.js';
+import { launchServer, type ServerKind } from '../servers/launch.js';
+import { type LatencySummary, type Spread, spread } from '../stats.js';
+
+export type Endpoint = 'get' | 'list';
+export type TargetGroup = 'ours' | 'ceiling' | 'baseline' | 'original';
+
+export interface UnaryTarget {
+  id: string;
+  label: string;
+  group: TargetGroup;
+  protocol: LoadProtocol;
+  endpoint: Endpoint;
+}
+
+/** One server process and the targets it answers; each process runs alone on the server core(s). */
+interface ServerPlan {
+  kind: ServerKind;
+  settings: (data: BenchData) => object;
+  targets: UnaryTarget[];
+}
+
+const ourTargets = (transport: 'h1' | 'h2'): UnaryTarget[] =>
+  transport === 'h1'
+    ? (['get', 'list'] as const).flatMap((endpoint) => [
+        { id: `ours-grpc-${endpoint}`, label: 'twinapi gRPC', group: 'ours' as const, protocol: 'grpc' as const, endpoint },
+        { id: `ours-rest-h1-${endpoint}`, label: 'twinapi REST (HTTP/1.1)', group: 'ours' as const, protocol: 'http1' as const, endpoint },
+      ])
+    : (['get', 'list'] as const).map((endpoint) => ({
+        id: `ours-rest-h2-${endpoint}`, label: 'twinapi REST (HTTP/2)', group: 'ours' as const, protocol: 'h2c' as const, endpoint,
+      }));
+
+const constantUser = (data: BenchData) => ({
+  userJson: JSON.stringify(userToJson(data.sampleUser)),
+  userProtobufBase64: Buffer.from(UserCodec.encode(data.sampleUser).finish()).toString('base64'),
+});
+
+export const SERVER_PLANS: ServerPlan[] = [
+  { kind: 'ours', settings: (d) => ({ db: d.db, http2: false }), targets: ourTargets('h1') },
+  { kind: 'ours', settings: (d) => ({ db: d.db, http2: true }), targets: ourTargets('h2') },
+  { kind: 'bare-http', settings: constantUser, targets: [{ id: 'bare-http-get', label: 'bare node:http (constant)', group: 'ceiling', protocol: 'http1', endpoint: 'get' }] },
+  { kind: 'bare-http2-grpc', settings: constantUser, targets: [{ id: 'bare-http2-grpc-get', label: 'bare node:http2 gRPC (pre-encoded)', group: 'ceiling', protocol: 'grpc', endpoint: 'get' }] },
+  { kind: 'bare-fastify', settings: constantUser, targets: [{ id: 'bare-fastify-get', label: 'bare Fastify (constant)', group: 'baseline', protocol: 'http1', endpoint: 'get' }] },
+  { kind: 'bare-grpc-js', settings: constantUser, targets: [{ id: 'bare-grpc-js-get', label: 'bare grpc-js (constant)', group: 'baseline', protocol: 'grpc', endpoint: 'get' }] },
+  {
+    kind: 'original',
+    settings: (d) => ({ db: d.db }),
+    targets: (['get', 'list'] as const).flatMap((endpoint) => [
+      { id: `original-grpc-${endpoint}`, label: 'original gRPC (grpc-js + proto-loader)', group: 'original' as const, protocol: 'grpc' as const, endpoint },
+      { id: `original-rest-${endpoint}`, label: 'original REST (Express 5)', group: 'original' as const, protocol: 'http1' as const, endpoint },
+    ]),
+  },
+];
+
+export function requestFor(target: UnaryTarget, data: BenchData): { path: string; body?: Buffer } {
+  if (target.protocol === 'grpc') {
+    return target.endpoint === 'get'
+      ? { path: '/users.v1.UserService/GetUser', body: grpcFrame(GetUserRequest.encode({ id: data.sampleUser.id }).finish()) }
+      : { path: '/users.v1.UserService/ListUsers', body: grpcFrame(ListUsersRequest.encode({ pageSize: LIST_SIZE, pageToken: data.listPageToken, filter: '' }).finish()) };
+  }
+  return target.endpoint === 'get'
+    ? { path: `/users/${data.sampleUser.id}` }
+    : { path: `/users?limit=${LIST_SIZE}&page_token=${encodeURIComponent(data.listPageToken)}` };
+}
+
+export interface UnarySettings {
+  driver: DriverName;
+  pinning: Pinning;
+  concurrency: number[];
+  streams: number;
+  runs: number;
+  durationS: number;
+  warmupS: number;
+  /** Only targets whose id starts with one of these (all when empty). */
+  only: string[];
+}
+
+export interface UnaryMeasurement {
+  target: UnaryTarget;
+  connections: number;
+  streams: number;
+  /** Successful requests per second: median and spread over the runs. */
+  rps: Spread;
+  /** Median over the runs of each percentile. */
+  latencyMs: LatencySummary;
+  failed: number;
+  serverCpu?: number;
+  clientCpu?: number;
+  clientSaturated: boolean;
+  runs: LoadResult[];
+}
+
+export interface UnaryFailure {
+  target: UnaryTarget;
+  error: string;
+}
+
+export interface UnaryResults {
+  measurements: UnaryMeasurement[];
+  failures: UnaryFailure[];
+}
+
+export function selectedPlans(only: string[]): ServerPlan[] {
+  return SERVER_PLANS.map((plan) => ({ ...plan, targets: plan.targets.filter((t) => only.length === 0 || only.some((o) => t.id.startsWith(o))) }))
+    .filter((plan) => plan.targets.length > 0);
+}
+
+export function unarySteps(settings: UnarySettings): number {
+  const targets = selectedPlans(settings.only).reduce((n, plan) => n + plan.targets.length, 0);
+  return targets * settings.concurrency.length * settings.runs;
+}
+
+const median = (values: (number | undefined)[]) => {
+  const known = values.filter((v): v is number => v !== undefined);
+  return known.length ? spread(known).median : undefined;
+};
+
+function summarize(target: UnaryTarget, spec: LoadSpec, runs: LoadResult[]): UnaryMeasurement {
+  const percentile = (key: keyof LatencySummary) => spread(runs.map((r) => r.latencyMs[key])).median;
+  return {
+    target,
+    connections: spec.connections,
+    streams: spec.streams,
+    rps: spread(runs.map((r) => r.rps)),
+    latencyMs: { p50: percentile('p50'), p90: percentile('p90'), p99: percentile('p99'), max: Math.max(...runs.map((r) => r.latencyMs.max)) },
+    failed: runs.reduce((n, r) => n + r.failed, 0),
+    serverCpu: median(runs.map((r) => r.serverCpu)),
+    clientCpu: median(runs.map((r) => r.clientCpu)),
+    clientSaturated: runs.some((r) => r.clientSaturated),
+    runs,
+  };
+}
+
+export async function runUnary(data: BenchData, settings: UnarySettings, progress: Progress): Promise<UnaryResults> {
+  const results: UnaryResults = { measurements: [], failures: [] };
+  for (const plan of selectedPlans(settings.only)) {
+    const server = await launchServer(plan.kind, plan.settings(data), settings.pinning.serverCores);
+    try {
+      for (const target of plan.targets) await measureTarget(target, server, data, settings, progress, results);
+    } finally {
+      await server.stop();
+    }
+  }
+  return results;
+}
+
+async function measureTarget(
+  target: UnaryTarget,
+  server: { pid: number; ports: { grpc?: number; http?: number } },
+  data: BenchData,
+  settings: UnarySettings,
+  progress: Progress,
+  results: UnaryResults,
+): Promise<void> {
+  const port = target.protocol === 'grpc' ? server.ports.grpc : server.ports.http;
+  const { path, body } = requestFor(target, data);
+  const base: LoadSpec = { protocol: target.protocol, url: `http://127.0.0.1:${port}${path}`, body, connections: 1, streams: 1, durationS: settings.durationS, warmupS: settings.warmupS };
+  // One checked call first: a target that answers with an error is reported, not benchmarked.
+  const reply = await probe(base).catch((error: Error) => ({ status: 0, dataBytes: 0, error: error.message }));
+  if (!succeeded(base, reply)) {
+    const error = 'error' in reply ? reply.error : `HTTP ${reply.status}${reply.grpcStatus === undefined ? '' : `, grpc-status ${reply.grpcStatus}`}`;
+    results.failures.push({ target, error });
+    for (let i = 0; i < settings.concurrency.length * settings.runs; i++) progress.step(`${target.id}: failed (${error})`);
+    return;
+  }
+  for (const connections of settings.concurrency) {
+    const spec: LoadSpec = { ...base, connections, streams: target.protocol === 'http1' ? 1 : settings.streams };
+    const runs: LoadResult[] = [];
+    for (let run = 1; run <= settings.runs; run++) {
+      progress.step(`${target.id} c=${connections}×${spec.streams} run ${run}/${settings.runs}`);
+      runs.push(await runLoad(spec, { driver: settings.driver, pinning: settings.pinning, serverPid: server.pid, okReplyBytes: reply.dataBytes }));
+    }
+    results.measurements.push(summarize(target, spec, runs));
+  }
+}

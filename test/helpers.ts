@@ -5,8 +5,9 @@ import { after } from 'node:test';
 import { UserService } from '../src/domain/user-service.js';
 import { type CreateUserRequest, UserRole } from '../src/domain/user.js';
 import { ChangeFeed, type ChangeFeedOptions } from '../src/events/change-feed.js';
-import { openSqliteStore } from '../src/store/sqlite.js';
+import { openStore } from '../src/store/open.js';
 import type { SqlUserStore } from '../src/store/sql-store.js';
+import { testDatabase } from './engine.js';
 
 /** A fresh directory removed when the test file ends. */
 export function tempDir(): string {
@@ -16,17 +17,21 @@ export function tempDir(): string {
 }
 
 export interface TestStack {
+  /** The SQLite file or PostgreSQL URL. */
   path: string;
   store: SqlUserStore;
   feed: ChangeFeed;
   service: UserService;
 }
 
-/** Store, feed and service on a real SQLite file; closed when the test file ends. */
-export async function openStack(feedOptions: ChangeFeedOptions = {}, path = join(tempDir(), 'twinapi.db')): Promise<TestStack> {
-  const store = await openSqliteStore(path);
+/** Store, feed and service on a real database of the engine under test; closed when the test file ends. */
+export async function openStack(feedOptions: ChangeFeedOptions = {}, location?: string): Promise<TestStack> {
+  const path = location ?? (await testDatabase());
+  const { store, listenForCommits } = await openStore(path);
   const feed = await ChangeFeed.start(store.changeLog, { pollIntervalMs: 50, ...feedOptions });
+  const listener = listenForCommits?.((revision) => feed.notify(revision), () => {});
   after(async () => {
+    await listener?.close();
     await feed.close();
     await store.close();
   });

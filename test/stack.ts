@@ -1,5 +1,4 @@
 import { after } from 'node:test';
-import { join } from 'node:path';
 import { type App, openApp, startServers } from '../src/cli/app.js';
 import { type Config, loadConfig } from '../src/cli/config.js';
 import { createLogger } from '../src/cli/logger.js';
@@ -7,7 +6,7 @@ import { UserClient } from '../src/grpc/client.js';
 import type { GrpcServer } from '../src/grpc/server.js';
 import { RestClient } from '../src/rest/client.js';
 import type { RestServer } from '../src/rest/server.js';
-import { tempDir } from './helpers.js';
+import { testDatabase } from './engine.js';
 
 export interface Stack {
   app: App;
@@ -25,7 +24,7 @@ export interface Stack {
 /** The real app (SQLite file, change feed, gRPC and REST servers on loopback port 0) and real clients. */
 export async function startStack(flags: Record<string, string> = {}): Promise<Stack> {
   const config = loadConfig(
-    { db: join(tempDir(), 'twinapi.db'), host: '127.0.0.1', 'grpc-port': '0', 'rest-port': '0', 'log-level': 'silent', ...flags },
+    { db: await testDatabase(), host: '127.0.0.1', 'grpc-port': '0', 'rest-port': '0', 'log-level': 'silent', ...flags },
     {},
   );
   const logger = createLogger(config.logLevel, false);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
@@ -8,8 +7,11 @@ import { type DomainError, ErrorCode } from '../src/domain/errors.js';
 import { PAGE_SIZE } from '../src/domain/pagination.js';
 import { UserService } from '../src/domain/user-service.js';
 import { migrator } from '../src/store/migrations.js';
-import { openSqliteDatabase, openSqliteStore, sqliteKysely } from '../src/store/sqlite.js';
-import { aUser, openStack, rejectsWith, tempDir } from './helpers.js';
+import { openStore } from '../src/store/open.js';
+import { currentSchema, isPostgresUrl, postgresKysely } from '../src/store/postgres.js';
+import { openSqliteDatabase, sqliteKysely } from '../src/store/sqlite.js';
+import { testDatabase } from './engine.js';
+import { aUser, openStack, rejectsWith } from './helpers.js';
 
 const noFeed = { notify() {}, watch: () => { throw new Error('unused'); } };
 
@@ -144,15 +146,15 @@ describe('store on SQLite', () => {
   });
 
   it('applies migrations to an existing database and keeps its data', async () => {
-    const path = join(tempDir(), 'old.db');
-    const old = sqliteKysely(openSqliteDatabase(path));
-    const { error } = await migrator(old).migrateTo('0001_users');
+    const path = await testDatabase();
+    const old = isPostgresUrl(path) ? postgresKysely(path) : sqliteKysely(openSqliteDatabase(path));
+    const { error } = await migrator(old, isPostgresUrl(path) ? await currentSchema(old) : undefined).migrateTo('0001_users');
     assert.equal(error, undefined);
     await sql`insert into users (id, name, name_key, email, email_key, role, tags, created_at, updated_at)
       values ('u1', 'Old Timer', 'old timer', 'old@example.com', 'old@example.com', 'USER_ROLE_ADMIN', '["legacy"]', 1000, 2000)`.execute(old);
     await old.destroy();
 
-    const store = await openSqliteStore(path);
+    const { store } = await openStore(path);
     try {
       const user = await store.getUser('u1');
       assert.equal(user?.name, 'Old Timer');
@@ -166,7 +168,7 @@ describe('store on SQLite', () => {
       await store.close();
     }
     // Opening again applies nothing and loses nothing.
-    const again = await openSqliteStore(path);
+    const { store: again } = await openStore(path);
     assert.equal((await again.getUser('u1'))?.name, 'Still Here');
     await again.close();
   });

@@ -4,7 +4,7 @@ import { UserService } from '../domain/user-service.js';
 import { ChangeFeed } from '../events/change-feed.js';
 import { startGrpcServer } from '../grpc/server.js';
 import { startRestServer } from '../rest/server.js';
-import { openSqliteStore } from '../store/sqlite.js';
+import { openStore } from '../store/open.js';
 import type { Config } from './config.js';
 
 /** A protocol server the app runs; each stops accepting, then drains. */
@@ -53,12 +53,17 @@ export async function startServers(app: App, config: Config, logger: Logger): Pr
 }
 
 /** Wires store, change feed and domain; the protocol servers attach to `service`. */
-export async function openApp(config: Pick<Config, 'db' | 'eventRetention'>, logger: Logger): Promise<App> {
-  const store = await openSqliteStore(config.db);
+export async function openApp(config: Pick<Config, 'db' | 'eventRetention'> & Partial<Pick<Config, 'dbPoolSize'>>, logger: Logger): Promise<App> {
+  const { store, listenForCommits } = await openStore(config.db, { poolSize: config.dbPoolSize });
   const feed = await ChangeFeed.start(store.changeLog, {
     retention: config.eventRetention,
     onError: (error) => logger.error({ err: error }, 'change feed could not read the change log'),
   });
+  // Other instances' commits wake the feed at once; without a signal it still polls the log.
+  const listener = listenForCommits?.(
+    (revision) => feed.notify(revision),
+    (error) => logger.warn({ err: error }, 'lost the database notification connection; reconnecting (the feed keeps polling)'),
+  );
   const service = new UserService(store, feed);
   const servers: RunningServer[] = [];
   return {
@@ -68,6 +73,7 @@ export async function openApp(config: Pick<Config, 'db' | 'eventRetention'>, log
     servers,
     async close(timeoutMs = 10_000) {
       await Promise.all(servers.map((s) => s.shutdown(timeoutMs)));
+      await listener?.close();
       await feed.close();
       await store.close();
     },

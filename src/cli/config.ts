@@ -1,10 +1,15 @@
 import { parseArgs } from 'node:util';
 import { GRPC_DEFAULTS } from '../grpc/server.js';
 import { REST_DEFAULTS } from '../rest/server.js';
+import { POSTGRES_DEFAULTS } from '../store/postgres.js';
 
 export interface Config {
-  /** SQLite file path (the embedded default). */
+  /** SQLite file path (the embedded default) or a postgres:// URL. */
   db: string;
+  /** PostgreSQL connections per process. */
+  dbPoolSize: number;
+  /** Processes serving both protocols on the same ports (node cluster). */
+  workers: number;
   host: string;
   grpcPort: number;
   restPort: number;
@@ -25,7 +30,9 @@ export interface Config {
 
 /** Each setting: its flag, its environment variable, its default. */
 const SETTINGS = {
-  db: { flag: 'db', env: 'TWINAPI_DB', default: './data/twinapi.db', parse: String },
+  db: { flag: 'db', env: ['TWINAPI_DB', 'DATABASE_URL'], default: './data/twinapi.db', parse: String },
+  dbPoolSize: { flag: 'db-pool-size', env: 'DB_POOL_SIZE', default: String(POSTGRES_DEFAULTS.poolSize), parse: positive },
+  workers: { flag: 'workers', env: 'TWINAPI_WORKERS', default: '1', parse: positive },
   host: { flag: 'host', env: 'TWINAPI_HOST', default: '0.0.0.0', parse: String },
   grpcPort: { flag: 'grpc-port', env: 'GRPC_PORT', default: '50051', parse: port },
   restPort: { flag: 'rest-port', env: 'REST_PORT', default: '3000', parse: port },
@@ -40,7 +47,10 @@ const SETTINGS = {
   restBodyLimitBytes: { flag: 'rest-body-limit-bytes', env: 'REST_BODY_LIMIT_BYTES', default: String(REST_DEFAULTS.bodyLimitBytes), parse: positive },
   restHttp2: { flag: 'rest-http2', env: 'REST_HTTP2', default: String(REST_DEFAULTS.http2), parse: boolean },
   sseHeartbeatMs: { flag: 'sse-heartbeat-ms', env: 'SSE_HEARTBEAT_MS', default: String(REST_DEFAULTS.sseHeartbeatMs), parse: positive },
-} as const satisfies Record<keyof Config, { flag: string; env: string; default: string; parse: (v: string) => unknown }>;
+} as const satisfies Record<keyof Config, { flag: string; env: string | readonly string[]; default: string; parse: (v: string) => unknown }>;
+
+/** A setting's environment variables, first one set wins. */
+const envNames = (env: string | readonly string[]): readonly string[] => (typeof env === 'string' ? [env] : env);
 
 export const CONFIG_OPTIONS = Object.fromEntries(
   Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' as const }]),
@@ -49,11 +59,12 @@ export const CONFIG_OPTIONS = Object.fromEntries(
 /** Flags win over environment variables, which win over defaults. */
 export function loadConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Config {
   const entries = Object.entries(SETTINGS).map(([key, s]) => {
-    const raw = (flags[s.flag] as string | undefined) ?? env[s.env] ?? s.default;
+    const fromEnv = envNames(s.env).map((name) => env[name]).find((value) => value !== undefined);
+    const raw = (flags[s.flag] as string | undefined) ?? fromEnv ?? s.default;
     try {
       return [key, s.parse(raw)];
     } catch (error) {
-      throw new Error(`--${s.flag} (${s.env}): ${(error as Error).message}`);
+      throw new Error(`--${s.flag} (${envNames(s.env).join(', ')}): ${(error as Error).message}`);
     }
   });
   return Object.fromEntries(entries) as Config;
@@ -87,7 +98,7 @@ export function parseCommandLine(argv: string[], extraFlags: readonly string[] =
 
 export function describeSettings(): string {
   return Object.values(SETTINGS)
-    .map((s) => `  --${s.flag.padEnd(31)} ${s.env.padEnd(31)} default ${s.default}`)
+    .map((s) => `  --${s.flag.padEnd(31)} ${envNames(s.env).join(', ').padEnd(31)} default ${s.default}`)
     .join('\n');
 }
 
@@ -107,4 +118,15 @@ function boolean(value: string): boolean {
   if (value === 'true' || value === '1') return true;
   if (value === 'false' || value === '0') return false;
   throw new Error(`${value} is not true or false`);
+}
+
+/** The database setting as logs may show it: a URL's password is hidden. */
+export function redactedDb(db: string): string {
+  try {
+    const url = new URL(db);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return db; // a file path
+  }
 }

@@ -2,7 +2,7 @@
 import { benchOptions, BENCH_FLAGS, SCENARIOS } from '../bench/options.js';
 import { runBench } from '../bench/run.js';
 import { openApp, startServers } from './app.js';
-import { describeSettings, loadConfig, parseCommandLine } from './config.js';
+import { describeSettings, loadConfig, parseCommandLine, redactedDb } from './config.js';
 import { createLogger } from './logger.js';
 import { seed } from './seed.js';
 
@@ -70,7 +70,7 @@ async function serve(config: ReturnType<typeof loadConfig>, logger: ReturnType<t
   const app = await openApp(config, logger);
   await startServers(app, config, logger);
   for (const server of app.servers) logger.info({ server: server.name, address: server.address }, 'listening');
-  logger.info({ db: config.db, revision: app.feed.headRevision }, 'twinapi is serving');
+  logger.info({ db: redactedDb(config.db), revision: app.feed.headRevision }, 'twinapi is serving');
   // Serving lasts until a signal, whether or not a server holds the event loop open.
   const untilSignal = setInterval(() => {}, 2 ** 30);
   return new Promise((resolve) => {

@@ -10,6 +10,7 @@ export const ErrorCode = {
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   PERMISSION_DENIED: 'PERMISSION_DENIED',
   UNAVAILABLE: 'UNAVAILABLE',
+  DEADLINE_EXCEEDED: 'DEADLINE_EXCEEDED',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -66,4 +67,9 @@ export function revisionExpired(afterRevision: number): DomainError {
 /** Prefixes a batch item's field paths with its index, e.g. `email` → `users[3].email`. */
 export function batchField(index: number, field: string): string {
   return `users[${index}].${field}`;
+}
+
+/** The caller's deadline passed before the work finished; the database work was stopped. */
+export function deadlineExceeded(): DomainError {
+  return new DomainError(ErrorCode.DEADLINE_EXCEEDED, 'the deadline passed before the database work finished');
 }

@@ -7,20 +7,26 @@ export interface ListQuery {
   limit: number;
 }
 
+/** What a caller allows one call: the store stops its database work at the deadline. */
+export interface CallLimits {
+  /** Epoch milliseconds; absent means no limit. */
+  deadline?: number;
+}
+
 /**
  * Where users live. Every mutation appends its events to the change log in the
  * same transaction and returns them, so no change is ever committed unlogged.
  */
 export interface UserStore {
-  getUser(id: string): Promise<User | undefined>;
+  getUser(id: string, limits?: CallLimits): Promise<User | undefined>;
   /** Inserts all or none; a taken email raises EMAIL_ALREADY_EXISTS naming the item. */
-  insertUsers(users: readonly User[], fieldPath: (index: number) => string): Promise<UserEvent[]>;
+  insertUsers(users: readonly User[], fieldPath: (index: number) => string, limits?: CallLimits): Promise<UserEvent[]>;
   /** Reads the user, lets `change` compute the new one, writes it: one transaction. */
-  updateUser(id: string, change: (current: User) => User): Promise<UserEvent | undefined>;
-  deleteUser(id: string): Promise<UserEvent | undefined>;
+  updateUser(id: string, change: (current: User) => User, limits?: CallLimits): Promise<UserEvent | undefined>;
+  deleteUser(id: string, limits?: CallLimits): Promise<UserEvent | undefined>;
   /** Newest first, strictly after `after` when given. */
-  listUsers(query: ListQuery & { after?: Cursor }): Promise<User[]>;
-  listUsersByOffset(query: ListQuery & { offset: number }): Promise<{ users: User[]; totalCount: number }>;
+  listUsers(query: ListQuery & { after?: Cursor }, limits?: CallLimits): Promise<User[]>;
+  listUsersByOffset(query: ListQuery & { offset: number }, limits?: CallLimits): Promise<{ users: User[]; totalCount: number }>;
   changeLog: ChangeLog;
   ping(): Promise<void>;
   close(): Promise<void>;

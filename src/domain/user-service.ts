@@ -1,6 +1,6 @@
 import { batchField, emailAlreadyExists, invalidArgument, userNotFound } from './errors.js';
 import { decodePageToken, encodePageToken, pageNumber, pageSize } from './pagination.js';
-import type { EventFeed, UserStore, WatchOptions } from './ports.js';
+import type { CallLimits, EventFeed, UserStore, WatchOptions } from './ports.js';
 import {
   applyPatch,
   checkBatchSize,
@@ -47,21 +47,21 @@ export class UserService {
     private readonly feed: EventFeed,
   ) {}
 
-  async getUser(id: string): Promise<User> {
+  async getUser(id: string, limits?: CallLimits): Promise<User> {
     requireId(id);
-    const user = await this.store.getUser(id);
+    const user = await this.store.getUser(id, limits);
     if (!user) throw userNotFound(id);
     return user;
   }
 
-  async createUser(request: CreateUserRequest): Promise<User> {
+  async createUser(request: CreateUserRequest, limits?: CallLimits): Promise<User> {
     const user = newUser(request);
-    this.committed(await this.store.insertUsers([user], () => 'email'));
+    this.committed(await this.store.insertUsers([user], () => 'email', limits));
     return user;
   }
 
   /** All or nothing: every bad item is reported, each named by its index. */
-  async createUsers(requests: readonly CreateUserRequest[]): Promise<User[]> {
+  async createUsers(requests: readonly CreateUserRequest[], limits?: CallLimits): Promise<User[]> {
     if (requests.length === 0) return [];
     checkBatchSize(requests.length);
     const checked = requests.map((r, i) => checkNewUser(r, (field) => batchField(i, field)));
@@ -69,44 +69,44 @@ export class UserService {
     if (violations.length > 0) throw invalidArgument(violations);
     const users = checked.map((c) => c.user);
     rejectRepeatedEmails(users);
-    this.committed(await this.store.insertUsers(users, (i) => batchField(i, 'email')));
+    this.committed(await this.store.insertUsers(users, (i) => batchField(i, 'email'), limits));
     return users;
   }
 
-  async updateUser(id: string, patch: UserPatch): Promise<User> {
+  async updateUser(id: string, patch: UserPatch, limits?: CallLimits): Promise<User> {
     requireId(id);
-    const event = await this.store.updateUser(id, (current) => applyPatch(current, patch));
+    const event = await this.store.updateUser(id, (current) => applyPatch(current, patch), limits);
     if (!event?.user) throw userNotFound(id);
     this.committed([event]);
     return event.user;
   }
 
-  async deleteUser(id: string): Promise<void> {
+  async deleteUser(id: string, limits?: CallLimits): Promise<void> {
     requireId(id);
-    const event = await this.store.deleteUser(id);
+    const event = await this.store.deleteUser(id, limits);
     if (!event) throw userNotFound(id);
     this.committed([event]);
   }
 
   /** Cursor pagination: stable while users are added or removed. */
-  async listUsers(input: ListUsersInput): Promise<ListUsersPage> {
+  async listUsers(input: ListUsersInput, limits?: CallLimits): Promise<ListUsersPage> {
     // Tokens are bound to the filter as matched: case-insensitively.
     const filter = searchKey(input.filter ?? '');
     const limit = pageSize(input.pageSize, 'page_size');
     const after = decodePageToken(input.pageToken ?? '', filter);
-    const users = await this.store.listUsers({ nameContains: filter, limit: limit + 1, after });
+    const users = await this.store.listUsers({ nameContains: filter, limit: limit + 1, after }, limits);
     const hasMore = users.length > limit;
     const page = hasMore ? users.slice(0, limit) : users;
     return { users: page, nextPageToken: hasMore ? tokenAfter(page, filter) : '' };
   }
 
   /** Offset pagination with a total, for UIs that show page numbers. */
-  async listUsersByOffset(input: OffsetPageInput): Promise<OffsetPage> {
+  async listUsersByOffset(input: OffsetPageInput, limits?: CallLimits): Promise<OffsetPage> {
     const page = pageNumber(input.page);
     const limit = pageSize(input.limit, 'limit');
     const filter = searchKey(input.filter ?? '');
     const offset = (page - 1) * limit;
-    const result = await this.store.listUsersByOffset({ nameContains: filter, limit, offset });
+    const result = await this.store.listUsersByOffset({ nameContains: filter, limit, offset }, limits);
     const hasMore = offset + result.users.length < result.totalCount;
     return { ...result, page, limit, nextPageToken: hasMore ? tokenAfter(result.users, filter) : '' };
   }

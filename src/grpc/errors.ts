@@ -18,6 +18,7 @@ const STATUS_OF: Record<ErrorCode, status> = {
   [ErrorCode.UNAUTHENTICATED]: status.UNAUTHENTICATED,
   [ErrorCode.PERMISSION_DENIED]: status.PERMISSION_DENIED,
   [ErrorCode.UNAVAILABLE]: status.UNAVAILABLE,
+  [ErrorCode.DEADLINE_EXCEEDED]: status.DEADLINE_EXCEEDED,
   [ErrorCode.INTERNAL]: status.INTERNAL,
 };
 

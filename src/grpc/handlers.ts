@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type {
+  Deadline,
   sendUnaryData,
   ServerDuplexStream,
   ServerReadableStream,
@@ -9,6 +10,7 @@ import type {
 } from '@grpc/grpc-js';
 import { invalidArgument, DomainError, ErrorCode } from '../domain/errors.js';
 import { checkBatchSize, UPDATABLE_FIELDS, type UpdatableField, type UserPatch } from '../domain/user.js';
+import type { CallLimits } from '../domain/ports.js';
 import type { UserService } from '../domain/user-service.js';
 import type {
   CreateUserRequest,
@@ -50,10 +52,10 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
 
   // A unary call is one short domain call that cannot stop half-way, so it needs no cancellation
   // signal: setting one up per call cost more than the SQLite lookup behind GetUser.
-  function unary<Req, Res>(method: string, run: (request: Req) => Promise<Res>) {
+  function unary<Req, Res>(method: string, run: (request: Req, limits: CallLimits) => Promise<Res>) {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
       // Through a promise, so a synchronous throw becomes a status too.
-      Promise.resolve(call.request).then(run).then(
+      Promise.resolve(call.request).then((request) => run(request, limitsOf(call))).then(
         (response) => callback(null, response),
         (error: unknown) => callback(fail(method, error)),
       );
@@ -66,13 +68,13 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
   };
 
   return {
-    getUser: unary<GetUserRequest, User>('GetUser', (request) => service.getUser(request.id)),
-    createUser: unary<CreateUserRequest, User>('CreateUser', (request) => service.createUser(request)),
-    updateUser: unary<UpdateUserRequest, User>('UpdateUser', (request) =>
-      service.updateUser(request.user?.id ?? '', patchFromMask(request)),
+    getUser: unary<GetUserRequest, User>('GetUser', (request, limits) => service.getUser(request.id, limits)),
+    createUser: unary<CreateUserRequest, User>('CreateUser', (request, limits) => service.createUser(request, limits)),
+    updateUser: unary<UpdateUserRequest, User>('UpdateUser', (request, limits) =>
+      service.updateUser(request.user?.id ?? '', patchFromMask(request), limits),
     ),
-    deleteUser: unary<DeleteUserRequest, Empty>('DeleteUser', async (request) => {
-      await service.deleteUser(request.id);
+    deleteUser: unary<DeleteUserRequest, Empty>('DeleteUser', async (request, limits) => {
+      await service.deleteUser(request.id, limits);
       return {};
     }),
 
@@ -86,7 +88,7 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
     createUsers(call: ServerReadableStream<CreateUserRequest, CreateUsersResponse>, callback: sendUnaryData<CreateUsersResponse>) {
       const scope = hooks.begin(call, { endless: false });
       collect(call)
-        .then((requests) => service.createUsers(requests))
+        .then((requests) => service.createUsers(requests, limitsOf(call)))
         .then(
           (users) => callback(null, { users, createdCount: users.length }),
           (error: unknown) => callback(fail('CreateUsers', error)),
@@ -103,12 +105,19 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
   };
 }
 
+/** The call's deadline, which bounds its database work too. */
+function limitsOf(call: { getDeadline(): Deadline }): CallLimits {
+  const deadline = call.getDeadline();
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(ms) ? { deadline: ms } : {};
+}
+
 /** Pages through the store, writing each user; waits while the client's buffer is full. */
 async function streamList(service: UserService, call: ServerWritableStream<ListUsersRequest, User>, signal: AbortSignal) {
   const { filter, pageSize } = call.request;
   let pageToken = call.request.pageToken;
   do {
-    const page = await service.listUsers({ filter, pageSize, pageToken });
+    const page = await service.listUsers({ filter, pageSize, pageToken }, limitsOf(call));
     for (const user of page.users) {
       if (signal.aborted) return;
       if (!call.write(user)) await drained(call, signal);

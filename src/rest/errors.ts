@@ -19,6 +19,7 @@ const STATUS_OF: Record<RestErrorCode, number> = {
   [ErrorCode.UNAUTHENTICATED]: 401,
   [ErrorCode.PERMISSION_DENIED]: 403,
   [ErrorCode.UNAVAILABLE]: 503,
+  [ErrorCode.DEADLINE_EXCEEDED]: 504,
   [ErrorCode.INTERNAL]: 500,
   [HttpErrorCode.MALFORMED_BODY]: 400,
   [HttpErrorCode.PAYLOAD_TOO_LARGE]: 413,

@@ -44,15 +44,19 @@ const migrations: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-export function migrator(db: Kysely<Database>): Migrator {
-  return new Migrator({ db, provider });
+/**
+ * `schema`: where Kysely keeps its migration tables. Name it on PostgreSQL,
+ * or Kysely finds another schema's tables and takes them for its own.
+ */
+export function migrator(db: Kysely<Database>, schema?: string): Migrator {
+  return new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
 }
 
 /** Applies every pending migration; throws with the failing migration's error. */
-export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
-  const { error, results } = await migrator(db).migrateToLatest();
+export async function migrateToLatest(db: Kysely<Database>, schema?: string): Promise<void> {
+  const { error, results } = await migrator(db, schema).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`migration ${failed} failed`, { cause: error });
+    throw new Error(`migration ${failed} failed: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -1,7 +1,7 @@
 import type { CompiledQuery } from 'kysely';
 import { type Kysely, sql, type Transaction } from 'kysely';
-import { emailAlreadyExists } from '../domain/errors.js';
-import type { ChangeLog, ListQuery, UserStore } from '../domain/ports.js';
+import { deadlineExceeded, emailAlreadyExists } from '../domain/errors.js';
+import type { CallLimits, ChangeLog, ListQuery, UserStore } from '../domain/ports.js';
 import type { Cursor } from '../domain/pagination.js';
 import { EventType, searchKey, type User, type UserEvent } from '../domain/user.js';
 import { eventToRow, rowToEvent, rowToUser, userToRow } from './rows.js';
@@ -12,7 +12,17 @@ const INSERT_CHUNK = 500;
 
 export interface Dialect {
   isUniqueViolation(error: unknown): boolean;
+  /**
+   * Makes the engine stop any statement of `trx` that runs past `ms`; absent
+   * when the engine cannot interrupt one (SQLite runs each in a blink, in-process).
+   */
+  limitStatements?(trx: Transaction<Database>, ms: number): Promise<void>;
+  isStatementTimeout(error: unknown): boolean;
+  /** Runs in each committing transaction after its events are appended, e.g. to wake other instances. */
+  afterAppend?(trx: Transaction<Database>, headRevision: number): Promise<void>;
 }
+
+type Executor = Kysely<Database> | Transaction<Database>;
 
 /**
  * The user store on any SQL engine Kysely speaks; dialect quirks stay behind
@@ -31,14 +41,34 @@ export class SqlUserStore implements UserStore, ChangeLog {
   }
 
 
-  async getUser(id: string): Promise<User | undefined> {
-    const { rows } = await this.db.executeQuery<UsersTable>({ ...this.userById, parameters: [id] });
+  /** One transaction within the caller's deadline: the engine stops any statement still running at it. */
+  private async write<T>(limits: CallLimits | undefined, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    const left = timeLeft(limits);
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        if (left !== undefined) await this.dialect.limitStatements?.(trx, left);
+        return await work(trx);
+      });
+    } catch (error) {
+      if (this.dialect.isStatementTimeout(error)) throw deadlineExceeded();
+      throw error;
+    }
+  }
+
+  /** A read within the caller's deadline; without one (or on an engine that cannot stop a statement) no transaction is needed. */
+  private read<T>(limits: CallLimits | undefined, work: (db: Executor) => Promise<T>): Promise<T> {
+    if (timeLeft(limits) === undefined || !this.dialect.limitStatements) return work(this.db);
+    return this.write(limits, work);
+  }
+
+  async getUser(id: string, limits?: CallLimits): Promise<User | undefined> {
+    const { rows } = await this.read(limits, (db) => db.executeQuery<UsersTable>({ ...this.userById, parameters: [id] }));
     const row = rows[0];
     return row && rowToUser(row);
   }
 
-  async insertUsers(users: readonly User[], fieldPath: (index: number) => string): Promise<UserEvent[]> {
-    return this.db.transaction().execute(async (trx) => {
+  async insertUsers(users: readonly User[], fieldPath: (index: number) => string, limits?: CallLimits): Promise<UserEvent[]> {
+    return this.write(limits, async (trx) => {
       await rejectTakenEmails(trx, users, fieldPath);
       try {
         for (const chunk of chunks(users.map(userToRow))) await trx.insertInto('users').values(chunk).execute();
@@ -47,12 +77,12 @@ export class SqlUserStore implements UserStore, ChangeLog {
         if (this.dialect.isUniqueViolation(error)) throw emailAlreadyExists(fieldPath(0));
         throw error;
       }
-      return appendEvents(trx, EventType.EVENT_TYPE_CREATED, users);
+      return this.appendEvents(trx, EventType.EVENT_TYPE_CREATED, users);
     });
   }
 
-  async updateUser(id: string, change: (current: User) => User): Promise<UserEvent | undefined> {
-    return this.db.transaction().execute(async (trx) => {
+  async updateUser(id: string, change: (current: User) => User, limits?: CallLimits): Promise<UserEvent | undefined> {
+    return this.write(limits, async (trx) => {
       const row = await trx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
       if (!row) return undefined;
       const updated = change(rowToUser(row));
@@ -63,22 +93,26 @@ export class SqlUserStore implements UserStore, ChangeLog {
         if (this.dialect.isUniqueViolation(error)) throw emailAlreadyExists('email');
         throw error;
       }
-      const [event] = await appendEvents(trx, EventType.EVENT_TYPE_UPDATED, [updated]);
+      const [event] = await this.appendEvents(trx, EventType.EVENT_TYPE_UPDATED, [updated]);
       return event;
     });
   }
 
-  async deleteUser(id: string): Promise<UserEvent | undefined> {
-    return this.db.transaction().execute(async (trx) => {
+  async deleteUser(id: string, limits?: CallLimits): Promise<UserEvent | undefined> {
+    return this.write(limits, async (trx) => {
       const row = await trx.deleteFrom('users').where('id', '=', id).returningAll().executeTakeFirst();
       if (!row) return undefined;
-      const [event] = await appendEvents(trx, EventType.EVENT_TYPE_DELETED, [rowToUser(row)]);
+      const [event] = await this.appendEvents(trx, EventType.EVENT_TYPE_DELETED, [rowToUser(row)]);
       return event;
     });
   }
 
-  async listUsers(query: ListQuery & { after?: Cursor }): Promise<User[]> {
-    let select = this.matching(query.nameContains).selectAll();
+  async listUsers(query: ListQuery & { after?: Cursor }, limits?: CallLimits): Promise<User[]> {
+    return this.read(limits, (db) => this.listAfter(db, query));
+  }
+
+  private async listAfter(db: Executor, query: ListQuery & { after?: Cursor }): Promise<User[]> {
+    let select = this.matching(db, query.nameContains).selectAll();
     const { after } = query;
     if (after) {
       select = select.where((eb) =>
@@ -89,16 +123,20 @@ export class SqlUserStore implements UserStore, ChangeLog {
     return rows.map(rowToUser);
   }
 
-  async listUsersByOffset(query: ListQuery & { offset: number }): Promise<{ users: User[]; totalCount: number }> {
+  async listUsersByOffset(query: ListQuery & { offset: number }, limits?: CallLimits): Promise<{ users: User[]; totalCount: number }> {
+    return this.read(limits, (db) => this.offsetPage(db, query));
+  }
+
+  private async offsetPage(db: Executor, query: ListQuery & { offset: number }): Promise<{ users: User[]; totalCount: number }> {
     const [rows, count] = await Promise.all([
-      this.matching(query.nameContains)
+      this.matching(db, query.nameContains)
         .selectAll()
         .orderBy('created_at', 'desc')
         .orderBy('id', 'desc')
         .limit(query.limit)
         .offset(query.offset)
         .execute(),
-      this.matching(query.nameContains)
+      this.matching(db, query.nameContains)
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirstOrThrow(),
     ]);
@@ -135,8 +173,14 @@ export class SqlUserStore implements UserStore, ChangeLog {
     await this.db.destroy();
   }
 
-  private matching(nameContains: string) {
-    const select = this.db.selectFrom('users');
+  private async appendEvents(trx: Transaction<Database>, type: EventType, users: readonly User[]): Promise<UserEvent[]> {
+    const { events, head } = await appendEvents(trx, type, users);
+    await this.dialect.afterAppend?.(trx, head);
+    return events;
+  }
+
+  private matching(db: Executor, nameContains: string) {
+    const select = db.selectFrom('users');
     if (nameContains === '') return select;
     const pattern = `%${escapeLike(nameContains)}%`;
     return select.where(sql<boolean>`name_key like ${pattern} escape '\\'`);
@@ -162,7 +206,7 @@ async function rejectTakenEmails(
  * Takes the next revisions by bumping the head row: the row lock orders
  * concurrent writers, so revisions become visible in commit order with no gap.
  */
-async function appendEvents(trx: Transaction<Database>, type: EventType, users: readonly User[]): Promise<UserEvent[]> {
+async function appendEvents(trx: Transaction<Database>, type: EventType, users: readonly User[]): Promise<{ events: UserEvent[]; head: number }> {
   const { head_revision } = await trx
     .updateTable('change_log_state')
     .set((eb) => ({ head_revision: eb('head_revision', '+', users.length) }))
@@ -173,7 +217,15 @@ async function appendEvents(trx: Transaction<Database>, type: EventType, users: 
   const timestamp = new Date();
   const events = users.map((user, i): UserEvent => ({ type, user, timestamp, revision: first + i }));
   for (const chunk of chunks(events.map(eventToRow))) await trx.insertInto('user_events').values(chunk).execute();
-  return events;
+  return { events, head: Number(head_revision) };
+}
+
+/** Milliseconds left before the caller's deadline; undefined without one; throws once it has passed. */
+function timeLeft(limits: CallLimits | undefined): number | undefined {
+  if (limits?.deadline === undefined) return undefined;
+  const left = Math.ceil(limits.deadline - Date.now());
+  if (left <= 0) throw deadlineExceeded();
+  return left;
 }
 
 function* chunks<T>(items: readonly T[]): Generator<T[]> {

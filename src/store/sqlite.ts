@@ -81,5 +81,7 @@ export async function openSqliteStore(path: string, options: SqliteOptions = {})
   }
   return new SqlUserStore(db, {
     isUniqueViolation: (error) => (error as { code?: unknown })?.code === 'SQLITE_CONSTRAINT_UNIQUE',
+    // better-sqlite3 cannot interrupt a statement; the deadline is checked before each call starts.
+    isStatementTimeout: () => false,
   });
 }

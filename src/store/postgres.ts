@@ -1,0 +1,132 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { migrateToLatest } from './migrations.js';
+import type { Database } from './schema.js';
+import { type Dialect, SqlUserStore } from './sql-store.js';
+
+export const POSTGRES_DEFAULTS = {
+  /** Connections per process; a statement waits for a free one beyond that. */
+  poolSize: 10,
+  /** How long to wait before listening again after the LISTEN connection dropped. */
+  relistenDelayMs: 1000,
+};
+
+export function isPostgresUrl(db: string): boolean {
+  return /^postgres(ql)?:\/\//.test(db);
+}
+
+/** How the connections show in pg_stat_activity. */
+export const APPLICATION_NAME = 'twinapi';
+export const LISTENER_NAME = 'twinapi-listen';
+
+const INT8 = 20;
+// Revisions and millisecond timestamps are int8, well inside Number's exact range; node-pg would return strings.
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+const errorCode = (error: unknown) => (error as { code?: unknown })?.code;
+
+/** Commits of the change log are announced on this channel, one per schema, with the new head revision. */
+const channelFor = (schema: string) => `twinapi_changes.${schema}`;
+
+function postgresDialect(channel: string): Dialect {
+  return {
+    isUniqueViolation: (error) => errorCode(error) === '23505',
+    isStatementTimeout: (error) => errorCode(error) === '57014',
+    async limitStatements(trx, ms) {
+      await sql`select set_config('statement_timeout', ${String(ms)}, true)`.execute(trx);
+    },
+    // NOTIFY is transactional: it is delivered at commit, so a listener never hears of an uncommitted revision.
+    async afterAppend(trx, headRevision) {
+      await sql`select pg_notify(${channel}, ${String(headRevision)})`.execute(trx);
+    },
+  };
+}
+
+export interface PostgresStore {
+  store: SqlUserStore;
+  /** Calls `onCommit` with the head revision whenever any instance commits to the change log. */
+  listenForCommits(onCommit: (revision?: number) => void, onError: (error: unknown) => void): { close(): Promise<void> };
+}
+
+/** Kysely on a pool of `url`; its search_path picks the schema. */
+export function postgresKysely(url: string, poolSize = POSTGRES_DEFAULTS.poolSize): Kysely<Database> {
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: poolSize, types, application_name: APPLICATION_NAME }) }) });
+}
+
+/** The schema the connection's search_path selects: where the tables live. */
+export async function currentSchema(db: Kysely<Database>): Promise<string> {
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+  if (!rows[0]?.schema) throw new Error('the search_path names no existing schema');
+  return rows[0].schema;
+}
+
+/** Opens a pool on `url` and applies pending migrations. */
+export async function openPostgresStore(url: string, options: { poolSize?: number } = {}): Promise<PostgresStore> {
+  const db = postgresKysely(url, options.poolSize);
+  let schema: string;
+  try {
+    schema = await currentSchema(db);
+    await migrateToLatest(db, schema);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  const channel = channelFor(schema);
+  return {
+    store: new SqlUserStore(db, postgresDialect(channel)),
+    listenForCommits: (onCommit, onError) => listen(url, channel, onCommit, onError),
+  };
+}
+
+/**
+ * One dedicated connection LISTENs; when it drops it reconnects and reports a
+ * commit, so the feed re-reads the change log: a lost notification delays an
+ * event (the feed also polls), it never loses one.
+ */
+function listen(url: string, channel: string, onCommit: (revision?: number) => void, onError: (error: unknown) => void) {
+  let closed = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async () => {
+    const next = new pg.Client({ connectionString: url, application_name: LISTENER_NAME });
+    client = next;
+    next.on('notification', (message) => onCommit(Number(message.payload) || undefined));
+    next.on('error', (error) => {
+      onError(error);
+      again();
+    });
+    try {
+      await next.connect();
+      await next.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+      onCommit(); // whatever committed while we were not listening
+    } catch (error) {
+      onError(error);
+      again();
+    }
+  };
+  const again = () => {
+    const dead = client;
+    client = undefined;
+    dead?.removeAllListeners('error');
+    dead?.on('error', () => {});
+    void dead?.end().catch(() => {});
+    if (!closed && !retry) {
+      retry = setTimeout(() => {
+        retry = undefined;
+        void connect();
+      }, POSTGRES_DEFAULTS.relistenDelayMs);
+      retry.unref();
+    }
+  };
+  void connect();
+  return {
+    async close() {
+      closed = true;
+      clearTimeout(retry);
+      await client?.end().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,23 @@
+// `npm run test:postgres`: the store and server suites again, on PostgreSQL (one schema per test file).
+// Without a reachable server it fails in CI (CI set) and skips elsewhere, saying how to enable it.
+import { spawnSync } from 'node:child_process';
+import { POSTGRES_URL, postgresUnreachable } from './engine.js';
+
+const SUITES = ['store', 'change-log', 'domain-validation', 'grpc-unary', 'grpc-streams', 'grpc-services', 'rest-users', 'rest-events'];
+
+const problem = await postgresUnreachable();
+if (problem) {
+  const how = `start it (pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) or point TWINAPI_TEST_POSTGRES_URL at one (now ${POSTGRES_URL})`;
+  if (process.env.CI) {
+    process.stderr.write(`not ok - ${problem}: the PostgreSQL run is required in CI; ${how}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`# SKIP the PostgreSQL run: ${problem}; to enable it, ${how}\n`);
+  process.exit(0);
+}
+const files = SUITES.map((suite) => `test/${suite}.test.ts`);
+const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...files], {
+  stdio: 'inherit',
+  env: { ...process.env, TWINAPI_TEST_ENGINE: 'postgres' },
+});
+process.exit(run.status ?? 1);

@@ -2,39 +2,62 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { after } from 'node:test';
 
-export interface ServeProcess {
+type LogLine = Record<string, unknown> & { msg?: string; server?: string; address?: string };
+
+export interface SpawnedServe {
+  process: ChildProcess;
+  /** Every JSON log line so far. */
+  logs: LogLine[];
+  /** Resolves with the exit code once the process has exited. */
+  exited: Promise<number | null>;
+}
+
+export interface ServeProcess extends SpawnedServe {
   grpcAddress: string;
   restUrl: string;
-  process: ChildProcess;
   /** SIGTERM, then wait for the exit; resolves with the exit code. */
   stop(): Promise<number | null>;
 }
 
 const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname;
 
-/** A real `twinapi serve` process on loopback port 0; its listening lines give the ports. */
-export function startServeProcess(flags: Record<string, string>): Promise<ServeProcess> {
+/** A real `twinapi serve` process on loopback (port 0 unless `flags` say otherwise); killed after the test file. */
+export function spawnServe(flags: Record<string, string>): SpawnedServe {
   const args = ['--import', 'tsx', MAIN, 'serve', '--host', '127.0.0.1', '--grpc-port', '0', '--rest-port', '0', '--log-level', 'info'];
   for (const [flag, value] of Object.entries(flags)) args.push(`--${flag}`, value);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let exited: Promise<number | null> | undefined;
-  const stop = () => (exited ??= new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
-    child.once('exit', (code) => resolve(code));
-    child.kill('SIGTERM');
-  }));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const logs: LogLine[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => logs.push(JSON.parse(line) as LogLine));
+  return { process: child, logs, exited };
+}
+
+/**
+ * A real `twinapi serve` process, resolved once it serves; its listening lines
+ * give the ports. With --workers N, waits for N workers' serving lines.
+ */
+export function startServeProcess(flags: Record<string, string>, servingLines = 1): Promise<ServeProcess> {
+  const spawned = spawnServe(flags);
+  let stopping: Promise<number | null> | undefined;
+  const stop = () => (stopping ??= (spawned.process.kill('SIGTERM'), spawned.exited));
   after(stop);
   return new Promise((resolve, reject) => {
-    const addresses: Record<string, string> = {};
-    const timer = setTimeout(() => reject(new Error('twinapi serve did not start in 20 s')), 20_000);
-    child.once('exit', (code) => reject(new Error(`twinapi serve exited with ${code}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const entry = JSON.parse(line) as { msg?: string; server?: string; address?: string };
-      if (entry.msg === 'listening' && entry.server && entry.address) addresses[entry.server] = entry.address;
-      if (entry.msg === 'twinapi is serving') {
-        clearTimeout(timer);
-        resolve({ grpcAddress: addresses.grpc!, restUrl: addresses.rest!, process: child, stop });
-      }
-    });
+    const fail = (error: Error) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      reject(error);
+    };
+    const timer = setTimeout(() => fail(new Error('twinapi serve did not start in 20 s')), 20_000);
+    void spawned.exited.then((code) => fail(new Error(`twinapi serve exited with ${code}`)));
+    const poll = setInterval(() => {
+      if (spawned.logs.filter((l) => l.msg === 'twinapi is serving').length < servingLines) return;
+      clearInterval(poll);
+      clearTimeout(timer);
+      const address = (server: string) => spawned.logs.find((l) => l.msg === 'listening' && l.server === server)!.address!;
+      resolve({ ...spawned, grpcAddress: address('grpc'), restUrl: address('rest'), stop });
+    }, 20);
   });
 }

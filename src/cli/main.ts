@@ -1,9 +1,13 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
 import { benchOptions, BENCH_FLAGS, SCENARIOS } from '../bench/options.js';
 import { runBench } from '../bench/run.js';
-import { openApp, startServers } from './app.js';
-import { describeSettings, loadConfig, parseCommandLine, redactedDb } from './config.js';
+import { openApp } from './app.js';
+import { describeSettings, loadConfig, parseCommandLine } from './config.js';
+import { openStore } from '../store/open.js';
 import { createLogger } from './logger.js';
+import { serve } from './serve.js';
+import { runWorkers } from './workers.js';
 import { seed } from './seed.js';
 
 const USAGE = `Usage: twinapi <command> [options]
@@ -41,6 +45,11 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger(config.logLevel);
   switch (command) {
     case 'serve':
+      if (cluster.isPrimary && config.workers > 1) {
+        // Migrate once, before the workers race to; a bad --db fails here, not N times.
+        await (await openStore(config.db, { poolSize: 1 })).store.close();
+        return runWorkers(config.workers, logger);
+      }
       return serve(config, logger);
     case 'seed': {
       const count = Number(flags.count ?? '1000');
@@ -66,39 +75,6 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function serve(config: ReturnType<typeof loadConfig>, logger: ReturnType<typeof createLogger>): Promise<number> {
-  const app = await openApp(config, logger);
-  await startServers(app, config, logger);
-  for (const server of app.servers) logger.info({ server: server.name, address: server.address }, 'listening');
-  logger.info({ db: redactedDb(config.db), revision: app.feed.headRevision }, 'twinapi is serving');
-  // Serving lasts until a signal, whether or not a server holds the event loop open.
-  const untilSignal = setInterval(() => {}, 2 ** 30);
-  return new Promise((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) {
-        logger.warn({ signal }, 'second signal: exiting now');
-        process.exit(1);
-      }
-      stopping = true;
-      clearInterval(untilSignal);
-      logger.info({ signal }, 'shutting down: finishing in-flight calls');
-      app.close(config.shutdownTimeoutMs).then(
-        () => {
-          logger.info('stopped cleanly');
-          resolve(0);
-        },
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
-  });
-}
-
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
@@ -107,4 +83,7 @@ main(process.argv.slice(2)).then(
     process.stderr.write(`twinapi: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;
   },
-);
+).finally(() => {
+  // A worker's channel to the primary would keep it alive after draining.
+  if (cluster.isWorker) process.disconnect();
+});

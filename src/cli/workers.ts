@@ -1,0 +1,67 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from 'pino';
+
+/** Restarts allowed within RESTART_WINDOW_MS before the primary gives up: a crash loop is not service. */
+const MAX_RESTARTS = 5;
+const RESTART_WINDOW_MS = 60_000;
+/** What the primary sends a worker to make it drain and exit. */
+export const SHUTDOWN_MESSAGE = 'twinapi:shutdown';
+/** What a worker sends once it listens for SHUTDOWN_MESSAGE; before that, a message would be lost. */
+export const HEARS_SHUTDOWN_MESSAGE = 'twinapi:hears-shutdown';
+
+/**
+ * The primary of `--workers N`: forks N processes that each serve both
+ * protocols on the same ports (node cluster shares the listening sockets),
+ * replaces a worker that dies, and on SIGINT/SIGTERM asks every worker to
+ * drain (a message, not a signal: with Ctrl-C the workers hear the signal
+ * too, and a second signal means "exit now") and waits for them. A worker
+ * still loading its code cannot hear the message yet: it gets SIGTERM.
+ */
+export function runWorkers(count: number, logger: Logger): Promise<number> {
+  let stopping = false;
+  let exitCode = 0;
+  const restarts: number[] = [];
+  const hearing = new Set<number>();
+  cluster.on('message', (worker, message) => {
+    if (message === HEARS_SHUTDOWN_MESSAGE) hearing.add(worker.id);
+  });
+  const fork = () => cluster.fork().on('online', function (this: Worker) {
+    logger.info({ worker: this.process.pid }, 'worker started');
+  });
+  for (let i = 0; i < count; i++) fork();
+  return new Promise((resolve) => {
+    cluster.on('exit', (worker, code, signal) => {
+      hearing.delete(worker.id);
+      if (stopping) {
+        // SIGTERM ends a worker that was still starting: nothing was served, nothing lost.
+        if (code !== 0 && signal !== 'SIGTERM') exitCode = 1;
+        if (Object.keys(cluster.workers ?? {}).length === 0) resolve(exitCode);
+        return;
+      }
+      const now = Date.now();
+      restarts.push(now);
+      while (restarts[0]! < now - RESTART_WINDOW_MS) restarts.shift();
+      if (restarts.length > MAX_RESTARTS) {
+        logger.fatal({ worker: worker.process.pid, code, signal }, `workers keep dying (${restarts.length} in a minute): stopping`);
+        exitCode = 1;
+        stop('crash loop');
+        return;
+      }
+      logger.error({ worker: worker.process.pid, code, signal }, 'worker died: starting a new one');
+      fork();
+    });
+    const stop = (reason: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ reason }, 'stopping workers');
+      const workers = Object.values(cluster.workers ?? {});
+      if (workers.length === 0) resolve(exitCode);
+      for (const worker of workers) {
+        if (worker && hearing.has(worker.id)) worker.send(SHUTDOWN_MESSAGE);
+        else worker?.process.kill('SIGTERM');
+      }
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+}

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { UserClient } from '../src/grpc/client.js';
+import { RestClient } from '../src/rest/client.js';
+import { aUser, tempDir, until } from './helpers.js';
+import { spawnServe, startServeProcess, type SpawnedServe } from './serve-process.js';
+
+/** The worker pids whose parent is `pid`, from /proc (tsx runs an esbuild child too). */
+function workersOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return parent === pid && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('serve');
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+const servingLines = (server: SpawnedServe) => server.logs.filter((l) => l.msg === 'twinapi is serving').length;
+
+describe('--workers N', () => {
+  it('serves both protocols from N processes on the same ports, replaces a dead worker, and stops them all on SIGTERM', { timeout: 60_000 }, async () => {
+    const server = await startServeProcess({ db: join(tempDir(), 'workers.db'), workers: '2' }, 2);
+    const grpc = new UserClient({ address: server.grpcAddress, defaultDeadlineMs: 5000 });
+    const rest = new RestClient(server.restUrl);
+    try {
+      const workers = workersOf(server.process.pid!);
+      assert.equal(workers.length, 2);
+      const created = await grpc.createUser(aUser());
+      assert.equal((await rest.getUser(created.id)).email, created.email);
+
+      process.kill(workers[0]!, 'SIGKILL');
+      await until(() => server.logs.some((l) => l.msg === 'worker died: starting a new one'), 'the primary to notice', 5000);
+      await until(() => servingLines(server) === 3, 'a replacement worker serving', 15_000);
+      assert.equal(workersOf(server.process.pid!).length, 2);
+      for (let i = 0; i < 10; i++) assert.equal((await fetch(`${server.restUrl}/users/${created.id}`)).status, 200);
+      assert.equal((await grpc.getUser({ id: created.id })).id, created.id);
+    } finally {
+      grpc.close();
+    }
+    assert.equal(await server.stop(), 0);
+    assert.ok(server.logs.filter((l) => l.msg === 'stopped cleanly').length >= 2, 'every worker drained and closed');
+  });
+
+  it('stops with exit code 0 even while a replacement worker is still starting', { timeout: 30_000 }, async () => {
+    const server = await startServeProcess({ db: join(tempDir(), 'starting.db'), workers: '2' }, 2);
+    process.kill(workersOf(server.process.pid!)[0]!, 'SIGKILL');
+    await until(() => workersOf(server.process.pid!).length === 2, 'a replacement worker', 10_000);
+    assert.equal(servingLines(server), 2, 'the replacement is still starting');
+    assert.equal(await server.stop(), 0);
+    assert.deepEqual(workersOf(server.process.pid!), []);
+  });
+
+  it('gives up with exit code 1 when workers keep dying', { timeout: 60_000 }, async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = String((taken.address() as AddressInfo).port);
+      const server = spawnServe({ db: join(tempDir(), 'dying.db'), workers: '2', 'rest-port': port });
+      assert.equal(await server.exited, 1);
+      assert.ok(server.logs.some((l) => l.msg === 'worker died: starting a new one'));
+      assert.ok(server.logs.some((l) => String(l.msg).startsWith('workers keep dying')));
+    } finally {
+      taken.close();
+    }
+  });
+});

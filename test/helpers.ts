@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -6,6 +7,7 @@ import { UserService } from '../src/domain/user-service.js';
 import { type CreateUserRequest, UserRole } from '../src/domain/user.js';
 import { ChangeFeed, type ChangeFeedOptions } from '../src/events/change-feed.js';
 import { openStore } from '../src/store/open.js';
+import { SseParser } from '../src/rest/sse-parser.js';
 import type { SqlUserStore } from '../src/store/sql-store.js';
 import { testDatabase } from './engine.js';
 
@@ -84,3 +86,20 @@ export async function until(check: () => boolean, what: string, timeoutMs = 3000
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Collects the revisions of one SSE subscriber, as a browser would see them; from now, or resumed after `afterRevision`. */
+export function sseRevisions(restUrl: string, afterRevision?: number) {
+  const revisions: number[] = [];
+  const parser = new SseParser();
+  const query = afterRevision === undefined ? '' : `?after_revision=${afterRevision}`;
+  const request = http.get(`${restUrl}/users/events${query}`, { headers: { accept: 'text/event-stream' }, agent: false }, (response) => {
+    response.setEncoding('utf8');
+    response.on('data', (chunk: string) => {
+      for (const message of parser.push(chunk)) revisions.push(Number(message.id));
+    });
+  });
+  request.on('error', () => {});
+  return { revisions, close: () => request.destroy() };
+}
+
+export const consecutive = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);

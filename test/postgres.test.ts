@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import pg from 'pg';
@@ -9,10 +8,9 @@ import { newUser } from '../src/domain/user.js';
 import type { UserEvent } from '../src/gen/users/v1/users.js';
 import { describeError, UserClient } from '../src/grpc/client.js';
 import { RestClient, RestError } from '../src/rest/client.js';
-import { SseParser } from '../src/rest/sse-parser.js';
 import { LISTENER_NAME, openPostgresStore } from '../src/store/postgres.js';
 import { freshSchemaUrl, POSTGRES_URL, postgresUnreachable } from './engine.js';
-import { aUser, openStack, rejectsWith, until } from './helpers.js';
+import { aUser, consecutive, openStack, rejectsWith, sseRevisions, until } from './helpers.js';
 import { startServeProcess } from './serve-process.js';
 import { startStack } from './stack.js';
 
@@ -30,21 +28,6 @@ async function sql(text: string): Promise<void> {
   }
 }
 
-/** Collects one instance's SSE events, as a browser on that instance would see them. */
-function sseRevisions(restUrl: string) {
-  const revisions: number[] = [];
-  const parser = new SseParser();
-  const request = http.get(`${restUrl}/users/events`, { headers: { accept: 'text/event-stream' } }, (response) => {
-    response.setEncoding('utf8');
-    response.on('data', (chunk: string) => {
-      for (const message of parser.push(chunk)) revisions.push(Number(message.id));
-    });
-  });
-  request.on('error', () => {});
-  return { revisions, close: () => request.destroy() };
-}
-
-const consecutive = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 
 describe('PostgreSQL: many instances, one database', { skip }, () => {
   it('wakes the change feed of another instance through LISTEN/NOTIFY', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { UserClient } from '../src/grpc/client.js';
 import { RestClient } from '../src/rest/client.js';
-import { aUser, tempDir, until } from './helpers.js';
+import { aUser, consecutive, sseRevisions, tempDir, until } from './helpers.js';
 import { spawnServe, startServeProcess, type SpawnedServe } from './serve-process.js';
 
 /** The worker pids whose parent is `pid`, from /proc (tsx runs an esbuild child too). */
@@ -70,6 +70,27 @@ describe('--workers N', () => {
       assert.ok(server.logs.some((l) => String(l.msg).startsWith('workers keep dying')));
     } finally {
       taken.close();
+    }
+  });
+
+  it('tells every worker of every commit at once: SSE subscribers on all workers see each change, in order (SQLite has no NOTIFY; the primary relays)', { timeout: 60_000 }, async () => {
+    // The feed's poll is an hour away, so only the relay can deliver in time.
+    const server = await startServeProcess({ db: join(tempDir(), 'relay.db'), workers: '2', 'feed-poll-ms': '3600000' }, 2);
+    const rest = new RestClient(server.restUrl);
+    const aRestUser = () => {
+      const { name, email } = aUser();
+      return { name, email };
+    };
+    await rest.createUser(aRestUser());
+    // Round-robin hands these connections to both workers in turn.
+    const subscribers = Array.from({ length: 4 }, () => sseRevisions(server.restUrl, 0));
+    try {
+      await until(() => subscribers.every((s) => s.revisions.length === 1), 'every subscriber to catch up from the log', 10_000);
+      for (let i = 0; i < 6; i++) await rest.createUser(aRestUser());
+      await until(() => subscribers.every((s) => s.revisions.length === 7), 'every subscriber to hear of every commit', 10_000);
+      for (const subscriber of subscribers) assert.deepEqual(subscriber.revisions, consecutive(1, 7));
+    } finally {
+      for (const subscriber of subscribers) subscriber.close();
     }
   });
 });

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import type { UserStore } from '../domain/ports.js';
 import { UserService } from '../domain/user-service.js';
@@ -6,6 +7,7 @@ import { startGrpcServer } from '../grpc/server.js';
 import { startRestServer } from '../rest/server.js';
 import { openStore } from '../store/open.js';
 import type { Config } from './config.js';
+import { sharedWithSiblingWorkers } from './workers.js';
 
 /** A protocol server the app runs; each stops accepting, then drains. */
 export interface RunningServer {
@@ -53,10 +55,14 @@ export async function startServers(app: App, config: Config, logger: Logger): Pr
 }
 
 /** Wires store, change feed and domain; the protocol servers attach to `service`. */
-export async function openApp(config: Pick<Config, 'db' | 'eventRetention'> & Partial<Pick<Config, 'dbPoolSize'>>, logger: Logger): Promise<App> {
+export async function openApp(
+  config: Pick<Config, 'db' | 'eventRetention'> & Partial<Pick<Config, 'dbPoolSize' | 'feedPollMs'>>,
+  logger: Logger,
+): Promise<App> {
   const { store, listenForCommits } = await openStore(config.db, { poolSize: config.dbPoolSize });
   const feed = await ChangeFeed.start(store.changeLog, {
     retention: config.eventRetention,
+    ...(config.feedPollMs ? { pollIntervalMs: config.feedPollMs } : {}),
     onError: (error) => logger.error({ err: error }, 'change feed could not read the change log'),
   });
   // Other instances' commits wake the feed at once; without a signal it still polls the log.
@@ -64,7 +70,8 @@ export async function openApp(config: Pick<Config, 'db' | 'eventRetention'> & Pa
     (revision) => feed.notify(revision),
     (error) => logger.warn({ err: error }, 'lost the database notification connection; reconnecting (the feed keeps polling)'),
   );
-  const service = new UserService(store, feed);
+  // Workers of one machine without such a signal (SQLite) tell each other through the cluster primary.
+  const service = new UserService(store, cluster.isWorker && !listener ? sharedWithSiblingWorkers(feed) : feed);
   const servers: RunningServer[] = [];
   return {
     service,

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { CHANGE_FEED_DEFAULTS } from '../events/change-feed.js';
 import { GRPC_DEFAULTS } from '../grpc/server.js';
 import { REST_DEFAULTS } from '../rest/server.js';
 import { POSTGRES_DEFAULTS } from '../store/postgres.js';
@@ -16,6 +17,8 @@ export interface Config {
   logLevel: string;
   /** Change-log events kept for watchers to resume from. */
   eventRetention: number;
+  /** How often the change feed reads the log without a wake-up: the bound on a lost wake-up's delay. */
+  feedPollMs: number;
   /** How long shutdown waits for in-flight calls before cutting them. */
   shutdownTimeoutMs: number;
   grpcKeepaliveTimeMs: number;
@@ -38,6 +41,7 @@ const SETTINGS = {
   restPort: { flag: 'rest-port', env: 'REST_PORT', default: '3000', parse: port },
   logLevel: { flag: 'log-level', env: 'LOG_LEVEL', default: 'info', parse: String },
   eventRetention: { flag: 'event-retention', env: 'TWINAPI_EVENT_RETENTION', default: '100000', parse: positive },
+  feedPollMs: { flag: 'feed-poll-ms', env: 'TWINAPI_FEED_POLL_MS', default: String(CHANGE_FEED_DEFAULTS.pollIntervalMs), parse: positive },
   shutdownTimeoutMs: { flag: 'shutdown-timeout-ms', env: 'TWINAPI_SHUTDOWN_TIMEOUT_MS', default: '10000', parse: positive },
   grpcKeepaliveTimeMs: { flag: 'grpc-keepalive-time-ms', env: 'GRPC_KEEPALIVE_TIME_MS', default: String(GRPC_DEFAULTS.keepaliveTimeMs), parse: positive },
   grpcKeepaliveTimeoutMs: { flag: 'grpc-keepalive-timeout-ms', env: 'GRPC_KEEPALIVE_TIMEOUT_MS', default: String(GRPC_DEFAULTS.keepaliveTimeoutMs), parse: positive },

@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import type { EventFeed } from '../domain/ports.js';
 
 /** Restarts allowed within RESTART_WINDOW_MS before the primary gives up: a crash loop is not service. */
 const MAX_RESTARTS = 5;
@@ -8,6 +9,31 @@ const RESTART_WINDOW_MS = 60_000;
 export const SHUTDOWN_MESSAGE = 'twinapi:shutdown';
 /** What a worker sends once it listens for SHUTDOWN_MESSAGE; before that, a message would be lost. */
 export const HEARS_SHUTDOWN_MESSAGE = 'twinapi:hears-shutdown';
+
+/** A worker's commit, relayed by the primary to the other workers. */
+interface CommitMessage {
+  twinapiCommit: number | undefined;
+}
+const isCommit = (message: unknown): message is CommitMessage =>
+  typeof message === 'object' && message !== null && 'twinapiCommit' in message;
+
+/**
+ * In a worker: `feed` as the domain sees it, which also tells the sibling
+ * workers of each commit, and is woken by theirs. Without this they would
+ * learn of each other's commits only at the feed's next poll.
+ */
+export function sharedWithSiblingWorkers(feed: EventFeed): EventFeed {
+  process.on('message', (message) => {
+    if (isCommit(message)) feed.notify(message.twinapiCommit);
+  });
+  return {
+    watch: (options) => feed.watch(options),
+    notify(revision) {
+      feed.notify(revision);
+      if (process.connected) process.send!({ twinapiCommit: revision } satisfies CommitMessage);
+    },
+  };
+}
 
 /**
  * The primary of `--workers N`: forks N processes that each serve both
@@ -22,8 +48,11 @@ export function runWorkers(count: number, logger: Logger): Promise<number> {
   let exitCode = 0;
   const restarts: number[] = [];
   const hearing = new Set<number>();
-  cluster.on('message', (worker, message) => {
-    if (message === HEARS_SHUTDOWN_MESSAGE) hearing.add(worker.id);
+  cluster.on('message', (from, message) => {
+    if (message === HEARS_SHUTDOWN_MESSAGE) hearing.add(from.id);
+    if (isCommit(message)) {
+      for (const worker of Object.values(cluster.workers ?? {})) if (worker && worker !== from && worker.isConnected()) worker.send(message);
+    }
   });
   const fork = () => cluster.fork().on('online', function (this: Worker) {
     logger.info({ worker: this.process.pid }, 'worker started');

@@ -20,7 +20,7 @@ export interface ChangeFeedOptions {
   onError?: (error: unknown) => void;
 }
 
-const DEFAULTS: Required<ChangeFeedOptions> = {
+export const CHANGE_FEED_DEFAULTS: Required<ChangeFeedOptions> = {
   recentCapacity: 10_000,
   batchSize: 500,
   pollIntervalMs: 1000,
@@ -54,7 +54,7 @@ export class ChangeFeed implements EventFeed {
     private readonly log: ChangeLog,
     options: ChangeFeedOptions,
   ) {
-    this.options = { ...DEFAULTS, ...options };
+    this.options = { ...CHANGE_FEED_DEFAULTS, ...options };
   }
 
   static async start(log: ChangeLog, options: ChangeFeedOptions = {}): Promise<ChangeFeed> {

@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { UserService } from '../domain/user-service.js';
 import { HttpError, HttpErrorCode, toErrorResponse } from './errors.js';
@@ -44,7 +44,8 @@ export async function buildRestApp(
 ): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger,
-    disableRequestLogging: true,
+    // One line per request would cost more than the request: access logs belong to the proxy.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: settings.bodyLimitBytes,
     http2: settings.http2,
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },

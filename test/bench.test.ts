@@ -12,6 +12,7 @@ import { benchOptions } from '../src/bench/options.js';
 import { planPinning } from '../src/bench/pinning.js';
 import type { BenchResults } from '../src/bench/results.js';
 import { runBench } from '../src/bench/run.js';
+import { workerCounts } from '../src/bench/scenarios/scaling.js';
 import { SERVER_PLANS } from '../src/bench/scenarios/unary.js';
 import { launchServer } from '../src/bench/servers/launch.js';
 import { tempDir } from './helpers.js';
@@ -34,6 +35,10 @@ describe('twinapi bench', () => {
       assert.equal(m.failed, 0, `${m.target.id} had failed calls`);
       assert.ok(m.latencyMs.p50 > 0 && m.latencyMs.p50 <= m.latencyMs.p99 && m.latencyMs.p99 <= m.latencyMs.max);
     }
+    const scaling = results.scaling!.measurements;
+    assert.deepEqual(results.scaling!.failures, []);
+    assert.deepEqual([...new Set(scaling.map((m) => m.workers))], workerCounts(results.machine.cores, true));
+    for (const m of scaling) assert.ok(m.rps.median > 0 && m.failed === 0, `${m.workers} worker(s), ${m.target.id}: ${m.rps.median} req/s, ${m.failed} failed`);
     assert.equal(results.serialization!.length, 16);
     assert.deepEqual(new Set(results.payload!.map((p) => p.codec)), new Set(['json', 'protobuf', 'msgpack']));
     for (const fanOut of results.streaming!.fanOut) assert.equal(fanOut.missing, 0, `${fanOut.label} lost events`);
@@ -41,7 +46,7 @@ describe('twinapi bench', () => {
     assert.equal(results.loadGenerator.driver, h2loadVersion() ? 'h2load' : 'node');
 
     const markdown = readFileSync(join(out, 'report.md'), 'utf8');
-    for (const heading of ['## Targets', '## Claims of the original design vs measured here', '## Decision guide']) assert.match(markdown, new RegExp(heading));
+    for (const heading of ['## Targets', '## Scaling', '## Claims of the original design vs measured here', '## Decision guide']) assert.match(markdown, new RegExp(heading));
     assert.match(markdown, /protobuf serializes 5–10× faster than JSON/);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     assert.ok((html.match(/<svg/g) ?? []).length >= 4, 'charts for serialization, sizes, throughput and latency');
@@ -98,6 +103,15 @@ describe('twinapi bench', () => {
     } finally {
       await server.stop();
     }
+  });
+
+  it('runs 1, 2, 4, … workers, then every core but one, then every core', () => {
+    assert.deepEqual(workerCounts(1), [1]);
+    assert.deepEqual(workerCounts(2), [1, 2]);
+    assert.deepEqual(workerCounts(4), [1, 2, 3, 4]);
+    assert.deepEqual(workerCounts(16), [1, 2, 4, 8, 15, 16]);
+    assert.deepEqual(workerCounts(16, true), [1, 16]);
+    assert.deepEqual(workerCounts(1, true), [1]);
   });
 
   it('rejects bad options with a message naming the flag', () => {

@@ -24,13 +24,29 @@ function hasTaskset(): boolean {
   }
 }
 
+/** The server on core 0, the load generator on the rest. */
 export function planPinning(cores = availableParallelism()): Pinning {
-  if (cores < 2 || !hasTaskset()) {
-    const why = cores < 2 ? 'only one core' : 'taskset is not installed';
-    return { pinned: false, cores, serverCores: '', clientCores: '', clientCoreCount: cores, note: `not pinned (${why}): server and load generator share the CPU` };
-  }
-  const clientCores = cores === 2 ? '1' : `1-${cores - 1}`;
-  return { pinned: true, cores, serverCores: '0', clientCores, clientCoreCount: cores - 1, note: `server on core 0, load generator on core(s) ${clientCores}` };
+  return splitCores(1, cores);
+}
+
+const range = (from: number, to: number) => (from === to ? String(from) : `${from}-${to}`);
+
+/**
+ * The server on the first `serverCores` cores, the load generator on the
+ * rest. With no core left over (or no taskset), nothing is pinned and the
+ * note says that the two share the CPU.
+ */
+export function splitCores(serverCores: number, cores = availableParallelism()): Pinning {
+  const unpinned = (why: string): Pinning => ({ pinned: false, cores, serverCores: '', clientCores: '', clientCoreCount: cores, note: `not pinned (${why}): server and load generator share the CPU` });
+  if (cores < 2) return unpinned('only one core');
+  if (serverCores >= cores) return unpinned(`the server uses all ${cores} cores`);
+  if (!hasTaskset()) return unpinned('taskset is not installed');
+  const server = range(0, serverCores - 1);
+  const client = range(serverCores, cores - 1);
+  return {
+    pinned: true, cores, serverCores: server, clientCores: client, clientCoreCount: cores - serverCores,
+    note: `server on core(s) ${server}, load generator on core(s) ${client}`,
+  };
 }
 
 /** The command line that runs `command` on `cores` (unchanged when not pinning). */

@@ -1,6 +1,7 @@
 import type { BenchOptions } from './options.js';
 import type { Pinning } from './pinning.js';
 import type { PayloadMeasurement } from './scenarios/payload.js';
+import type { ScalingResults } from './scenarios/scaling.js';
 import type { SerializationMeasurement } from './scenarios/serialization.js';
 import type { StreamingResults } from './scenarios/streaming.js';
 import type { UnaryResults } from './scenarios/unary.js';
@@ -17,5 +18,6 @@ export interface BenchResults {
   serialization?: SerializationMeasurement[];
   payload?: PayloadMeasurement[];
   unary?: UnaryResults;
+  scaling?: ScalingResults;
   streaming?: StreamingResults;
 }

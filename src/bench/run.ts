@@ -10,6 +10,7 @@ import { renderHtml } from './report/html.js';
 import { renderMarkdown } from './report/markdown.js';
 import type { BenchResults } from './results.js';
 import { measurePayloads } from './scenarios/payload.js';
+import { runScaling, scalingSteps, workerCounts } from './scenarios/scaling.js';
 import { runSerialization, SERIALIZATION_STEPS } from './scenarios/serialization.js';
 import { runStreaming, streamingSteps } from './scenarios/streaming.js';
 import { runUnary, unarySteps } from './scenarios/unary.js';
@@ -53,8 +54,13 @@ export async function runBench(options: BenchOptions, stream: NodeJS.WriteStream
     driver: generator.driver, pinning, concurrency: options.concurrency, streams: options.streams, runs: options.runs,
     durationS: options.durationS, warmupS: options.warmupS, only: options.targets,
   };
+  const scalingSettings = {
+    driver: generator.driver, cores: pinning.cores, counts: workerCounts(pinning.cores, options.quick), connections: Math.max(...options.concurrency), streams: options.streams,
+    runs: options.runs, durationS: options.durationS, warmupS: options.warmupS,
+  };
   const streamingSettings = { pinning, runs: options.runs, subscribers: options.subscribers, events: options.events };
   const steps = 1 + (want.has('serialization') ? SERIALIZATION_STEPS : 0) + (want.has('unary') ? unarySteps(unarySettings) : 0)
+    + (want.has('scaling') ? scalingSteps(scalingSettings) : 0)
     + (want.has('streaming') ? streamingSteps(streamingSettings) : 0);
   const progress = new Progress(steps, stream);
   const work = mkdtempSync(join(tmpdir(), 'twinapi-bench-'));
@@ -84,6 +90,7 @@ export async function runBench(options: BenchOptions, stream: NodeJS.WriteStream
     }
     if (want.has('payload')) results.payload = measurePayloads(data.sampleUser, data.listPage);
     if (want.has('unary')) results.unary = await runUnary(data, unarySettings, progress);
+    if (want.has('scaling')) results.scaling = await runScaling(data, scalingSettings, progress);
     // Last: its writes add users after the list page the unary scenario reads.
     if (want.has('streaming')) results.streaming = await runStreaming(data, streamingSettings, progress);
     progress.finish();

@@ -65,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'bench': {
       const { dir, results } = await runBench(benchOptions(flags, switches.has('quick')));
-      const failed = results.unary?.failures.length ?? 0;
+      const failed = (results.unary?.failures.length ?? 0) + (results.scaling?.failures.length ?? 0);
       process.stdout.write(`report: ${dir}/report.html, ${dir}/report.md, raw numbers: ${dir}/results.json\n`);
       return failed > 0 ? 1 : 0;
     }

@@ -154,6 +154,36 @@ function streamingSection(r: BenchResults): Section | undefined {
   };
 }
 
+function scalingSection(r: BenchResults): Section | undefined {
+  const s = r.scaling;
+  if (!s?.measurements.length) return undefined;
+  const counts = [...new Set(s.measurements.map((m) => m.workers))];
+  const targets = [...new Set(s.measurements.map((m) => m.target.label))];
+  return {
+    title: 'Scaling: `serve --workers N`',
+    paragraphs: [
+      'GetUser against N worker processes (node cluster, one database file), N cores for the server and the rest for the load generator. When N is every core, nothing is pinned and the load generator competes with the workers: that row is what such a machine gives with nothing left over, not a clean measurement. Server CPU sums the primary and its workers.',
+      ...s.failures.map((fl) => `${fl.target.label} was not measured: its first call failed (${fl.error}).`),
+    ],
+    table: {
+      head: ['workers', 'target', 'conn×streams', 'req/s', 'spread', 'vs 1 worker', 'p50 ms', 'p99 ms', 'server CPU', 'client CPU', 'cores'],
+      rows: s.measurements.map((m) => {
+        const one = s.measurements.find((o) => o.workers === 1 && o.target.id === m.target.id);
+        return [
+          String(m.workers), m.target.label, `${m.connections}×${m.streams}`, n0(m.rps.median), `${n0(m.rps.min)}–${n0(m.rps.max)}`,
+          one ? `${f(m.rps.median / one.rps.median)}×` : '—', f(m.latencyMs.p50), f(m.latencyMs.p99), f(m.serverCpu),
+          `${f(m.clientCpu)}${m.clientSaturated ? ' SATURATED' : ''}`, m.pinning.note,
+        ];
+      }),
+    },
+    chart: {
+      unit: 'successful req/s by worker count',
+      categories: targets,
+      series: counts.map((n) => ({ name: `${n} worker(s)`, values: targets.map((t) => s.measurements.find((m) => m.workers === n && m.target.label === t)?.rps.median) })),
+    },
+  };
+}
+
 /** The report's content, shared by the Markdown and the HTML renderings. */
 export function reportSections(r: BenchResults): Section[] {
   return [
@@ -165,6 +195,7 @@ export function reportSections(r: BenchResults): Section[] {
     unarySection(r, 'get'),
     latencySection(r),
     unarySection(r, 'list'),
+    scalingSection(r),
     streamingSection(r),
     { title: 'Decision guide', paragraphs: ['Derived from the numbers above; rerun on your hardware before you rely on it.'], list: decisionGuide(r) },
   ].filter((s): s is Section => s !== undefined);

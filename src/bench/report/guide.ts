@@ -51,6 +51,25 @@ export function decisionGuide(results: BenchResults): string[] {
   if (watch && sse) {
     guide.push(`Event pipelines: both deliver every change in order and resume from a revision; WatchUsers delivered ${n0(watch.deliveredPerSecond)} events/s (p99 ${watch.latencyMs.p99} ms), SSE ${n0(sse.deliveredPerSecond)} events/s (p99 ${sse.latencyMs.p99} ms). Choose gRPC when clients also send on the stream (WatchUsers widens its filter mid-stream); SSE is enough for one-way feeds and works in every browser.`);
   }
+  const scaling = scalingAdvice(results);
+  if (scaling) guide.push(scaling);
   guide.push('Browsers and public APIs: REST (JSON, SSE) works everywhere with curl and caches; gRPC needs gRPC-Web or Connect through a proxy. Internal services with a shared contract and streaming: gRPC. This service serves both from one core, so you can run both and move callers one at a time.');
   return guide;
+}
+
+/** What --workers bought on this machine, for our gRPC GetUser, from one worker to the most measured with the load generator on its own core(s). */
+function scalingAdvice(results: BenchResults): string | undefined {
+  const grpc = results.scaling?.measurements.filter((m) => m.target.id === 'ours-grpc-get') ?? [];
+  const one = grpc.find((m) => m.workers === 1);
+  const pinned = grpc.filter((m) => m.pinning.pinned);
+  const most = pinned[pinned.length - 1];
+  const all = grpc.find((m) => !m.pinning.pinned && m.workers > 1);
+  if (!one) return undefined;
+  const parts = [`Scaling: one worker served ${n0(one.rps.median)} gRPC GetUser req/s`];
+  if (most && most.workers > 1) parts.push(`${most.workers} workers on ${most.workers} cores ${n0(most.rps.median)} (${x(ratio(most.rps.median, one.rps.median))})`);
+  if (all) parts.push(`${all.workers} workers on all ${all.pinning.cores} cores, sharing them with the load generator, ${n0(all.rps.median)} (${x(ratio(all.rps.median, one.rps.median))})`);
+  const advice = most && most.workers > 1
+    ? 'Run one worker per core you give the service (--workers), and more instances behind a load balancer beyond one machine.'
+    : 'This machine has too few cores to show scaling with the load generator on a core of its own; on a bigger machine run one worker per core you give the service (--workers).';
+  return `${parts.join(', ')}. ${advice}`;
 }

@@ -151,14 +151,17 @@ export async function runUnary(data: BenchData, settings: UnarySettings, progres
   return results;
 }
 
-async function measureTarget(
+/** Probes `target` once, then loads it at each concurrency; `label` tells apart the setups of one target in the progress line. */
+export async function measureTarget(
   target: UnaryTarget,
   server: { pid: number; ports: { grpc?: number; http?: number } },
   data: BenchData,
-  settings: UnarySettings,
+  settings: Omit<UnarySettings, 'only'>,
   progress: Progress,
   results: UnaryResults,
+  label = '',
 ): Promise<void> {
+  const name = label ? `${target.id} (${label})` : target.id;
   const port = target.protocol === 'grpc' ? server.ports.grpc : server.ports.http;
   const { path, body } = requestFor(target, data);
   const base: LoadSpec = { protocol: target.protocol, url: `http://127.0.0.1:${port}${path}`, body, connections: 1, streams: 1, durationS: settings.durationS, warmupS: settings.warmupS };
@@ -167,14 +170,14 @@ async function measureTarget(
   if (!succeeded(base, reply)) {
     const error = 'error' in reply ? reply.error : `HTTP ${reply.status}${reply.grpcStatus === undefined ? '' : `, grpc-status ${reply.grpcStatus}`}`;
     results.failures.push({ target, error });
-    for (let i = 0; i < settings.concurrency.length * settings.runs; i++) progress.step(`${target.id}: failed (${error})`);
+    for (let i = 0; i < settings.concurrency.length * settings.runs; i++) progress.step(`${name}: failed (${error})`);
     return;
   }
   for (const connections of settings.concurrency) {
     const spec: LoadSpec = { ...base, connections, streams: target.protocol === 'http1' ? 1 : settings.streams };
     const runs: LoadResult[] = [];
     for (let run = 1; run <= settings.runs; run++) {
-      progress.step(`${target.id} c=${connections}×${spec.streams} run ${run}/${settings.runs}`);
+      progress.step(`${name} c=${connections}×${spec.streams} run ${run}/${settings.runs}`);
       runs.push(await runLoad(spec, { driver: settings.driver, pinning: settings.pinning, serverPid: server.pid, okReplyBytes: reply.dataBytes }));
     }
     results.measurements.push(summarize(target, spec, runs));

@@ -1,19 +1,32 @@
 // twinapi itself, as `twinapi serve` runs it (default settings, info logging), on loopback ports.
+// With `workers` above 1 it is the primary of a node cluster, as `serve --workers N` is.
+import cluster from 'node:cluster';
 import { openApp, startServers } from '../../cli/app.js';
 import { loadConfig } from '../../cli/config.js';
 import { createLogger } from '../../cli/logger.js';
+import { runWorkers } from '../../cli/workers.js';
 import type { GrpcServer } from '../../grpc/server.js';
 import type { RestServer } from '../../rest/server.js';
-import { announce, serverSettings } from './entry.js';
+import { announce, type ServerPorts, serverSettings } from './entry.js';
 
-const { db, http2 } = serverSettings<{ db: string; http2: boolean }>();
+const { db, http2, workers = 1 } = serverSettings<{ db: string; http2: boolean; workers?: number }>();
 const config = loadConfig(
   { db, host: '127.0.0.1', 'grpc-port': '0', 'rest-port': '0', 'rest-http2': String(http2), 'log-level': 'info' },
   {},
 );
 const logger = createLogger(config.logLevel, false);
-const app = await openApp(config, logger);
-await startServers(app, config, logger);
-const grpc = app.servers.find((s): s is GrpcServer => s.name === 'grpc')!;
-const rest = app.servers.find((s): s is RestServer => s.name === 'rest')!;
-announce({ grpc: grpc.port, http: rest.port }, () => app.close(2000));
+
+if (cluster.isPrimary && workers > 1) {
+  // The lab hears from the primary once every worker listens (they share the ports).
+  let ready = 0;
+  cluster.on('message', (_worker, message: { type?: string; ports?: ServerPorts }) => {
+    if (message.type === 'ready' && ++ready === workers) process.send?.(message);
+  });
+  process.exitCode = await runWorkers(workers, logger);
+} else {
+  const app = await openApp(config, logger);
+  await startServers(app, config, logger);
+  const grpc = app.servers.find((s): s is GrpcServer => s.name === 'grpc')!;
+  const rest = app.servers.find((s): s is RestServer => s.name === 'rest')!;
+  announce({ grpc: grpc.port, http: rest.port }, () => app.close(2000));
+}

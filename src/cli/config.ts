@@ -56,6 +56,9 @@ const SETTINGS = {
 /** A setting's environment variables, first one set wins. */
 const envNames = (env: string | readonly string[]): readonly string[] => (typeof env === 'string' ? [env] : env);
 
+/** Every environment variable a setting reads. */
+export const CONFIG_ENV_NAMES: readonly string[] = Object.values(SETTINGS).flatMap((s) => envNames(s.env));
+
 export const CONFIG_OPTIONS = Object.fromEntries(
   Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' as const }]),
 );

@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parse, parseAllDocuments } from 'yaml';
+import { CONFIG_ENV_NAMES, loadConfig } from '../src/cli/config.js';
+import { USER_SERVICE_NAME } from '../src/grpc/definition.js';
+import { startStack } from './stack.js';
+
+// deploy/ cannot run here (no Docker, Kubernetes or Envoy): these checks keep it true to the real
+// server — its flags, environment variables, ports, health endpoints and build — and well-formed.
+
+const root = new URL('..', import.meta.url).pathname;
+const read = (path: string) => readFileSync(join(root, path), 'utf8');
+const defaults = loadConfig({}, {});
+const packageJson = JSON.parse(read('package.json')) as { scripts: Record<string, string>; bin: Record<string, string> };
+
+/** Dockerfile instructions as [keyword, arguments], continuation lines joined, comments dropped. */
+function dockerInstructions(text: string): [string, string][] {
+  return text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => {
+      const [keyword, ...rest] = line.split(/\s+/);
+      return [keyword!.toUpperCase(), rest.join(' ')];
+    });
+}
+
+const KNOWN_INSTRUCTIONS = new Set(['FROM', 'RUN', 'CMD', 'LABEL', 'EXPOSE', 'ENV', 'ADD', 'COPY', 'ENTRYPOINT', 'VOLUME', 'USER', 'WORKDIR', 'ARG', 'ONBUILD', 'STOPSIGNAL', 'HEALTHCHECK', 'SHELL']);
+
+interface Container {
+  args: string[];
+  ports: { name: string; containerPort: number }[];
+  env: { name: string; value?: string }[];
+  startupProbe: Probe;
+  livenessProbe: Probe;
+  readinessProbe: Probe;
+  lifecycle: { preStop: { exec: { command: string[] } } };
+}
+interface Probe { httpGet: { path: string; port: string } }
+interface Manifest {
+  kind: string;
+  metadata: { name: string };
+  spec: {
+    clusterIP?: string;
+    ports?: { name: string; port: number; targetPort: string }[];
+    template?: { spec: { terminationGracePeriodSeconds: number; containers: Container[] } };
+  };
+}
+
+function manifests(): Manifest[] {
+  const documents = parseAllDocuments(read('deploy/k8s/twinapi.yaml'));
+  for (const document of documents) assert.deepEqual(document.errors, [], 'valid YAML');
+  return documents.map((d) => d.toJS() as Manifest);
+}
+
+describe('deploy/', () => {
+  it('Dockerfile: builds with the npm scripts, copies files that exist, exposes the default ports and runs serve', () => {
+    const instructions = dockerInstructions(read('deploy/Dockerfile'));
+    for (const [keyword] of instructions) assert.ok(KNOWN_INSTRUCTIONS.has(keyword), `unknown instruction ${keyword}`);
+    assert.equal(instructions[0]![0], 'FROM');
+    assert.equal(instructions.filter(([k]) => k === 'FROM').length, 2, 'a build stage and a slim runtime stage');
+    const args = (keyword: string) => instructions.filter(([k]) => k === keyword).map(([, a]) => a);
+
+    for (const copy of args('COPY').filter((a) => !a.startsWith('--from'))) {
+      for (const source of copy.split(/\s+/).slice(0, -1)) assert.ok(existsSync(join(root, source)), `COPY ${source}: no such file in the repository`);
+    }
+    for (const run of args('RUN')) {
+      for (const [, script] of run.matchAll(/npm run (\S+)/g)) assert.ok(packageJson.scripts[script!], `RUN npm run ${script}: no such script`);
+    }
+    assert.deepEqual(args('EXPOSE').flatMap((a) => a.split(/\s+/).map(Number)).sort(), [defaults.grpcPort, defaults.restPort].sort());
+    for (const env of args('ENV')) {
+      for (const [, name] of env.matchAll(/(\w+)=/g)) assert.ok(name === 'NODE_ENV' || CONFIG_ENV_NAMES.includes(name!), `ENV ${name} is no setting of twinapi`);
+    }
+    const command = [...JSON.parse(args('ENTRYPOINT').at(-1)!), ...JSON.parse(args('CMD').at(-1)!)] as string[];
+    assert.deepEqual(command, ['node', packageJson.bin.twinapi, 'serve']);
+    assert.notEqual(args('USER').at(-1), 'root');
+    assert.equal(args('VOLUME').at(-1), join('/app', defaults.db, '..'), 'the volume holds the default SQLite file');
+  });
+
+  it('Kubernetes: container ports, probes, settings and services match the server', async () => {
+    const all = manifests();
+    const deployment = all.find((m) => m.kind === 'Deployment')!;
+    const pod = deployment.spec.template!.spec;
+    const container = pod.containers[0]!;
+    assert.deepEqual(container.args, ['serve']);
+    const ports: Record<string, number> = Object.fromEntries(container.ports.map((p) => [p.name, p.containerPort]));
+    assert.deepEqual({ ...ports }, { grpc: defaults.grpcPort, http: defaults.restPort });
+
+    const names = container.env.map((e) => e.name);
+    for (const name of names) assert.ok(CONFIG_ENV_NAMES.includes(name), `env ${name} is no setting of twinapi`);
+    const env = Object.fromEntries(container.env.map((e) => [e.name, e.value ?? 'postgres://twinapi@db.example:5432/twinapi']));
+    const config = loadConfig({}, env);
+    assert.match(config.db, /^postgres:\/\//, 'replicas share PostgreSQL');
+    const preStopS = Number(container.lifecycle.preStop.exec.command[1]);
+    assert.ok(config.shutdownTimeoutMs / 1000 + preStopS < pod.terminationGracePeriodSeconds, 'Kubernetes waits for the drain before SIGKILL');
+
+    const stack = await startStack();
+    for (const probe of [container.startupProbe, container.livenessProbe, container.readinessProbe]) {
+      assert.equal(probe.httpGet.port, 'http');
+      assert.equal((await fetch(`${stack.baseUrl}${probe.httpGet.path}`)).status, 200, `${probe.httpGet.path} answers on the REST port`);
+    }
+    await stack.close();
+
+    const services = all.filter((m) => m.kind === 'Service');
+    assert.deepEqual(services.map((s) => s.metadata.name).sort(), ['twinapi', 'twinapi-pods']);
+    for (const service of services) {
+      for (const port of service.spec.ports!) assert.equal(port.port, ports[port.targetPort], `${service.metadata.name}: ${port.name} goes to the container's ${port.targetPort} port`);
+    }
+    assert.equal(services.find((s) => s.metadata.name === 'twinapi-pods')!.spec.clusterIP, 'None', 'headless: resolves to every pod');
+  });
+
+  it('Envoy: gRPC and gRPC-Web to every instance\'s gRPC port, per call; everything else to REST', () => {
+    interface Cluster {
+      name: string;
+      typed_extension_protocol_options?: Record<string, { explicit_http_config?: { http2_protocol_options?: object } }>;
+      health_checks: { grpc_health_check?: { service_name: string }; http_health_check?: { path: string } }[];
+      load_assignment: { endpoints: { lb_endpoints: { endpoint: { address: { socket_address: { address: string; port_value: number } } } }[] }[] };
+    }
+    interface Route { match: { prefix?: string; path?: string }; route: { cluster: string } }
+    const envoy = parse(read('deploy/envoy.yaml')) as {
+      static_resources: {
+        listeners: { filter_chains: { filters: { typed_config: { http_filters: { name: string; typed_config: Record<string, string> }[]; route_config: { virtual_hosts: { routes: Route[] }[] } } }[] }[] }[];
+        clusters: Cluster[];
+      };
+    };
+    const manager = envoy.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config;
+    const filters = manager.http_filters.map((f) => f.name);
+    assert.ok(filters.includes('envoy.filters.http.grpc_web'), 'serves gRPC-Web');
+    assert.equal(filters.at(-1), 'envoy.filters.http.router', 'the router comes last');
+    for (const filter of manager.http_filters) assert.match(filter.typed_config['@type']!, /^type\.googleapis\.com\/envoy\.extensions\.filters\.http\./);
+
+    const clusters = new Map(envoy.static_resources.clusters.map((c) => [c.name, c]));
+    const upstream = (cluster: Cluster) => cluster.load_assignment.endpoints[0]!.lb_endpoints[0]!.endpoint.address.socket_address;
+    const routes = manager.route_config.virtual_hosts[0]!.routes;
+    for (const route of routes) assert.ok(clusters.has(route.route.cluster), `route to unknown cluster ${route.route.cluster}`);
+
+    const grpc = clusters.get(routes.find((r) => r.match.prefix === `/${USER_SERVICE_NAME}/`)!.route.cluster)!;
+    assert.equal(upstream(grpc).port_value, defaults.grpcPort);
+    assert.ok(Object.values(grpc.typed_extension_protocol_options ?? {}).some((o) => o.explicit_http_config?.http2_protocol_options), 'gRPC needs HTTP/2 upstream');
+    assert.equal(grpc.health_checks[0]!.grpc_health_check!.service_name, USER_SERVICE_NAME);
+
+    const rest = clusters.get(routes.at(-1)!.route.cluster)!;
+    assert.equal(routes.at(-1)!.match.prefix, '/', 'everything else goes to REST');
+    assert.equal(upstream(rest).port_value, defaults.restPort);
+    assert.equal(rest.health_checks[0]!.http_health_check!.path, '/readyz');
+
+    const headless = manifests().find((m) => m.kind === 'Service' && m.spec.clusterIP === 'None')!;
+    for (const cluster of clusters.values()) assert.equal(upstream(cluster).address, headless.metadata.name, 'every pod, through the headless Service');
+  });
+});

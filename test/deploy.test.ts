@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
-import { CONFIG_ENV_NAMES, loadConfig } from '../src/cli/config.js';
+import { CONFIG_ENV_NAMES, describeSettings, loadConfig } from '../src/cli/config.js';
 import { USER_SERVICE_NAME } from '../src/grpc/definition.js';
 import { startStack } from './stack.js';
 
@@ -149,5 +149,17 @@ describe('deploy/', () => {
 
     const headless = manifests().find((m) => m.kind === 'Service' && m.spec.clusterIP === 'None')!;
     for (const cluster of clusters.values()) assert.equal(upstream(cluster).address, headless.metadata.name, 'every pod, through the headless Service');
+  });
+});
+
+describe('README', () => {
+  it('documents every setting with its flag and environment variables', () => {
+    const readme = read('README.md');
+    const help = describeSettings();
+    for (const [, flag, envs] of help.matchAll(/--(\S+)\s+(\S+(?:, \S+)*)\s+default/g)) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`--${flag}\` |`));
+      assert.ok(row, `README lacks a row for --${flag}`);
+      for (const env of envs!.split(', ')) assert.ok(row.includes(`\`${env}\``), `README's --${flag} row lacks ${env}`);
+    }
   });
 });

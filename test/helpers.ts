@@ -9,7 +9,7 @@ import { ChangeFeed, type ChangeFeedOptions } from '../src/events/change-feed.js
 import { openStore } from '../src/store/open.js';
 import { SseParser } from '../src/rest/sse-parser.js';
 import type { SqlUserStore } from '../src/store/sql-store.js';
-import { testDatabase } from './engine.js';
+import { testDatabase } from './databases.js';
 
 /** A fresh directory removed when the test file ends. */
 export function tempDir(): string {

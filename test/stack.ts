@@ -6,7 +6,7 @@ import { UserClient } from '../src/grpc/client.js';
 import type { GrpcServer } from '../src/grpc/server.js';
 import { RestClient } from '../src/rest/client.js';
 import type { RestServer } from '../src/rest/server.js';
-import { testDatabase } from './engine.js';
+import { testDatabase } from './databases.js';
 
 export interface Stack {
   app: App;

@@ -10,7 +10,7 @@ import { migrator } from '../src/store/migrations.js';
 import { openStore } from '../src/store/open.js';
 import { currentSchema, isPostgresUrl, postgresKysely } from '../src/store/postgres.js';
 import { openSqliteDatabase, sqliteKysely } from '../src/store/sqlite.js';
-import { testDatabase } from './engine.js';
+import { testDatabase } from './databases.js';
 import { aUser, openStack, rejectsWith } from './helpers.js';
 
 const noFeed = { notify() {}, watch: () => { throw new Error('unused'); } };

@@ -1,27 +1,23 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { childrenOf } from '../src/bench/load/cpu.js';
 import { UserClient } from '../src/grpc/client.js';
 import { RestClient } from '../src/rest/client.js';
 import { aUser, consecutive, sseRevisions, tempDir, until } from './helpers.js';
 import { spawnServe, startServeProcess, type SpawnedServe } from './serve-process.js';
 
-/** The worker pids whose parent is `pid`, from /proc (tsx runs an esbuild child too). */
+/** The worker pids whose parent is `pid` (tsx runs an esbuild child too). */
 function workersOf(pid: number): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((name) => {
-      try {
-        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-        const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        return parent === pid && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('serve');
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+  return childrenOf(pid).filter((child) => {
+    try {
+      return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('serve');
+    } catch {
+      return false; // exited since
+    }
+  });
 }
 
 const servingLines = (server: SpawnedServe) => server.logs.filter((l) => l.msg === 'twinapi is serving').length;

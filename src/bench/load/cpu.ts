@@ -15,8 +15,8 @@ function ownCpuSeconds(pid: number): number | undefined {
   }
 }
 
-/** The live child pids of `pid`, whichever of its threads forked them. */
-function childrenOf(pid: number): number[] {
+/** The live child pids of `pid`, whichever of its threads forked them; none off Linux. */
+export function childrenOf(pid: number): number[] {
   try {
     return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
       readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),

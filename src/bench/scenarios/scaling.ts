@@ -1,21 +1,16 @@
 import type { BenchData } from '../fixtures.js';
-import type { DriverName } from '../load/drivers.js';
 import { type Pinning, splitCores } from '../pinning.js';
 import type { Progress } from '../progress.js';
 import { launchServer } from '../servers/launch.js';
-import { measureTarget, SERVER_PLANS, type UnaryMeasurement, type UnaryResults } from './unary.js';
+import { measureTarget, SERVER_PLANS, type UnaryMeasurement, type UnaryResults, type UnarySettings } from './unary.js';
 
-export interface ScalingSettings {
-  driver: DriverName;
+/** The unary scenario's settings, but one connection count and a worker count per point instead of one pinning. */
+export interface ScalingSettings extends Omit<UnarySettings, 'only' | 'pinning' | 'concurrency'> {
   cores: number;
   /** Worker counts to measure, e.g. workerCounts(cores). */
   counts: number[];
   /** Connections of every run: enough to keep every worker busy. */
   connections: number;
-  streams: number;
-  runs: number;
-  durationS: number;
-  warmupS: number;
 }
 
 export interface ScalingMeasurement extends UnaryMeasurement {
@@ -54,7 +49,7 @@ export async function runScaling(data: BenchData, settings: ScalingSettings, pro
     const server = await launchServer('ours', { db: data.db, http2: false, workers }, pinning.serverCores);
     const found: UnaryResults = { measurements: [], failures: [] };
     try {
-      const unary = { ...settings, pinning, concurrency: [settings.connections], only: [] };
+      const unary = { ...settings, pinning, concurrency: [settings.connections] };
       for (const target of TARGETS) await measureTarget(target, server, data, unary, progress, found, `${workers} worker(s)`);
     } finally {
       await server.stop();

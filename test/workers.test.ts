@@ -48,8 +48,12 @@ describe('--workers N', () => {
 
   it('stops with exit code 0 even while a replacement worker is still starting', { timeout: 30_000 }, async () => {
     const server = await startServeProcess({ db: join(tempDir(), 'starting.db'), workers: '2' }, 2);
-    process.kill(workersOf(server.process.pid!)[0]!, 'SIGKILL');
+    const [killed] = workersOf(server.process.pid!);
+    process.kill(killed!, 'SIGKILL');
+    // The killed worker stays listed until the primary reaps it: wait for the primary, not the list.
+    await until(() => server.logs.some((l) => l.msg === 'worker died: starting a new one'), 'the primary to notice', 5000);
     await until(() => workersOf(server.process.pid!).length === 2, 'a replacement worker', 10_000);
+    assert.ok(!workersOf(server.process.pid!).includes(killed!));
     assert.equal(servingLines(server), 2, 'the replacement is still starting');
     assert.equal(await server.stop(), 0);
     assert.deepEqual(workersOf(server.process.pid!), []);

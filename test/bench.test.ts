@@ -23,38 +23,66 @@ const quiet = new Writable({ write: (_chunk, _enc, done) => done() }) as unknown
 const readResults = (dir: string) => JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as BenchResults;
 
 describe('twinapi bench', () => {
-  it('--quick runs every scenario and writes results.json, report.md and report.html', { timeout: 180_000 }, async () => {
-    const out = join(tempDir(), 'report');
-    await runBench(benchOptions({ out }, true), quiet);
-    const results = readResults(out);
-    const allTargets = SERVER_PLANS.flatMap((plan) => plan.targets.map((t) => t.id));
-    assert.deepEqual(results.unary!.failures, []);
-    assert.deepEqual(new Set(results.unary!.measurements.map((m) => m.target.id)), new Set(allTargets));
-    for (const m of results.unary!.measurements) {
-      assert.ok(m.rps.median > 0, `${m.target.id} served nothing`);
-      assert.equal(m.failed, 0, `${m.target.id} had failed calls`);
-      assert.ok(m.latencyMs.p50 > 0 && m.latencyMs.p50 <= m.latencyMs.p99 && m.latencyMs.p99 <= m.latencyMs.max);
-    }
-    const scaling = results.scaling!.measurements;
-    assert.deepEqual(results.scaling!.failures, []);
-    assert.deepEqual([...new Set(scaling.map((m) => m.workers))], workerCounts(results.machine.cores, true));
-    for (const m of scaling) assert.ok(m.rps.median > 0 && m.failed === 0, `${m.workers} worker(s), ${m.target.id}: ${m.rps.median} req/s, ${m.failed} failed`);
-    assert.equal(results.serialization!.length, 16);
-    assert.deepEqual(new Set(results.payload!.map((p) => p.codec)), new Set(['json', 'protobuf', 'msgpack']));
-    for (const fanOut of results.streaming!.fanOut) assert.equal(fanOut.missing, 0, `${fanOut.label} lost events`);
-    for (const list of results.streaming!.listAll) assert.equal(list.users, results.options.users);
-    assert.equal(results.loadGenerator.driver, h2loadVersion() ? 'h2load' : 'node');
+  it(
+    '--quick runs every scenario and writes results.json, report.md and report.html',
+    { timeout: 180_000 },
+    async () => {
+      const out = join(tempDir(), 'report');
+      await runBench(benchOptions({ out }, true), quiet);
+      const results = readResults(out);
+      const allTargets = SERVER_PLANS.flatMap((plan) => plan.targets.map((t) => t.id));
+      assert.deepEqual(results.unary!.failures, []);
+      assert.deepEqual(new Set(results.unary!.measurements.map((m) => m.target.id)), new Set(allTargets));
+      for (const m of results.unary!.measurements) {
+        assert.ok(m.rps.median > 0, `${m.target.id} served nothing`);
+        assert.equal(m.failed, 0, `${m.target.id} had failed calls`);
+        assert.ok(m.latencyMs.p50 > 0 && m.latencyMs.p50 <= m.latencyMs.p99 && m.latencyMs.p99 <= m.latencyMs.max);
+      }
+      const scaling = results.scaling!.measurements;
+      assert.deepEqual(results.scaling!.failures, []);
+      assert.deepEqual([...new Set(scaling.map((m) => m.workers))], workerCounts(results.machine.cores, true));
+      for (const m of scaling)
+        assert.ok(
+          m.rps.median > 0 && m.failed === 0,
+          `${m.workers} worker(s), ${m.target.id}: ${m.rps.median} req/s, ${m.failed} failed`,
+        );
+      assert.equal(results.serialization!.length, 16);
+      assert.deepEqual(new Set(results.payload!.map((p) => p.codec)), new Set(['json', 'protobuf', 'msgpack']));
+      for (const fanOut of results.streaming!.fanOut) assert.equal(fanOut.missing, 0, `${fanOut.label} lost events`);
+      for (const list of results.streaming!.listAll) assert.equal(list.users, results.options.users);
+      assert.equal(results.loadGenerator.driver, h2loadVersion() ? 'h2load' : 'node');
 
-    const markdown = readFileSync(join(out, 'report.md'), 'utf8');
-    for (const heading of ['## Targets', '## Scaling', '## Claims of the original design vs measured here', '## Decision guide']) assert.match(markdown, new RegExp(heading));
-    assert.match(markdown, /protobuf serializes 5–10× faster than JSON/);
-    const html = readFileSync(join(out, 'report.html'), 'utf8');
-    assert.ok((html.match(/<svg/g) ?? []).length >= 4, 'charts for serialization, sizes, throughput and latency');
-  });
+      const markdown = readFileSync(join(out, 'report.md'), 'utf8');
+      for (const heading of [
+        '## Targets',
+        '## Scaling',
+        '## Claims of the original design vs measured here',
+        '## Decision guide',
+      ])
+        assert.match(markdown, new RegExp(heading));
+      assert.match(markdown, /protobuf serializes 5–10× faster than JSON/);
+      const html = readFileSync(join(out, 'report.html'), 'utf8');
+      assert.ok((html.match(/<svg/g) ?? []).length >= 4, 'charts for serialization, sizes, throughput and latency');
+    },
+  );
 
   it('uses the built-in Node driver when asked, and says so', { timeout: 60_000 }, async () => {
     const out = join(tempDir(), 'report');
-    await runBench(benchOptions({ out, scenario: 'unary', target: 'bare-http-get,ours-grpc-get', driver: 'node', duration: '0.5', warmup: '0.2', users: '200' }, true), quiet);
+    await runBench(
+      benchOptions(
+        {
+          out,
+          scenario: 'unary',
+          target: 'bare-http-get,ours-grpc-get',
+          driver: 'node',
+          duration: '0.5',
+          warmup: '0.2',
+          users: '200',
+        },
+        true,
+      ),
+      quiet,
+    );
     const results = readResults(out);
     assert.equal(results.loadGenerator.driver, 'node');
     assert.match(results.loadGenerator.note, /built-in Node driver/);
@@ -67,9 +95,18 @@ describe('twinapi bench', () => {
     process.env.PATH = '/nonexistent';
     try {
       assert.equal(h2loadVersion(), undefined);
-      await assert.rejects(runBench(benchOptions({ driver: 'h2load', out: join(tempDir(), 'r') }, true), quiet), /h2load is not installed/);
+      await assert.rejects(
+        runBench(benchOptions({ driver: 'h2load', out: join(tempDir(), 'r') }, true), quiet),
+        /h2load is not installed/,
+      );
       const out = join(tempDir(), 'report');
-      await runBench(benchOptions({ out, scenario: 'unary', target: 'bare-http-get', duration: '0.3', warmup: '0.1', users: '200' }, true), quiet);
+      await runBench(
+        benchOptions(
+          { out, scenario: 'unary', target: 'bare-http-get', duration: '0.3', warmup: '0.1', users: '200' },
+          true,
+        ),
+        quiet,
+      );
       const results = readResults(out);
       assert.equal(results.loadGenerator.driver, 'node');
       assert.match(results.loadGenerator.note, /h2load is not installed/);
@@ -79,31 +116,48 @@ describe('twinapi bench', () => {
     }
   });
 
-  it('counts a gRPC call that answered HTTP 200 with an error status as failed, with either driver', { timeout: 60_000 }, async () => {
-    const data = await prepareData(tempDir(), 200);
-    const pinning = planPinning();
-    const server = await launchServer('ours', { db: data.db, http2: false }, pinning.serverCores);
-    try {
-      const url = `http://127.0.0.1:${server.ports.grpc}/users.v1.UserService/GetUser`;
-      const call = (id: string): LoadSpec => ({ protocol: 'grpc', url, body: grpcFrame(GetUserRequest.encode({ id }).finish()), connections: 2, streams: 1, durationS: 0.4, warmupS: 0.1 });
-      const ok = await probe(call(data.sampleUser.id));
-      assert.equal(ok.grpcStatus, 0);
-      const missing = call('01a210e4-52c8-70af-970b-000000000000');
-      const notFound = await probe(missing);
-      assert.equal(notFound.status, 200, 'gRPC errors travel in an HTTP 200');
-      assert.equal(notFound.grpcStatus, 5);
-      for (const driver of h2loadVersion() ? (['h2load', 'node'] as const) : (['node'] as const)) {
-        const result = await runLoad(missing, { driver, pinning, serverPid: server.pid, okReplyBytes: ok.dataBytes });
-        assert.ok(result.requests > 0, `${driver} sent calls`);
-        assert.equal(result.succeeded, 0, `${driver} counted NOT_FOUND as success`);
-        assert.equal(result.failed, result.requests);
-        const good = await runLoad(call(data.sampleUser.id), { driver, pinning, serverPid: server.pid, okReplyBytes: ok.dataBytes });
-        assert.equal(good.failed, 0, `${driver} counted OK calls as failed`);
+  it(
+    'counts a gRPC call that answered HTTP 200 with an error status as failed, with either driver',
+    { timeout: 60_000 },
+    async () => {
+      const data = await prepareData(tempDir(), 200);
+      const pinning = planPinning();
+      const server = await launchServer('ours', { db: data.db, http2: false }, pinning.serverCores);
+      try {
+        const url = `http://127.0.0.1:${server.ports.grpc}/users.v1.UserService/GetUser`;
+        const call = (id: string): LoadSpec => ({
+          protocol: 'grpc',
+          url,
+          body: grpcFrame(GetUserRequest.encode({ id }).finish()),
+          connections: 2,
+          streams: 1,
+          durationS: 0.4,
+          warmupS: 0.1,
+        });
+        const ok = await probe(call(data.sampleUser.id));
+        assert.equal(ok.grpcStatus, 0);
+        const missing = call('01a210e4-52c8-70af-970b-000000000000');
+        const notFound = await probe(missing);
+        assert.equal(notFound.status, 200, 'gRPC errors travel in an HTTP 200');
+        assert.equal(notFound.grpcStatus, 5);
+        for (const driver of h2loadVersion() ? (['h2load', 'node'] as const) : (['node'] as const)) {
+          const result = await runLoad(missing, { driver, pinning, serverPid: server.pid, okReplyBytes: ok.dataBytes });
+          assert.ok(result.requests > 0, `${driver} sent calls`);
+          assert.equal(result.succeeded, 0, `${driver} counted NOT_FOUND as success`);
+          assert.equal(result.failed, result.requests);
+          const good = await runLoad(call(data.sampleUser.id), {
+            driver,
+            pinning,
+            serverPid: server.pid,
+            okReplyBytes: ok.dataBytes,
+          });
+          assert.equal(good.failed, 0, `${driver} counted OK calls as failed`);
+        }
+      } finally {
+        await server.stop();
       }
-    } finally {
-      await server.stop();
-    }
-  });
+    },
+  );
 
   it('runs 1, 2, 4, … workers, then every core but one, then every core', () => {
     assert.deepEqual(workerCounts(1), [1]);
@@ -115,7 +169,10 @@ describe('twinapi bench', () => {
   });
 
   it('rejects bad options with a message naming the flag', () => {
-    assert.throws(() => benchOptions({ concurrency: '16,0' }, false), /--concurrency must be a whole number of at least 1/);
+    assert.throws(
+      () => benchOptions({ concurrency: '16,0' }, false),
+      /--concurrency must be a whole number of at least 1/,
+    );
     assert.throws(() => benchOptions({ scenario: 'unary,telepathy' }, false), /--scenario: unknown telepathy/);
     assert.throws(() => benchOptions({ driver: 'wrk' }, false), /--driver must be auto, h2load or node/);
     assert.throws(() => benchOptions({ duration: '-1' }, false), /--duration must be a number of seconds/);

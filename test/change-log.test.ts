@@ -17,14 +17,20 @@ describe('change log and watch', () => {
     await rejectsWith(service.updateUser(user.id, { name: 'gone' }), ErrorCode.USER_NOT_FOUND);
 
     const events = await store.changeLog.readAfter(0, 100);
-    assert.deepEqual(events.map((e) => e.revision), [1, 2, 3, 4, 5]);
-    assert.deepEqual(events.map((e) => e.type), [
-      EventType.EVENT_TYPE_CREATED,
-      EventType.EVENT_TYPE_UPDATED,
-      EventType.EVENT_TYPE_CREATED,
-      EventType.EVENT_TYPE_CREATED,
-      EventType.EVENT_TYPE_DELETED,
-    ]);
+    assert.deepEqual(
+      events.map((e) => e.revision),
+      [1, 2, 3, 4, 5],
+    );
+    assert.deepEqual(
+      events.map((e) => e.type),
+      [
+        EventType.EVENT_TYPE_CREATED,
+        EventType.EVENT_TYPE_UPDATED,
+        EventType.EVENT_TYPE_CREATED,
+        EventType.EVENT_TYPE_CREATED,
+        EventType.EVENT_TYPE_DELETED,
+      ],
+    );
     assert.equal(events[1]?.user?.name, 'Renamed');
     assert.equal(events[4]?.user?.id, user.id, 'a deletion carries the user as it was');
     assert.equal(await store.changeLog.headRevision(), 5);
@@ -67,8 +73,14 @@ describe('change log and watch', () => {
     const events = await after;
     second.abort();
 
-    assert.deepEqual(events.map((e) => e.revision), Array.from({ length: 14 }, (_, i) => last + 1 + i));
-    assert.deepEqual(events.slice(0, 12).map((e) => e.user?.id), missed.map((u) => u.id));
+    assert.deepEqual(
+      events.map((e) => e.revision),
+      Array.from({ length: 14 }, (_, i) => last + 1 + i),
+    );
+    assert.deepEqual(
+      events.slice(0, 12).map((e) => e.user?.id),
+      missed.map((u) => u.id),
+    );
     assert.equal(events[13]?.user?.name, 'Live');
   });
 
@@ -88,7 +100,10 @@ describe('change log and watch', () => {
     assert.equal((await watch(20))[0]?.revision, 21, 'the oldest kept revision still resumes');
     const ahead = await rejectsWith<DomainError>(watch(31), ErrorCode.INVALID_ARGUMENT);
     assert.equal(ahead.violations[0]?.field, 'after_revision');
-    await rejectsWith(service.watchUsers({ userIds: everyone, afterRevision: -1, signal: AbortSignal.timeout(10) }), ErrorCode.INVALID_ARGUMENT);
+    await rejectsWith(
+      service.watchUsers({ userIds: everyone, afterRevision: -1, signal: AbortSignal.timeout(10) }),
+      ErrorCode.INVALID_ARGUMENT,
+    );
   });
 
   it('sees changes committed by another process through polling', async () => {
@@ -103,7 +118,9 @@ describe('change log and watch', () => {
 
   it('ends watches when the feed closes', async () => {
     const { service, feed } = await openStack();
-    const iterator = (await service.watchUsers({ userIds: everyone, signal: new AbortController().signal }))[Symbol.asyncIterator]();
+    const iterator = (await service.watchUsers({ userIds: everyone, signal: new AbortController().signal }))[
+      Symbol.asyncIterator
+    ]();
     const next = iterator.next();
     await new Promise((r) => setTimeout(r, 20));
     await feed.close();

@@ -13,10 +13,31 @@ const buf = (...args: string[]) =>
     env: { ...process.env, PATH: `${join(root, 'node_modules/.bin')}:${process.env.PATH}` },
   });
 
-interface Field { name: string; number: number; label?: string; typeName?: string }
-interface Message { name: string; field?: Field[]; nestedType?: Message[]; enumType?: { name: string; value: { name: string; number: number }[] }[] }
-interface Method { name: string; inputType: string; outputType: string; clientStreaming?: boolean; serverStreaming?: boolean }
-interface File { name: string; messageType: Message[]; enumType: { name: string; value: { name: string; number: number }[] }[]; service: { name: string; method: Method[] }[] }
+interface Field {
+  name: string;
+  number: number;
+  label?: string;
+  typeName?: string;
+}
+interface Message {
+  name: string;
+  field?: Field[];
+  nestedType?: Message[];
+  enumType?: { name: string; value: { name: string; number: number }[] }[];
+}
+interface Method {
+  name: string;
+  inputType: string;
+  outputType: string;
+  clientStreaming?: boolean;
+  serverStreaming?: boolean;
+}
+interface File {
+  name: string;
+  messageType: Message[];
+  enumType: { name: string; value: { name: string; number: number }[] }[];
+  service: { name: string; method: Method[] }[];
+}
 
 // The original design's fields, by number: these may never change.
 const ORIGINAL: Record<string, Record<string, number>> = {
@@ -44,10 +65,17 @@ describe('contract', () => {
       for (const [field, number] of Object.entries(fields)) assert.equal(actual[field], number, `${name}.${field}`);
     }
     const roles = users.enumType.find((e) => e.name === 'UserRole')!.value.map((v) => [v.name, v.number]);
-    assert.deepEqual(roles, [['USER_ROLE_UNSPECIFIED', 0], ['USER_ROLE_USER', 1], ['USER_ROLE_ADMIN', 2]]);
+    assert.deepEqual(roles, [
+      ['USER_ROLE_UNSPECIFIED', 0],
+      ['USER_ROLE_USER', 1],
+      ['USER_ROLE_ADMIN', 2],
+    ]);
     const eventTypes = message('UserEvent').enumType![0]!.value.map((v) => [v.name, v.number]);
     assert.deepEqual(eventTypes, [
-      ['EVENT_TYPE_UNSPECIFIED', 0], ['EVENT_TYPE_CREATED', 1], ['EVENT_TYPE_UPDATED', 2], ['EVENT_TYPE_DELETED', 3],
+      ['EVENT_TYPE_UNSPECIFIED', 0],
+      ['EVENT_TYPE_CREATED', 1],
+      ['EVENT_TYPE_UPDATED', 2],
+      ['EVENT_TYPE_DELETED', 3],
     ]);
   });
 
@@ -58,11 +86,19 @@ describe('contract', () => {
 
   it('declares every RPC with its streaming shape; WatchUsers is bidirectional', () => {
     const shapes = Object.fromEntries(
-      users.service[0]!.method.map((m) => [m.name, `${m.clientStreaming ? 'stream ' : ''}in, ${m.serverStreaming ? 'stream ' : ''}out`]),
+      users.service[0]!.method.map((m) => [
+        m.name,
+        `${m.clientStreaming ? 'stream ' : ''}in, ${m.serverStreaming ? 'stream ' : ''}out`,
+      ]),
     );
     assert.deepEqual(shapes, {
-      GetUser: 'in, out', CreateUser: 'in, out', UpdateUser: 'in, out', DeleteUser: 'in, out',
-      ListUsers: 'in, stream out', CreateUsers: 'stream in, out', WatchUsers: 'stream in, stream out',
+      GetUser: 'in, out',
+      CreateUser: 'in, out',
+      UpdateUser: 'in, out',
+      DeleteUser: 'in, out',
+      ListUsers: 'in, stream out',
+      CreateUsers: 'stream in, out',
+      WatchUsers: 'stream in, stream out',
     });
   });
 
@@ -78,7 +114,11 @@ describe('contract', () => {
     const fresh = join(out, 'src/gen');
     assert.deepEqual(list(fresh), list(committed));
     for (const file of list(fresh)) {
-      assert.equal(readFileSync(join(fresh, file), 'utf8'), readFileSync(join(committed, file), 'utf8'), `${file} is stale: run npm run generate`);
+      assert.equal(
+        readFileSync(join(fresh, file), 'utf8'),
+        readFileSync(join(committed, file), 'utf8'),
+        `${file} is stale: run npm run generate`,
+      );
     }
   });
 });

@@ -13,7 +13,10 @@ import { startStack } from './stack.js';
 const root = new URL('..', import.meta.url).pathname;
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
 const defaults = loadConfig({}, {});
-const packageJson = JSON.parse(read('package.json')) as { scripts: Record<string, string>; bin: Record<string, string> };
+const packageJson = JSON.parse(read('package.json')) as {
+  scripts: Record<string, string>;
+  bin: Record<string, string>;
+};
 
 /** Dockerfile instructions as [keyword, arguments], continuation lines joined, comments dropped. */
 function dockerInstructions(text: string): [string, string][] {
@@ -28,7 +31,25 @@ function dockerInstructions(text: string): [string, string][] {
     });
 }
 
-const KNOWN_INSTRUCTIONS = new Set(['FROM', 'RUN', 'CMD', 'LABEL', 'EXPOSE', 'ENV', 'ADD', 'COPY', 'ENTRYPOINT', 'VOLUME', 'USER', 'WORKDIR', 'ARG', 'ONBUILD', 'STOPSIGNAL', 'HEALTHCHECK', 'SHELL']);
+const KNOWN_INSTRUCTIONS = new Set([
+  'FROM',
+  'RUN',
+  'CMD',
+  'LABEL',
+  'EXPOSE',
+  'ENV',
+  'ADD',
+  'COPY',
+  'ENTRYPOINT',
+  'VOLUME',
+  'USER',
+  'WORKDIR',
+  'ARG',
+  'ONBUILD',
+  'STOPSIGNAL',
+  'HEALTHCHECK',
+  'SHELL',
+]);
 
 interface Container {
   args: string[];
@@ -39,7 +60,9 @@ interface Container {
   readinessProbe: Probe;
   lifecycle: { preStop: { exec: { command: string[] } } };
 }
-interface Probe { httpGet: { path: string; port: string } }
+interface Probe {
+  httpGet: { path: string; port: string };
+}
 interface Manifest {
   kind: string;
   metadata: { name: string };
@@ -65,14 +88,22 @@ describe('deploy/', () => {
     const args = (keyword: string) => instructions.filter(([k]) => k === keyword).map(([, a]) => a);
 
     for (const copy of args('COPY').filter((a) => !a.startsWith('--from'))) {
-      for (const source of copy.split(/\s+/).slice(0, -1)) assert.ok(existsSync(join(root, source)), `COPY ${source}: no such file in the repository`);
+      for (const source of copy.split(/\s+/).slice(0, -1))
+        assert.ok(existsSync(join(root, source)), `COPY ${source}: no such file in the repository`);
     }
     for (const run of args('RUN')) {
-      for (const [, script] of run.matchAll(/npm run (\S+)/g)) assert.ok(packageJson.scripts[script!], `RUN npm run ${script}: no such script`);
+      for (const [, script] of run.matchAll(/npm run (\S+)/g))
+        assert.ok(packageJson.scripts[script!], `RUN npm run ${script}: no such script`);
     }
-    assert.deepEqual(args('EXPOSE').flatMap((a) => a.split(/\s+/).map(Number)).sort(), [defaults.grpcPort, defaults.restPort].sort());
+    assert.deepEqual(
+      args('EXPOSE')
+        .flatMap((a) => a.split(/\s+/).map(Number))
+        .sort(),
+      [defaults.grpcPort, defaults.restPort].sort(),
+    );
     for (const env of args('ENV')) {
-      for (const [, name] of env.matchAll(/(\w+)=/g)) assert.ok(name === 'NODE_ENV' || CONFIG_ENV_NAMES.includes(name!), `ENV ${name} is no setting of twinapi`);
+      for (const [, name] of env.matchAll(/(\w+)=/g))
+        assert.ok(name === 'NODE_ENV' || CONFIG_ENV_NAMES.includes(name!), `ENV ${name} is no setting of twinapi`);
     }
     const command = [...JSON.parse(args('ENTRYPOINT').at(-1)!), ...JSON.parse(args('CMD').at(-1)!)] as string[];
     assert.deepEqual(command, ['node', packageJson.bin.twinapi, 'serve']);
@@ -91,38 +122,72 @@ describe('deploy/', () => {
 
     const names = container.env.map((e) => e.name);
     for (const name of names) assert.ok(CONFIG_ENV_NAMES.includes(name), `env ${name} is no setting of twinapi`);
-    const env = Object.fromEntries(container.env.map((e) => [e.name, e.value ?? 'postgres://twinapi@db.example:5432/twinapi']));
+    const env = Object.fromEntries(
+      container.env.map((e) => [e.name, e.value ?? 'postgres://twinapi@db.example:5432/twinapi']),
+    );
     const config = loadConfig({}, env);
     assert.match(config.db, /^postgres:\/\//, 'replicas share PostgreSQL');
     const preStopS = Number(container.lifecycle.preStop.exec.command[1]);
-    assert.ok(config.shutdownTimeoutMs / 1000 + preStopS < pod.terminationGracePeriodSeconds, 'Kubernetes waits for the drain before SIGKILL');
+    assert.ok(
+      config.shutdownTimeoutMs / 1000 + preStopS < pod.terminationGracePeriodSeconds,
+      'Kubernetes waits for the drain before SIGKILL',
+    );
 
     const stack = await startStack();
     for (const probe of [container.startupProbe, container.livenessProbe, container.readinessProbe]) {
       assert.equal(probe.httpGet.port, 'http');
-      assert.equal((await fetch(`${stack.baseUrl}${probe.httpGet.path}`)).status, 200, `${probe.httpGet.path} answers on the REST port`);
+      assert.equal(
+        (await fetch(`${stack.baseUrl}${probe.httpGet.path}`)).status,
+        200,
+        `${probe.httpGet.path} answers on the REST port`,
+      );
     }
     await stack.close();
 
     const services = all.filter((m) => m.kind === 'Service');
     assert.deepEqual(services.map((s) => s.metadata.name).sort(), ['twinapi', 'twinapi-pods']);
     for (const service of services) {
-      for (const port of service.spec.ports!) assert.equal(port.port, ports[port.targetPort], `${service.metadata.name}: ${port.name} goes to the container's ${port.targetPort} port`);
+      for (const port of service.spec.ports!)
+        assert.equal(
+          port.port,
+          ports[port.targetPort],
+          `${service.metadata.name}: ${port.name} goes to the container's ${port.targetPort} port`,
+        );
     }
-    assert.equal(services.find((s) => s.metadata.name === 'twinapi-pods')!.spec.clusterIP, 'None', 'headless: resolves to every pod');
+    assert.equal(
+      services.find((s) => s.metadata.name === 'twinapi-pods')!.spec.clusterIP,
+      'None',
+      'headless: resolves to every pod',
+    );
   });
 
-  it('Envoy: gRPC and gRPC-Web to every instance\'s gRPC port, per call; everything else to REST', () => {
+  it("Envoy: gRPC and gRPC-Web to every instance's gRPC port, per call; everything else to REST", () => {
     interface Cluster {
       name: string;
       typed_extension_protocol_options?: Record<string, { explicit_http_config?: { http2_protocol_options?: object } }>;
       health_checks: { grpc_health_check?: { service_name: string }; http_health_check?: { path: string } }[];
-      load_assignment: { endpoints: { lb_endpoints: { endpoint: { address: { socket_address: { address: string; port_value: number } } } }[] }[] };
+      load_assignment: {
+        endpoints: {
+          lb_endpoints: { endpoint: { address: { socket_address: { address: string; port_value: number } } } }[];
+        }[];
+      };
     }
-    interface Route { match: { prefix?: string; path?: string }; route: { cluster: string } }
+    interface Route {
+      match: { prefix?: string; path?: string };
+      route: { cluster: string };
+    }
     const envoy = parse(read('deploy/envoy.yaml')) as {
       static_resources: {
-        listeners: { filter_chains: { filters: { typed_config: { http_filters: { name: string; typed_config: Record<string, string> }[]; route_config: { virtual_hosts: { routes: Route[] }[] } } }[] }[] }[];
+        listeners: {
+          filter_chains: {
+            filters: {
+              typed_config: {
+                http_filters: { name: string; typed_config: Record<string, string> }[];
+                route_config: { virtual_hosts: { routes: Route[] }[] };
+              };
+            }[];
+          }[];
+        }[];
         clusters: Cluster[];
       };
     };
@@ -130,16 +195,24 @@ describe('deploy/', () => {
     const filters = manager.http_filters.map((f) => f.name);
     assert.ok(filters.includes('envoy.filters.http.grpc_web'), 'serves gRPC-Web');
     assert.equal(filters.at(-1), 'envoy.filters.http.router', 'the router comes last');
-    for (const filter of manager.http_filters) assert.match(filter.typed_config['@type']!, /^type\.googleapis\.com\/envoy\.extensions\.filters\.http\./);
+    for (const filter of manager.http_filters)
+      assert.match(filter.typed_config['@type']!, /^type\.googleapis\.com\/envoy\.extensions\.filters\.http\./);
 
     const clusters = new Map(envoy.static_resources.clusters.map((c) => [c.name, c]));
-    const upstream = (cluster: Cluster) => cluster.load_assignment.endpoints[0]!.lb_endpoints[0]!.endpoint.address.socket_address;
+    const upstream = (cluster: Cluster) =>
+      cluster.load_assignment.endpoints[0]!.lb_endpoints[0]!.endpoint.address.socket_address;
     const routes = manager.route_config.virtual_hosts[0]!.routes;
-    for (const route of routes) assert.ok(clusters.has(route.route.cluster), `route to unknown cluster ${route.route.cluster}`);
+    for (const route of routes)
+      assert.ok(clusters.has(route.route.cluster), `route to unknown cluster ${route.route.cluster}`);
 
     const grpc = clusters.get(routes.find((r) => r.match.prefix === `/${USER_SERVICE_NAME}/`)!.route.cluster)!;
     assert.equal(upstream(grpc).port_value, defaults.grpcPort);
-    assert.ok(Object.values(grpc.typed_extension_protocol_options ?? {}).some((o) => o.explicit_http_config?.http2_protocol_options), 'gRPC needs HTTP/2 upstream');
+    assert.ok(
+      Object.values(grpc.typed_extension_protocol_options ?? {}).some(
+        (o) => o.explicit_http_config?.http2_protocol_options,
+      ),
+      'gRPC needs HTTP/2 upstream',
+    );
     assert.equal(grpc.health_checks[0]!.grpc_health_check!.service_name, USER_SERVICE_NAME);
 
     const rest = clusters.get(routes.at(-1)!.route.cluster)!;
@@ -148,7 +221,8 @@ describe('deploy/', () => {
     assert.equal(rest.health_checks[0]!.http_health_check!.path, '/readyz');
 
     const headless = manifests().find((m) => m.kind === 'Service' && m.spec.clusterIP === 'None')!;
-    for (const cluster of clusters.values()) assert.equal(upstream(cluster).address, headless.metadata.name, 'every pod, through the headless Service');
+    for (const cluster of clusters.values())
+      assert.equal(upstream(cluster).address, headless.metadata.name, 'every pod, through the headless Service');
   });
 });
 

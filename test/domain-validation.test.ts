@@ -51,7 +51,10 @@ describe('validation', async () => {
 
   it('rejects a duplicate email case-insensitively', async () => {
     await service.createUser(aUser({ email: 'Grace@Example.com' }));
-    const error = await rejectsWith<DomainError>(service.createUser(aUser({ email: 'grace@EXAMPLE.com' })), ErrorCode.EMAIL_ALREADY_EXISTS);
+    const error = await rejectsWith<DomainError>(
+      service.createUser(aUser({ email: 'grace@EXAMPLE.com' })),
+      ErrorCode.EMAIL_ALREADY_EXISTS,
+    );
     assert.deepEqual(fields(error), ['email']);
   });
 

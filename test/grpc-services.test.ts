@@ -28,7 +28,10 @@ const check = (client: HealthClient, service: string) =>
 
 /** Asks a reflection service (v1 or v1alpha) for the services it knows and one file. */
 async function reflect(address: string, version: 'v1' | 'v1alpha') {
-  const definition = loadSync(`grpc/reflection/${version}/reflection.proto`, { includeDirs: [reflectionProtos], keepCase: true });
+  const definition = loadSync(`grpc/reflection/${version}/reflection.proto`, {
+    includeDirs: [reflectionProtos],
+    keepCase: true,
+  });
   const pkg = loadPackageDefinition(definition) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
   const Reflection = pkg.grpc.reflection[version].ServerReflection;
   const client = new Reflection(address, credentials.createInsecure());
@@ -79,10 +82,13 @@ describe('standard gRPC services', async () => {
     });
     await new Promise((r) => setTimeout(r, 50));
     const closing = close();
-    assert.deepEqual((await updates).map((u) => u.status), ['SERVING', 'NOT_SERVING']);
+    assert.deepEqual(
+      (await updates).map((u) => u.status),
+      ['SERVING', 'NOT_SERVING'],
+    );
     watch.cancel();
     health.close();
-    assert.deepEqual((await batch as { createdCount?: number }).createdCount, 100, 'the in-flight call finished');
+    assert.deepEqual(((await batch) as { createdCount?: number }).createdCount, 100, 'the in-flight call finished');
     assert.equal(describeError(await userWatchEnd).code, status.UNAVAILABLE);
     await closing;
   });

@@ -21,15 +21,19 @@ async function drain<T>(source: AsyncIterable<T>): Promise<T[]> {
   return items;
 }
 
-
 describe('gRPC ListUsers (server streaming)', async () => {
   const { client, app } = await startStack();
-  const created = await app.service.createUsers(Array.from({ length: 1200 }, (_, i) => aUser({ name: i % 3 ? `Plain ${i}` : `Starred ${i}` })));
+  const created = await app.service.createUsers(
+    Array.from({ length: 1200 }, (_, i) => aUser({ name: i % 3 ? `Plain ${i}` : `Starred ${i}` })),
+  );
   const newestFirst = [...created].reverse();
 
   it('streams every matching user, newest first, in batches of page_size', async () => {
     const all = await drain(client.listUsers({ pageSize: 100 }));
-    assert.deepEqual(all.map((u) => u.id), newestFirst.map((u) => u.id));
+    assert.deepEqual(
+      all.map((u) => u.id),
+      newestFirst.map((u) => u.id),
+    );
     const starred = await drain(client.listUsers({ filter: 'STARRED' }));
     assert.equal(starred.length, 400);
   });
@@ -38,7 +42,10 @@ describe('gRPC ListUsers (server streaming)', async () => {
     const first = await app.service.listUsers({ pageSize: 500 });
     const { nextPageToken } = await app.service.listUsers({ pageSize: 500, pageToken: first.nextPageToken });
     const rest = await drain(client.listUsers({ pageToken: nextPageToken, pageSize: 50 }));
-    assert.deepEqual(rest.map((u) => u.id), newestFirst.slice(1000).map((u) => u.id));
+    assert.deepEqual(
+      rest.map((u) => u.id),
+      newestFirst.slice(1000).map((u) => u.id),
+    );
   });
 
   it('rejects a bad page_size or page_token with INVALID_ARGUMENT', async () => {
@@ -101,7 +108,8 @@ describe('gRPC CreateUsers (client streaming)', async () => {
     assert.equal(info.badRequest?.fieldViolations[0]?.field, 'users[2].email');
     const taken = await client.createUser(aUser());
     assert.equal(
-      describeError(await client.createUsers([aUser(), { ...aUser(), email: taken.email }]).catch((e: unknown) => e)).errorInfo?.metadata.index,
+      describeError(await client.createUsers([aUser(), { ...aUser(), email: taken.email }]).catch((e: unknown) => e))
+        .errorInfo?.metadata.index,
       '1',
     );
     assert.equal((await app.service.listUsersByOffset({})).totalCount, before + 1);
@@ -130,11 +138,14 @@ describe('gRPC WatchUsers (bidirectional)', async () => {
     await client.updateUser({ user: { id: b.id, name: 'B1' }, updateMask: ['name'] });
     await client.deleteUser({ id: a.id });
     const got = await events;
-    assert.deepEqual(got.map((e) => [e.type, e.user?.id]), [
-      [EventType.EVENT_TYPE_UPDATED, a.id],
-      [EventType.EVENT_TYPE_UPDATED, b.id],
-      [EventType.EVENT_TYPE_DELETED, a.id],
-    ]);
+    assert.deepEqual(
+      got.map((e) => [e.type, e.user?.id]),
+      [
+        [EventType.EVENT_TYPE_UPDATED, a.id],
+        [EventType.EVENT_TYPE_UPDATED, b.id],
+        [EventType.EVENT_TYPE_DELETED, a.id],
+      ],
+    );
     assert.ok(got[0]!.revision < got[1]!.revision && got[1]!.revision < got[2]!.revision);
     watch.end();
     assert.deepEqual(await drain(watch.events), [], 'the server ends the stream cleanly after the client ends');
@@ -159,8 +170,14 @@ describe('gRPC WatchUsers (bidirectional)', async () => {
     const lastOne = await client.createUser(aUser());
     const events: UserEvent[] = await received;
     const expectedRevisions = Array.from({ length: 6 }, (_, i) => before.at(-1)!.revision + 1 + i);
-    assert.deepEqual(events.map((e) => e.revision), expectedRevisions);
-    assert.deepEqual(events.slice(0, 5).map((e) => e.user?.id), missed.users.map((u) => u.id));
+    assert.deepEqual(
+      events.map((e) => e.revision),
+      expectedRevisions,
+    );
+    assert.deepEqual(
+      events.slice(0, 5).map((e) => e.user?.id),
+      missed.users.map((u) => u.id),
+    );
     assert.equal(events[5]?.user?.id, lastOne.id);
     second.cancel();
   });

@@ -21,7 +21,12 @@ describe('gRPC unary RPCs', async () => {
   const { client } = await startStack();
 
   it('creates, reads, updates with a field mask and deletes a user', async () => {
-    const created = await client.createUser({ name: ' Ada ', email: 'ada@example.com', role: UserRole.USER_ROLE_ADMIN, tags: ['math'] });
+    const created = await client.createUser({
+      name: ' Ada ',
+      email: 'ada@example.com',
+      role: UserRole.USER_ROLE_ADMIN,
+      tags: ['math'],
+    });
     assert.equal(created.name, 'Ada');
     assert.equal(created.role, UserRole.USER_ROLE_ADMIN);
     assert.deepEqual(await client.getUser({ id: created.id }), created);
@@ -48,7 +53,7 @@ describe('gRPC unary RPCs', async () => {
     assert.equal(bad.code, status.INVALID_ARGUMENT);
     assert.equal(bad.errorType, 'INVALID_ARGUMENT');
     assert.deepEqual(bad.badRequest?.fieldViolations.map((v) => v.field).sort(), ['email', 'name', 'tags[0]']);
-    assert.match(bad.details ?? "", /name: is required/);
+    assert.match(bad.details ?? '', /name: is required/);
     assert.equal((await failure(client.getUser({ id: '' }))).code, status.INVALID_ARGUMENT);
   });
 
@@ -62,9 +67,14 @@ describe('gRPC unary RPCs', async () => {
 
   it('rejects unknown and empty field-mask paths', async () => {
     const user = await client.createUser(aUser());
-    const unknown = await failure(client.updateUser({ user: { id: user.id, name: 'x' }, updateMask: ['name', 'created_at'] }));
+    const unknown = await failure(
+      client.updateUser({ user: { id: user.id, name: 'x' }, updateMask: ['name', 'created_at'] }),
+    );
     assert.equal(unknown.code, status.INVALID_ARGUMENT);
-    assert.deepEqual(unknown.badRequest?.fieldViolations.map((v) => v.field), ['update_mask.paths[1]']);
+    assert.deepEqual(
+      unknown.badRequest?.fieldViolations.map((v) => v.field),
+      ['update_mask.paths[1]'],
+    );
     const empty = await failure(client.updateUser({ user: { id: user.id, name: 'x' }, updateMask: [] }));
     assert.equal(empty.code, status.INVALID_ARGUMENT);
     assert.equal((await client.getUser({ id: user.id })).name, user.name);
@@ -76,7 +86,6 @@ describe('gRPC unary RPCs', async () => {
     const huge = await failure(client.createUser(aUser({ name: 'x'.repeat(5 * 1024 * 1024) })));
     assert.equal(huge.code, status.RESOURCE_EXHAUSTED);
   });
-
 });
 
 describe('gRPC internal errors', async () => {

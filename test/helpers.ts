@@ -31,7 +31,10 @@ export async function openStack(feedOptions: ChangeFeedOptions = {}, location?: 
   const path = location ?? (await testDatabase());
   const { store, listenForCommits } = await openStore(path);
   const feed = await ChangeFeed.start(store.changeLog, { pollIntervalMs: 50, ...feedOptions });
-  const listener = listenForCommits?.((revision) => feed.notify(revision), () => {});
+  const listener = listenForCommits?.(
+    (revision) => feed.notify(revision),
+    () => {},
+  );
   after(async () => {
     await listener?.close();
     await feed.close();
@@ -43,7 +46,13 @@ export async function openStack(feedOptions: ChangeFeedOptions = {}, location?: 
 let counter = 0;
 export function aUser(overrides: Partial<CreateUserRequest> = {}): CreateUserRequest {
   counter += 1;
-  return { name: `Test User ${counter}`, email: `user${counter}.${process.pid}@example.com`, role: UserRole.USER_ROLE_USER, tags: [], ...overrides };
+  return {
+    name: `Test User ${counter}`,
+    email: `user${counter}.${process.pid}@example.com`,
+    role: UserRole.USER_ROLE_USER,
+    tags: [],
+    ...overrides,
+  };
 }
 
 /** Takes `count` items from an async iterable, failing after `timeoutMs`. */
@@ -92,12 +101,16 @@ export function sseRevisions(restUrl: string, afterRevision?: number) {
   const revisions: number[] = [];
   const parser = new SseParser();
   const query = afterRevision === undefined ? '' : `?after_revision=${afterRevision}`;
-  const request = http.get(`${restUrl}/users/events${query}`, { headers: { accept: 'text/event-stream' }, agent: false }, (response) => {
-    response.setEncoding('utf8');
-    response.on('data', (chunk: string) => {
-      for (const message of parser.push(chunk)) revisions.push(Number(message.id));
-    });
-  });
+  const request = http.get(
+    `${restUrl}/users/events${query}`,
+    { headers: { accept: 'text/event-stream' }, agent: false },
+    (response) => {
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        for (const message of parser.push(chunk)) revisions.push(Number(message.id));
+      });
+    },
+  );
   request.on('error', () => {});
   return { revisions, close: () => request.destroy() };
 }

@@ -17,7 +17,10 @@ import { startStack } from './stack.js';
 
 // Off CI, a machine without PostgreSQL skips these (saying why); in CI they must run.
 const unreachable = await postgresUnreachable();
-const skip = unreachable && !process.env.CI ? `${unreachable}; start PostgreSQL or set TWINAPI_TEST_POSTGRES_URL to enable` : false;
+const skip =
+  unreachable && !process.env.CI
+    ? `${unreachable}; start PostgreSQL or set TWINAPI_TEST_POSTGRES_URL to enable`
+    : false;
 
 async function sql(text: string): Promise<void> {
   const client = new pg.Client({ connectionString: POSTGRES_URL });
@@ -29,14 +32,16 @@ async function sql(text: string): Promise<void> {
   }
 }
 
-
 describe('PostgreSQL: many instances, one database', { skip }, () => {
   it('wakes the change feed of another instance through LISTEN/NOTIFY', async () => {
     const url = await freshSchemaUrl();
     const writer = await openPostgresStore(url);
     const reader = await openPostgresStore(url);
     const heard: (number | undefined)[] = [];
-    const listener = reader.listenForCommits((revision) => heard.push(revision), () => {});
+    const listener = reader.listenForCommits(
+      (revision) => heard.push(revision),
+      () => {},
+    );
     try {
       await until(() => heard.length > 0, 'the listener to connect (it reports once connected)');
       await writer.store.insertUsers([newUser(aUser())], () => 'email');
@@ -48,93 +53,130 @@ describe('PostgreSQL: many instances, one database', { skip }, () => {
     }
   });
 
-  it('delivers changes made through instance A to WatchUsers and SSE on instance B, in order, without gap or duplicate — also across a dropped LISTEN connection', { timeout: 60_000 }, async () => {
-    const db = await freshSchemaUrl();
-    const [a, b] = await Promise.all([startServeProcess({ db }), startServeProcess({ db })]);
-    const writerGrpc = new UserClient({ address: a.grpcAddress, defaultDeadlineMs: 10_000 });
-    const writerRest = new RestClient(a.restUrl);
-    const watcher = new UserClient({ address: b.grpcAddress, defaultDeadlineMs: 60_000 });
-    const watch = watcher.watchUsers();
-    const grpcEvents: UserEvent[] = [];
-    watch.send({ afterRevision: 0 });
-    void (async () => {
-      for await (const event of watch.events) grpcEvents.push(event);
-    })().catch(() => {});
-    const sse = sseRevisions(`${b.restUrl}`);
-    try {
-      const first = await writerGrpc.createUsers([aUser(), aUser(), aUser()]);
-      await writerRest.createUser({ name: 'Via REST', email: `rest.${process.pid}@example.com` });
-      await writerGrpc.updateUser({ user: { id: first.users[0]!.id, name: 'Renamed' }, updateMask: ['name'] });
-      await writerRest.deleteUser(first.users[1]!.id);
-      await until(() => grpcEvents.length >= 6 && sse.revisions.length >= 6, 'six events on instance B', 10_000);
+  it(
+    'delivers changes made through instance A to WatchUsers and SSE on instance B, in order, without gap or duplicate — also across a dropped LISTEN connection',
+    { timeout: 60_000 },
+    async () => {
+      const db = await freshSchemaUrl();
+      const [a, b] = await Promise.all([startServeProcess({ db }), startServeProcess({ db })]);
+      const writerGrpc = new UserClient({ address: a.grpcAddress, defaultDeadlineMs: 10_000 });
+      const writerRest = new RestClient(a.restUrl);
+      const watcher = new UserClient({ address: b.grpcAddress, defaultDeadlineMs: 60_000 });
+      const watch = watcher.watchUsers();
+      const grpcEvents: UserEvent[] = [];
+      watch.send({ afterRevision: 0 });
+      void (async () => {
+        for await (const event of watch.events) grpcEvents.push(event);
+      })().catch(() => {});
+      const sse = sseRevisions(`${b.restUrl}`);
+      try {
+        const first = await writerGrpc.createUsers([aUser(), aUser(), aUser()]);
+        await writerRest.createUser({ name: 'Via REST', email: `rest.${process.pid}@example.com` });
+        await writerGrpc.updateUser({ user: { id: first.users[0]!.id, name: 'Renamed' }, updateMask: ['name'] });
+        await writerRest.deleteUser(first.users[1]!.id);
+        await until(() => grpcEvents.length >= 6 && sse.revisions.length >= 6, 'six events on instance B', 10_000);
 
-      // A lost notification must not lose an event: cut B's LISTEN connection, then write through A.
-      await sql(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = '${LISTENER_NAME}'`);
-      await Promise.all(Array.from({ length: 5 }, (_, i) => writerRest.createUser({ name: `Unheard ${i}`, email: `unheard.${i}.${process.pid}@example.com` })));
-      await until(() => grpcEvents.length >= 11 && sse.revisions.length >= 11, 'the events written while B was not listening', 15_000);
+        // A lost notification must not lose an event: cut B's LISTEN connection, then write through A.
+        await sql(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = '${LISTENER_NAME}'`);
+        await Promise.all(
+          Array.from({ length: 5 }, (_, i) =>
+            writerRest.createUser({ name: `Unheard ${i}`, email: `unheard.${i}.${process.pid}@example.com` }),
+          ),
+        );
+        await until(
+          () => grpcEvents.length >= 11 && sse.revisions.length >= 11,
+          'the events written while B was not listening',
+          15_000,
+        );
 
-      assert.deepEqual(grpcEvents.map((e) => e.revision), consecutive(1, 11));
-      assert.deepEqual(sse.revisions, consecutive(1, 11));
-      assert.equal(grpcEvents[4]?.user?.name, 'Renamed');
-    } finally {
-      watch.cancel();
-      sse.close();
-      writerGrpc.close();
-      watcher.close();
-    }
-  });
-
-  it('keeps emails unique across instances: of concurrent creates on two instances one wins, the other gets ALREADY_EXISTS / 409', { timeout: 60_000 }, async () => {
-    const db = await freshSchemaUrl();
-    const [a, b] = await Promise.all([startServeProcess({ db }), startServeProcess({ db })]);
-    const grpc = new UserClient({ address: a.grpcAddress, defaultDeadlineMs: 10_000 });
-    const rest = new RestClient(b.restUrl);
-    try {
-      for (let round = 0; round < 10; round++) {
-        const email = `race.${round}.${process.pid}@example.com`;
-        const [viaGrpc, viaRest] = await Promise.allSettled([grpc.createUser({ name: 'gRPC', email }), rest.createUser({ name: 'REST', email })]);
-        const wins = [viaGrpc, viaRest].filter((r) => r.status === 'fulfilled');
-        assert.equal(wins.length, 1, `round ${round}: exactly one create wins`);
-        if (viaGrpc.status === 'rejected') assert.equal(describeError(viaGrpc.reason).code, status.ALREADY_EXISTS);
-        if (viaRest.status === 'rejected') {
-          assert.ok(viaRest.reason instanceof RestError);
-          assert.equal(viaRest.reason.status, 409);
-        }
+        assert.deepEqual(
+          grpcEvents.map((e) => e.revision),
+          consecutive(1, 11),
+        );
+        assert.deepEqual(sse.revisions, consecutive(1, 11));
+        assert.equal(grpcEvents[4]?.user?.name, 'Renamed');
+      } finally {
+        watch.cancel();
+        sse.close();
+        writerGrpc.close();
+        watcher.close();
       }
-    } finally {
-      grpc.close();
-    }
-  });
+    },
+  );
 
-  it('bounds the database work by the gRPC deadline: a query stuck on a lock ends with DEADLINE_EXCEEDED and is cancelled in PostgreSQL', { timeout: 30_000 }, async () => {
-    const db = await freshSchemaUrl();
-    const stack = await startStack({ db });
-    const user = await stack.client.createUser(aUser());
-    const schema = new URL(db).searchParams.get('options')!.split('=')[1]!;
-    const locker = new pg.Client({ connectionString: POSTGRES_URL });
-    await locker.connect();
-    try {
-      await locker.query('begin');
-      await locker.query(`lock table ${schema}.users in access exclusive mode`);
-      const started = Date.now();
-      const failure = describeError(await stack.client.getUser({ id: user.id }, { deadlineMs: 400 }).catch((e: unknown) => e));
-      assert.equal(failure.code, status.DEADLINE_EXCEEDED);
-      assert.ok(Date.now() - started < 3000, 'the call did not hang');
-      // The server's own statement must be gone too, not left waiting on the lock.
-      const waiting = async () =>
-        Number((await locker.query(`select count(*) as n from pg_stat_activity where application_name = 'twinapi' and wait_event_type = 'Lock'`)).rows[0].n);
-      const deadline = Date.now() + 2000;
-      while ((await waiting()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      assert.equal(await waiting(), 0, 'no twinapi statement still waits on the lock');
-      // In the domain, the same stop is a DEADLINE_EXCEEDED DomainError (REST maps it to 504).
-      await rejectsWith(stack.app.service.getUser(user.id, { deadline: Date.now() + 200 }), ErrorCode.DEADLINE_EXCEEDED);
-    } finally {
-      await locker.query('rollback');
-      await locker.end();
-    }
-    // With the lock gone, the same call answers.
-    assert.equal((await stack.client.getUser({ id: user.id }, { deadlineMs: 2000 })).id, user.id);
-  });
+  it(
+    'keeps emails unique across instances: of concurrent creates on two instances one wins, the other gets ALREADY_EXISTS / 409',
+    { timeout: 60_000 },
+    async () => {
+      const db = await freshSchemaUrl();
+      const [a, b] = await Promise.all([startServeProcess({ db }), startServeProcess({ db })]);
+      const grpc = new UserClient({ address: a.grpcAddress, defaultDeadlineMs: 10_000 });
+      const rest = new RestClient(b.restUrl);
+      try {
+        for (let round = 0; round < 10; round++) {
+          const email = `race.${round}.${process.pid}@example.com`;
+          const [viaGrpc, viaRest] = await Promise.allSettled([
+            grpc.createUser({ name: 'gRPC', email }),
+            rest.createUser({ name: 'REST', email }),
+          ]);
+          const wins = [viaGrpc, viaRest].filter((r) => r.status === 'fulfilled');
+          assert.equal(wins.length, 1, `round ${round}: exactly one create wins`);
+          if (viaGrpc.status === 'rejected') assert.equal(describeError(viaGrpc.reason).code, status.ALREADY_EXISTS);
+          if (viaRest.status === 'rejected') {
+            assert.ok(viaRest.reason instanceof RestError);
+            assert.equal(viaRest.reason.status, 409);
+          }
+        }
+      } finally {
+        grpc.close();
+      }
+    },
+  );
+
+  it(
+    'bounds the database work by the gRPC deadline: a query stuck on a lock ends with DEADLINE_EXCEEDED and is cancelled in PostgreSQL',
+    { timeout: 30_000 },
+    async () => {
+      const db = await freshSchemaUrl();
+      const stack = await startStack({ db });
+      const user = await stack.client.createUser(aUser());
+      const schema = new URL(db).searchParams.get('options')!.split('=')[1]!;
+      const locker = new pg.Client({ connectionString: POSTGRES_URL });
+      await locker.connect();
+      try {
+        await locker.query('begin');
+        await locker.query(`lock table ${schema}.users in access exclusive mode`);
+        const started = Date.now();
+        const failure = describeError(
+          await stack.client.getUser({ id: user.id }, { deadlineMs: 400 }).catch((e: unknown) => e),
+        );
+        assert.equal(failure.code, status.DEADLINE_EXCEEDED);
+        assert.ok(Date.now() - started < 3000, 'the call did not hang');
+        // The server's own statement must be gone too, not left waiting on the lock.
+        const waiting = async () =>
+          Number(
+            (
+              await locker.query(
+                `select count(*) as n from pg_stat_activity where application_name = 'twinapi' and wait_event_type = 'Lock'`,
+              )
+            ).rows[0].n,
+          );
+        const deadline = Date.now() + 2000;
+        while ((await waiting()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        assert.equal(await waiting(), 0, 'no twinapi statement still waits on the lock');
+        // In the domain, the same stop is a DEADLINE_EXCEEDED DomainError (REST maps it to 504).
+        await rejectsWith(
+          stack.app.service.getUser(user.id, { deadline: Date.now() + 200 }),
+          ErrorCode.DEADLINE_EXCEEDED,
+        );
+      } finally {
+        await locker.query('rollback');
+        await locker.end();
+      }
+      // With the lock gone, the same call answers.
+      assert.equal((await stack.client.getUser({ id: user.id }, { deadlineMs: 2000 })).id, user.id);
+    },
+  );
 
   it('answers DEADLINE_EXCEEDED without touching the database once the deadline has passed', async () => {
     const { service } = await openStack({}, await freshSchemaUrl());

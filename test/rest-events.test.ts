@@ -33,14 +33,16 @@ function openEvents(baseUrl: string, path: string, headers: Record<string, strin
       const end = Date.now() + timeoutMs;
       while (messages.length < count) {
         if (Date.now() > end) throw new Error(`got ${messages.length} of ${count} events`);
-        await new Promise<void>((r) => { wake = r; setTimeout(r, 50); });
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 50);
+        });
       }
       return messages.slice(0, count);
     },
     close: () => request.destroy(),
   };
 }
-
 
 describe('REST Server-Sent Events', async () => {
   const { baseUrl, restClient: api, app } = await startStack({ 'sse-heartbeat-ms': '50' });
@@ -72,12 +74,23 @@ describe('REST Server-Sent Events', async () => {
     await api.createUser({ name: 'One', email: 'one-sse@example.com' });
     const [seen] = await first.waitFor(1);
     first.close();
-    const missed = await api.createUsers(Array.from({ length: 3 }, () => { const u = aUser(); return { name: u.name, email: u.email }; }));
+    const missed = await api.createUsers(
+      Array.from({ length: 3 }, () => {
+        const u = aUser();
+        return { name: u.name, email: u.email };
+      }),
+    );
     for (const resume of [{ headers: { 'last-event-id': seen!.id! } }, { query: `?after_revision=${seen!.id}` }]) {
       const again = openEvents(baseUrl, `/users/events${resume.query ?? ''}`, resume.headers);
       const events = await again.waitFor(3);
-      assert.deepEqual(events.map((e) => Number(e.id)), [1, 2, 3].map((i) => Number(seen!.id) + i));
-      assert.deepEqual(events.map((e) => JSON.parse(e.data!).id), missed.users.map((u) => u.id));
+      assert.deepEqual(
+        events.map((e) => Number(e.id)),
+        [1, 2, 3].map((i) => Number(seen!.id) + i),
+      );
+      assert.deepEqual(
+        events.map((e) => JSON.parse(e.data!).id),
+        missed.users.map((u) => u.id),
+      );
       again.close();
     }
   });
@@ -88,7 +101,12 @@ describe('REST Server-Sent Events', async () => {
     const ahead = await fetch(`${baseUrl}/users/events?after_revision=999999`);
     assert.equal(ahead.status, 400);
     const small = await startStack({ 'event-retention': '2' });
-    await small.restClient.createUsers(Array.from({ length: 5 }, () => { const u = aUser(); return { name: u.name, email: u.email }; }));
+    await small.restClient.createUsers(
+      Array.from({ length: 5 }, () => {
+        const u = aUser();
+        return { name: u.name, email: u.email };
+      }),
+    );
     const expired = await fetch(`${small.baseUrl}/users/events?after_revision=1`);
     assert.equal(expired.status, 410);
     assert.equal(((await expired.json()) as { error: { code: string } }).error.code, 'REVISION_EXPIRED');
@@ -101,7 +119,12 @@ describe('REST shutdown', () => {
     const stream = openEvents(baseUrl, '/users/events');
     const response = await stream.response;
     const ended = new Promise<void>((resolve) => response.on('end', resolve));
-    const inFlight = api.createUsers(Array.from({ length: 300 }, () => { const u = aUser(); return { name: u.name, email: u.email }; }));
+    const inFlight = api.createUsers(
+      Array.from({ length: 300 }, () => {
+        const u = aUser();
+        return { name: u.name, email: u.email };
+      }),
+    );
     await new Promise((r) => setTimeout(r, 5));
     await close();
     await ended;
@@ -112,12 +135,27 @@ describe('REST shutdown', () => {
 describe('OpenAPI and HTTP/2', async () => {
   it('publishes a valid OpenAPI 3.1 document with every route, and docs at /docs', async () => {
     const { baseUrl } = await startStack();
-    const document = (await (await fetch(`${baseUrl}/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    const document = (await (await fetch(`${baseUrl}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+    };
     assert.equal(document.openapi, '3.1.0');
     const result = await new Validator().validate(document as never);
     assert.equal(result.valid, true, JSON.stringify(result.errors));
-    const documented = Object.entries(document.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
-    for (const route of ['GET /users', 'POST /users', 'GET /users/{id}', 'PATCH /users/{id}', 'DELETE /users/{id}', 'POST /users/batch', 'GET /users/events', 'GET /healthz', 'GET /readyz']) {
+    const documented = Object.entries(document.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    for (const route of [
+      'GET /users',
+      'POST /users',
+      'GET /users/{id}',
+      'PATCH /users/{id}',
+      'DELETE /users/{id}',
+      'POST /users/batch',
+      'GET /users/events',
+      'GET /healthz',
+      'GET /readyz',
+    ]) {
       assert.ok(documented.includes(route), `${route} is documented`);
     }
     const docs = await fetch(`${baseUrl}/docs/`);
@@ -134,9 +172,13 @@ describe('OpenAPI and HTTP/2', async () => {
       const [headers, body] = await new Promise<[http2.IncomingHttpHeaders, string]>((resolve, reject) => {
         let data = '';
         let head: http2.IncomingHttpHeaders = {};
-        post.on('response', (h) => { head = h; });
+        post.on('response', (h) => {
+          head = h;
+        });
         post.setEncoding('utf8');
-        post.on('data', (c: string) => { data += c; });
+        post.on('data', (c: string) => {
+          data += c;
+        });
         post.on('end', () => resolve([head, data]));
         post.on('error', reject);
       });

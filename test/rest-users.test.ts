@@ -23,7 +23,8 @@ describe('REST users', async () => {
 
   it('creates (201 + Location), reads, patches and deletes (204)', async () => {
     const response = await fetch(`${baseUrl}/users`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name: ' Grace ', email: 'grace@example.com', role: 'USER_ROLE_ADMIN', tags: ['navy'] }),
     });
     assert.equal(response.status, 201);
@@ -75,17 +76,25 @@ describe('REST users', async () => {
   });
 
   it('pages by offset with X-Total-Count and Link, and by cursor with a next link', async () => {
-    await api.createUsers(Array.from({ length: 7 }, (_, i) => ({ name: `Pager ${i}`, email: `pager${i}@example.com` })));
+    await api.createUsers(
+      Array.from({ length: 7 }, (_, i) => ({ name: `Pager ${i}`, email: `pager${i}@example.com` })),
+    );
     const page2 = await api.listUsers({ filter: 'PAGER', page: 2, limit: 3 });
     assert.equal(page2.totalCountHeader, 7);
-    assert.deepEqual(page2.users.map((u) => u.name), ['Pager 3', 'Pager 2', 'Pager 1']);
+    assert.deepEqual(
+      page2.users.map((u) => u.name),
+      ['Pager 3', 'Pager 2', 'Pager 1'],
+    );
     assert.equal(
       page2.link,
       '</users?filter=PAGER&limit=3&page=1>; rel="first", </users?filter=PAGER&limit=3&page=1>; rel="prev", ' +
         '</users?filter=PAGER&limit=3&page=3>; rel="next", </users?filter=PAGER&limit=3&page=3>; rel="last"',
     );
     const byCursor = await api.listUsers({ filter: 'pager', limit: 3, pageToken: page2.nextPageToken });
-    assert.deepEqual(byCursor.users.map((u) => u.name), ['Pager 0']);
+    assert.deepEqual(
+      byCursor.users.map((u) => u.name),
+      ['Pager 0'],
+    );
     assert.equal(byCursor.nextPageToken, '');
     const first = await api.listUsers({ filter: 'pager', limit: 4, pageToken: '' });
     assert.match(first.link ?? '', /^<\/users\?filter=pager&limit=4&page_token=[\w-]+>; rel="next"$/);
@@ -131,7 +140,9 @@ describe('REST users', async () => {
     const viaGrpc = await grpc.getUser({ id: user.id! });
     assert.deepEqual(bytes, Buffer.from(User.encode(viaGrpc).finish()), 'the very bytes gRPC sends');
 
-    const asMsgpack = await fetch(`${baseUrl}/users/${user.id}`, { headers: { accept: 'application/msgpack;q=0.9, application/json;q=0.5' } });
+    const asMsgpack = await fetch(`${baseUrl}/users/${user.id}`, {
+      headers: { accept: 'application/msgpack;q=0.9, application/json;q=0.5' },
+    });
     assert.equal(asMsgpack.headers.get('content-type'), 'application/msgpack');
     assert.deepEqual(decodeMsgpack(new Uint8Array(await asMsgpack.arrayBuffer())), user);
 
@@ -141,28 +152,43 @@ describe('REST users', async () => {
     const protoCreate = await fetch(`${baseUrl}/users`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-protobuf', accept: 'application/x-protobuf' },
-      body: CreateUserRequest.encode({ name: 'Proto', email: 'proto@example.com', role: UserRole.USER_ROLE_ADMIN, tags: ['pb'] }).finish(),
+      body: CreateUserRequest.encode({
+        name: 'Proto',
+        email: 'proto@example.com',
+        role: UserRole.USER_ROLE_ADMIN,
+        tags: ['pb'],
+      }).finish(),
     });
     assert.equal(protoCreate.status, 201);
     const protoUser = User.decode(Buffer.from(await protoCreate.arrayBuffer()));
     assert.equal(protoUser.role, UserRole.USER_ROLE_ADMIN);
 
     const packCreate = await fetch(`${baseUrl}/users`, {
-      method: 'POST', headers: { 'content-type': 'application/msgpack', accept: 'application/msgpack' },
+      method: 'POST',
+      headers: { 'content-type': 'application/msgpack', accept: 'application/msgpack' },
       body: encodeMsgpack({ name: 'Packed', email: 'packed@example.com' }),
     });
     assert.equal(packCreate.status, 201);
     assert.equal((decodeMsgpack(new Uint8Array(await packCreate.arrayBuffer())) as { name: string }).name, 'Packed');
 
     const batch = await fetch(`${baseUrl}/users/batch`, {
-      method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/x-protobuf' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/x-protobuf' },
       body: JSON.stringify({ users: [json()] }),
     });
     assert.equal(CreateUsersResponse.decode(Buffer.from(await batch.arrayBuffer())).createdCount, 1);
 
-    const badProto = await fetch(`${baseUrl}/users`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.from([0xff, 0xff, 0xff]) });
+    const badProto = await fetch(`${baseUrl}/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: Buffer.from([0xff, 0xff, 0xff]),
+    });
     assert.equal(badProto.status, 400);
-    const badPack = await fetch(`${baseUrl}/users`, { method: 'POST', headers: { 'content-type': 'application/msgpack' }, body: Buffer.from([0xc1]) });
+    const badPack = await fetch(`${baseUrl}/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/msgpack' },
+      body: Buffer.from([0xc1]),
+    });
     assert.equal(badPack.status, 400);
     assert.equal(((await badPack.json()) as { error: { code: string } }).error.code, 'MALFORMED_BODY');
   });
@@ -177,9 +203,14 @@ describe('REST users', async () => {
       assert.doesNotMatch(JSON.stringify(body), /at \w+ \(|SELECT|sqlite/i, 'no stack traces or SQL');
     };
     await expect(await fetch(`${baseUrl}/nowhere`), 404, 'ROUTE_NOT_FOUND');
-    const post = (body: string | Buffer, type = 'application/json') => fetch(`${baseUrl}/users`, { method: 'POST', headers: { 'content-type': type }, body });
+    const post = (body: string | Buffer, type = 'application/json') =>
+      fetch(`${baseUrl}/users`, { method: 'POST', headers: { 'content-type': type }, body });
     await expect(await post('{"name": '), 400, 'MALFORMED_BODY');
-    await expect(await post(JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024), email: 'big@example.com' })), 413, 'PAYLOAD_TOO_LARGE');
+    await expect(
+      await post(JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024), email: 'big@example.com' })),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
     await expect(await post('name=x', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE');
     await expect(await post('<user/>', 'application/xml'), 415, 'UNSUPPORTED_MEDIA_TYPE');
     await expect(await fetch(`${baseUrl}/users`, { headers: { accept: 'text/html' } }), 406, 'NOT_ACCEPTABLE');

@@ -3,7 +3,16 @@
 import { spawnSync } from 'node:child_process';
 import { POSTGRES_URL, postgresUnreachable } from './engine.js';
 
-const SUITES = ['store', 'change-log', 'domain-validation', 'grpc-unary', 'grpc-streams', 'grpc-services', 'rest-users', 'rest-events'];
+const SUITES = [
+  'store',
+  'change-log',
+  'domain-validation',
+  'grpc-unary',
+  'grpc-streams',
+  'grpc-services',
+  'rest-users',
+  'rest-events',
+];
 
 const problem = await postgresUnreachable();
 if (problem) {

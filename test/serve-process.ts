@@ -23,7 +23,20 @@ const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname;
 
 /** A real `twinapi serve` process on loopback (port 0 unless `flags` say otherwise); killed after the test file. */
 export function spawnServe(flags: Record<string, string>): SpawnedServe {
-  const args = ['--import', 'tsx', MAIN, 'serve', '--host', '127.0.0.1', '--grpc-port', '0', '--rest-port', '0', '--log-level', 'info'];
+  const args = [
+    '--import',
+    'tsx',
+    MAIN,
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--grpc-port',
+    '0',
+    '--rest-port',
+    '0',
+    '--log-level',
+    'info',
+  ];
   for (const [flag, value] of Object.entries(flags)) args.push(`--${flag}`, value);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -56,7 +69,8 @@ export function startServeProcess(flags: Record<string, string>, servingLines = 
       if (spawned.logs.filter((l) => l.msg === 'twinapi is serving').length < servingLines) return;
       clearInterval(poll);
       clearTimeout(timer);
-      const address = (server: string) => spawned.logs.find((l) => l.msg === 'listening' && l.server === server)!.address!;
+      const address = (server: string) =>
+        spawned.logs.find((l) => l.msg === 'listening' && l.server === server)!.address!;
       resolve({ ...spawned, grpcAddress: address('grpc'), restUrl: address('rest'), stop });
     }, 20);
   });

@@ -24,7 +24,14 @@ export interface Stack {
 /** The real app (SQLite file, change feed, gRPC and REST servers on loopback port 0) and real clients. */
 export async function startStack(flags: Record<string, string> = {}): Promise<Stack> {
   const config = loadConfig(
-    { db: await testDatabase(), host: '127.0.0.1', 'grpc-port': '0', 'rest-port': '0', 'log-level': 'silent', ...flags },
+    {
+      db: await testDatabase(),
+      host: '127.0.0.1',
+      'grpc-port': '0',
+      'rest-port': '0',
+      'log-level': 'silent',
+      ...flags,
+    },
     {},
   );
   const logger = createLogger(config.logLevel, false);
@@ -36,7 +43,11 @@ export async function startStack(flags: Record<string, string> = {}): Promise<St
   const rest = app.servers.find((s) => s.name === 'rest') as RestServer;
   const baseUrl = `http://127.0.0.1:${rest.port}`;
   let closing: Promise<void> | undefined;
-  const close = () => (closing ??= (async () => { client.close(); await app.close(1000); })());
+  const close = () =>
+    (closing ??= (async () => {
+      client.close();
+      await app.close(1000);
+    })());
   after(close);
   return { app, config, server, address, client, rest, baseUrl, restClient: new RestClient(baseUrl), close };
 }

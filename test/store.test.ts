@@ -13,7 +13,12 @@ import { openSqliteDatabase, sqliteKysely } from '../src/store/sqlite.js';
 import { testDatabase } from './databases.js';
 import { aUser, openStack, rejectsWith } from './helpers.js';
 
-const noFeed = { notify() {}, watch: () => { throw new Error('unused'); } };
+const noFeed = {
+  notify() {},
+  watch: () => {
+    throw new Error('unused');
+  },
+};
 
 describe('store on SQLite', () => {
   it('lets exactly one of simultaneous creates with one email win, across connections', async () => {
@@ -36,7 +41,10 @@ describe('store on SQLite', () => {
       for (let round = 0; round < 20; round++) {
         const email = `race${round}@example.com`;
         worker.postMessage(email.toUpperCase());
-        const local = await Promise.allSettled([service.createUser(aUser({ email })), service.createUser(aUser({ email }))]);
+        const local = await Promise.allSettled([
+          service.createUser(aUser({ email })),
+          service.createUser(aUser({ email })),
+        ]);
         const remote = await nextReply();
         const wins = local.filter((r) => r.status === 'fulfilled').length + (remote.ok ? 1 : 0);
         assert.equal(wins, 1, `round ${round}`);
@@ -54,11 +62,15 @@ describe('store on SQLite', () => {
   it('lists newest first, filters case-insensitively, and keeps cursors stable under inserts', async () => {
     const { service } = await openStack();
     const created = [];
-    for (let i = 0; i < 25; i++) created.push(await service.createUser(aUser({ name: i % 2 ? `Odd ${i}` : `Even ${i}` })));
+    for (let i = 0; i < 25; i++)
+      created.push(await service.createUser(aUser({ name: i % 2 ? `Odd ${i}` : `Even ${i}` })));
     const newestFirst = [...created].reverse().map((u) => u.id);
 
     const first = await service.listUsers({ pageSize: 10 });
-    assert.deepEqual(first.users.map((u) => u.id), newestFirst.slice(0, 10));
+    assert.deepEqual(
+      first.users.map((u) => u.id),
+      newestFirst.slice(0, 10),
+    );
     assert.notEqual(first.nextPageToken, '');
 
     // New users arrive between pages: they are newer, so they never shift later pages.
@@ -71,7 +83,10 @@ describe('store on SQLite', () => {
       seen.push(...page.users);
       token = page.nextPageToken;
     }
-    assert.deepEqual(seen.map((u) => u.id), newestFirst);
+    assert.deepEqual(
+      seen.map((u) => u.id),
+      newestFirst,
+    );
 
     const odd = await service.listUsers({ filter: 'oDD', pageSize: 100 });
     assert.equal(odd.users.length, 12);
@@ -84,8 +99,14 @@ describe('store on SQLite', () => {
     await service.createUser(aUser({ name: '100% real' }));
     await service.createUser(aUser({ name: '1000 fake' }));
     await service.createUser(aUser({ name: 'under_score' }));
-    assert.deepEqual((await service.listUsers({ filter: '0%' })).users.map((u) => u.name), ['100% real']);
-    assert.deepEqual((await service.listUsers({ filter: '_' })).users.map((u) => u.name), ['under_score']);
+    assert.deepEqual(
+      (await service.listUsers({ filter: '0%' })).users.map((u) => u.name),
+      ['100% real'],
+    );
+    assert.deepEqual(
+      (await service.listUsers({ filter: '_' })).users.map((u) => u.name),
+      ['under_score'],
+    );
   });
 
   it('serves offset pages with a total count', async () => {
@@ -93,7 +114,10 @@ describe('store on SQLite', () => {
     for (let i = 0; i < 7; i++) await service.createUser(aUser({ name: `Paged ${i}` }));
     const page2 = await service.listUsersByOffset({ filter: 'paged', page: 2, limit: 3 });
     assert.equal(page2.totalCount, 7);
-    assert.deepEqual(page2.users.map((u) => u.name), ['Paged 3', 'Paged 2', 'Paged 1']);
+    assert.deepEqual(
+      page2.users.map((u) => u.name),
+      ['Paged 3', 'Paged 2', 'Paged 1'],
+    );
     const page4 = await service.listUsersByOffset({ filter: 'paged', page: 4, limit: 3 });
     assert.deepEqual(page4.users, []);
   });
@@ -124,7 +148,10 @@ describe('store on SQLite', () => {
       service.createUsers([aUser(), aUser({ email: 'bad' }), aUser(), aUser({ name: '' })]),
       ErrorCode.INVALID_ARGUMENT,
     );
-    assert.deepEqual(invalid.violations.map((v) => v.field), ['users[1].email', 'users[3].name']);
+    assert.deepEqual(
+      invalid.violations.map((v) => v.field),
+      ['users[1].email', 'users[3].name'],
+    );
 
     const duplicate = await rejectsWith<DomainError>(
       service.createUsers([aUser(), aUser(), aUser({ email: taken.email.toUpperCase() })]),
@@ -148,10 +175,14 @@ describe('store on SQLite', () => {
   it('applies migrations to an existing database and keeps its data', async () => {
     const path = await testDatabase();
     const old = isPostgresUrl(path) ? postgresKysely(path) : sqliteKysely(openSqliteDatabase(path));
-    const { error } = await migrator(old, isPostgresUrl(path) ? await currentSchema(old) : undefined).migrateTo('0001_users');
+    const { error } = await migrator(old, isPostgresUrl(path) ? await currentSchema(old) : undefined).migrateTo(
+      '0001_users',
+    );
     assert.equal(error, undefined);
     await sql`insert into users (id, name, name_key, email, email_key, role, tags, created_at, updated_at)
-      values ('u1', 'Old Timer', 'old timer', 'old@example.com', 'old@example.com', 'USER_ROLE_ADMIN', '["legacy"]', 1000, 2000)`.execute(old);
+      values ('u1', 'Old Timer', 'old timer', 'old@example.com', 'old@example.com', 'USER_ROLE_ADMIN', '["legacy"]', 1000, 2000)`.execute(
+      old,
+    );
     await old.destroy();
 
     const { store } = await openStore(path);

@@ -23,35 +23,47 @@ function workersOf(pid: number): number[] {
 const servingLines = (server: SpawnedServe) => server.logs.filter((l) => l.msg === 'twinapi is serving').length;
 
 describe('--workers N', () => {
-  it('serves both protocols from N processes on the same ports, replaces a dead worker, and stops them all on SIGTERM', { timeout: 60_000 }, async () => {
-    const server = await startServeProcess({ db: join(tempDir(), 'workers.db'), workers: '2' }, 2);
-    const grpc = new UserClient({ address: server.grpcAddress, defaultDeadlineMs: 5000 });
-    const rest = new RestClient(server.restUrl);
-    try {
-      const workers = workersOf(server.process.pid!);
-      assert.equal(workers.length, 2);
-      const created = await grpc.createUser(aUser());
-      assert.equal((await rest.getUser(created.id)).email, created.email);
+  it(
+    'serves both protocols from N processes on the same ports, replaces a dead worker, and stops them all on SIGTERM',
+    { timeout: 60_000 },
+    async () => {
+      const server = await startServeProcess({ db: join(tempDir(), 'workers.db'), workers: '2' }, 2);
+      const grpc = new UserClient({ address: server.grpcAddress, defaultDeadlineMs: 5000 });
+      const rest = new RestClient(server.restUrl);
+      try {
+        const workers = workersOf(server.process.pid!);
+        assert.equal(workers.length, 2);
+        const created = await grpc.createUser(aUser());
+        assert.equal((await rest.getUser(created.id)).email, created.email);
 
-      process.kill(workers[0]!, 'SIGKILL');
-      await until(() => server.logs.some((l) => l.msg === 'worker died: starting a new one'), 'the primary to notice', 5000);
-      await until(() => servingLines(server) === 3, 'a replacement worker serving', 15_000);
-      assert.equal(workersOf(server.process.pid!).length, 2);
-      for (let i = 0; i < 10; i++) assert.equal((await fetch(`${server.restUrl}/users/${created.id}`)).status, 200);
-      assert.equal((await grpc.getUser({ id: created.id })).id, created.id);
-    } finally {
-      grpc.close();
-    }
-    assert.equal(await server.stop(), 0);
-    assert.ok(server.logs.filter((l) => l.msg === 'stopped cleanly').length >= 2, 'every worker drained and closed');
-  });
+        process.kill(workers[0]!, 'SIGKILL');
+        await until(
+          () => server.logs.some((l) => l.msg === 'worker died: starting a new one'),
+          'the primary to notice',
+          5000,
+        );
+        await until(() => servingLines(server) === 3, 'a replacement worker serving', 15_000);
+        assert.equal(workersOf(server.process.pid!).length, 2);
+        for (let i = 0; i < 10; i++) assert.equal((await fetch(`${server.restUrl}/users/${created.id}`)).status, 200);
+        assert.equal((await grpc.getUser({ id: created.id })).id, created.id);
+      } finally {
+        grpc.close();
+      }
+      assert.equal(await server.stop(), 0);
+      assert.ok(server.logs.filter((l) => l.msg === 'stopped cleanly').length >= 2, 'every worker drained and closed');
+    },
+  );
 
   it('stops with exit code 0 even while a replacement worker is still starting', { timeout: 30_000 }, async () => {
     const server = await startServeProcess({ db: join(tempDir(), 'starting.db'), workers: '2' }, 2);
     const [killed] = workersOf(server.process.pid!);
     process.kill(killed!, 'SIGKILL');
     // The killed worker stays listed until the primary reaps it: wait for the primary, not the list.
-    await until(() => server.logs.some((l) => l.msg === 'worker died: starting a new one'), 'the primary to notice', 5000);
+    await until(
+      () => server.logs.some((l) => l.msg === 'worker died: starting a new one'),
+      'the primary to notice',
+      5000,
+    );
     await until(() => workersOf(server.process.pid!).length === 2, 'a replacement worker', 10_000);
     assert.ok(!workersOf(server.process.pid!).includes(killed!));
     assert.equal(servingLines(server), 2, 'the replacement is still starting');
@@ -73,24 +85,39 @@ describe('--workers N', () => {
     }
   });
 
-  it('tells every worker of every commit at once: SSE subscribers on all workers see each change, in order (SQLite has no NOTIFY; the primary relays)', { timeout: 60_000 }, async () => {
-    // The feed's poll is an hour away, so only the relay can deliver in time.
-    const server = await startServeProcess({ db: join(tempDir(), 'relay.db'), workers: '2', 'feed-poll-ms': '3600000' }, 2);
-    const rest = new RestClient(server.restUrl);
-    const aRestUser = () => {
-      const { name, email } = aUser();
-      return { name, email };
-    };
-    await rest.createUser(aRestUser());
-    // Round-robin hands these connections to both workers in turn.
-    const subscribers = Array.from({ length: 4 }, () => sseRevisions(server.restUrl, 0));
-    try {
-      await until(() => subscribers.every((s) => s.revisions.length === 1), 'every subscriber to catch up from the log', 10_000);
-      for (let i = 0; i < 6; i++) await rest.createUser(aRestUser());
-      await until(() => subscribers.every((s) => s.revisions.length === 7), 'every subscriber to hear of every commit', 10_000);
-      for (const subscriber of subscribers) assert.deepEqual(subscriber.revisions, consecutive(1, 7));
-    } finally {
-      for (const subscriber of subscribers) subscriber.close();
-    }
-  });
+  it(
+    'tells every worker of every commit at once: SSE subscribers on all workers see each change, in order (SQLite has no NOTIFY; the primary relays)',
+    { timeout: 60_000 },
+    async () => {
+      // The feed's poll is an hour away, so only the relay can deliver in time.
+      const server = await startServeProcess(
+        { db: join(tempDir(), 'relay.db'), workers: '2', 'feed-poll-ms': '3600000' },
+        2,
+      );
+      const rest = new RestClient(server.restUrl);
+      const aRestUser = () => {
+        const { name, email } = aUser();
+        return { name, email };
+      };
+      await rest.createUser(aRestUser());
+      // Round-robin hands these connections to both workers in turn.
+      const subscribers = Array.from({ length: 4 }, () => sseRevisions(server.restUrl, 0));
+      try {
+        await until(
+          () => subscribers.every((s) => s.revisions.length === 1),
+          'every subscriber to catch up from the log',
+          10_000,
+        );
+        for (let i = 0; i < 6; i++) await rest.createUser(aRestUser());
+        await until(
+          () => subscribers.every((s) => s.revisions.length === 7),
+          'every subscriber to hear of every commit',
+          10_000,
+        );
+        for (const subscriber of subscribers) assert.deepEqual(subscriber.revisions, consecutive(1, 7));
+      } finally {
+        for (const subscriber of subscribers) subscriber.close();
+      }
+    },
+  );
 });

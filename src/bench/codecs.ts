@@ -28,7 +28,10 @@ const pageJson = (users: User[]) => ({ users: users.map((u) => userToJson(u)), n
 
 /** proto-loader has no list message of its own here; CreateUsersResponse carries `repeated User users = 1` as UserPage does. */
 function protoLoaderCodec(): Codec {
-  const service = loadOriginalDefinition()['users.v1.UserService'] as Record<string, { responseSerialize(v: unknown): Buffer; responseDeserialize(b: Buffer): unknown }>;
+  const service = loadOriginalDefinition()['users.v1.UserService'] as Record<
+    string,
+    { responseSerialize(v: unknown): Buffer; responseDeserialize(b: Buffer): unknown }
+  >;
   const one = service.GetUser!;
   const many = service.CreateUsers!;
   return {

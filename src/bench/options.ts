@@ -29,39 +29,79 @@ export interface BenchOptions {
 }
 
 const FULL = {
-  durationS: 5, warmupS: 2, concurrency: [1, 16, 64], streams: 1, runs: 3, users: 10_000,
-  subscribers: 50, events: 2000, serializationRoundMs: 300, serializationRounds: 5,
+  durationS: 5,
+  warmupS: 2,
+  concurrency: [1, 16, 64],
+  streams: 1,
+  runs: 3,
+  users: 10_000,
+  subscribers: 50,
+  events: 2000,
+  serializationRoundMs: 300,
+  serializationRounds: 5,
 };
 // Bounded to fit the 60 s the CI smoke test allows.
 const QUICK = {
-  durationS: 1, warmupS: 0.5, concurrency: [16], streams: 1, runs: 1, users: 1000,
-  subscribers: 5, events: 200, serializationRoundMs: 30, serializationRounds: 2,
+  durationS: 1,
+  warmupS: 0.5,
+  concurrency: [16],
+  streams: 1,
+  runs: 1,
+  users: 1000,
+  subscribers: 5,
+  events: 200,
+  serializationRoundMs: 30,
+  serializationRounds: 2,
 };
 
 /** The bench command's flags (all strings on the command line). */
-export const BENCH_FLAGS = ['scenario', 'duration', 'warmup', 'concurrency', 'streams', 'runs', 'users', 'subscribers', 'events', 'driver', 'target', 'out'] as const;
+export const BENCH_FLAGS = [
+  'scenario',
+  'duration',
+  'warmup',
+  'concurrency',
+  'streams',
+  'runs',
+  'users',
+  'subscribers',
+  'events',
+  'driver',
+  'target',
+  'out',
+] as const;
 
 function whole(name: string, raw: string, min: number): number {
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be a whole number of at least ${min}, got "${raw}"`);
+  if (!Number.isInteger(value) || value < min)
+    throw new Error(`--${name} must be a whole number of at least ${min}, got "${raw}"`);
   return value;
 }
 
 function seconds(name: string, raw: string): number {
   const value = Number(raw);
-  if (!(value > 0) || value > 3600) throw new Error(`--${name} must be a number of seconds above 0 (at most 3600), got "${raw}"`);
+  if (!(value > 0) || value > 3600)
+    throw new Error(`--${name} must be a number of seconds above 0 (at most 3600), got "${raw}"`);
   return value;
 }
 
-const list = (raw: string) => raw.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (raw: string) =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
-export function benchOptions(flags: Record<string, string | undefined>, quick: boolean, now = new Date()): BenchOptions {
+export function benchOptions(
+  flags: Record<string, string | undefined>,
+  quick: boolean,
+  now = new Date(),
+): BenchOptions {
   const base = quick ? QUICK : FULL;
   const scenarios = flags.scenario ? list(flags.scenario) : [...SCENARIOS];
   const unknown = scenarios.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
   if (unknown.length) throw new Error(`--scenario: unknown ${unknown.join(', ')} (known: ${SCENARIOS.join(', ')})`);
   const driver = flags.driver ?? 'auto';
-  if (!['auto', 'h2load', 'node'].includes(driver)) throw new Error(`--driver must be auto, h2load or node, got "${driver}"`);
+  if (!['auto', 'h2load', 'node'].includes(driver))
+    throw new Error(`--driver must be auto, h2load or node, got "${driver}"`);
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   return {
     quick,

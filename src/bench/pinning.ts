@@ -37,14 +37,25 @@ const range = (from: number, to: number) => (from === to ? String(from) : `${fro
  * note says that the two share the CPU.
  */
 export function splitCores(serverCores: number, cores = availableParallelism()): Pinning {
-  const unpinned = (why: string): Pinning => ({ pinned: false, cores, serverCores: '', clientCores: '', clientCoreCount: cores, note: `not pinned (${why}): server and load generator share the CPU` });
+  const unpinned = (why: string): Pinning => ({
+    pinned: false,
+    cores,
+    serverCores: '',
+    clientCores: '',
+    clientCoreCount: cores,
+    note: `not pinned (${why}): server and load generator share the CPU`,
+  });
   if (cores < 2) return unpinned('only one core');
   if (serverCores >= cores) return unpinned(`the server uses all ${cores} cores`);
   if (!hasTaskset()) return unpinned('taskset is not installed');
   const server = range(0, serverCores - 1);
   const client = range(serverCores, cores - 1);
   return {
-    pinned: true, cores, serverCores: server, clientCores: client, clientCoreCount: cores - serverCores,
+    pinned: true,
+    cores,
+    serverCores: server,
+    clientCores: client,
+    clientCoreCount: cores - serverCores,
     note: `server on core(s) ${server}, load generator on core(s) ${client}`,
   };
 }
@@ -56,5 +67,6 @@ export function onCores(cores: string, command: string, args: string[]): [string
 
 /** Moves this process (the lab's own clients) onto the load generator's cores. */
 export function pinSelf(pinning: Pinning): void {
-  if (pinning.pinned) execFileSync('taskset', ['-a', '-p', '-c', pinning.clientCores, String(process.pid)], { stdio: 'ignore' });
+  if (pinning.pinned)
+    execFileSync('taskset', ['-a', '-p', '-c', pinning.clientCores, String(process.pid)], { stdio: 'ignore' });
 }

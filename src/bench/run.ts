@@ -27,8 +27,10 @@ function versionOf(name: string): string {
 
 function loadGenerator(options: BenchOptions): BenchResults['loadGenerator'] {
   const h2load = h2loadVersion();
-  if (options.driver === 'h2load' && !h2load) throw new Error('--driver h2load: h2load is not installed (Debian: apt-get install nghttp2-client)');
-  if (h2load && options.driver !== 'node') return { driver: 'h2load', version: h2load, note: 'h2load drives HTTP/1.1, HTTP/2 and gRPC alike' };
+  if (options.driver === 'h2load' && !h2load)
+    throw new Error('--driver h2load: h2load is not installed (Debian: apt-get install nghttp2-client)');
+  if (h2load && options.driver !== 'node')
+    return { driver: 'h2load', version: h2load, note: 'h2load drives HTTP/1.1, HTTP/2 and gRPC alike' };
   return {
     driver: 'node',
     version: process.version,
@@ -44,24 +46,42 @@ export interface BenchOutcome {
 }
 
 /** Runs the chosen scenarios and writes results.json, report.md and report.html into `options.out`. */
-export async function runBench(options: BenchOptions, stream: NodeJS.WriteStream = process.stderr): Promise<BenchOutcome> {
+export async function runBench(
+  options: BenchOptions,
+  stream: NodeJS.WriteStream = process.stderr,
+): Promise<BenchOutcome> {
   const startedAt = new Date().toISOString();
   const pinning = planPinning();
   const generator = loadGenerator(options);
   pinSelf(pinning);
   const want = new Set(options.scenarios);
   const unarySettings = {
-    driver: generator.driver, pinning, concurrency: options.concurrency, streams: options.streams, runs: options.runs,
-    durationS: options.durationS, warmupS: options.warmupS, only: options.targets,
+    driver: generator.driver,
+    pinning,
+    concurrency: options.concurrency,
+    streams: options.streams,
+    runs: options.runs,
+    durationS: options.durationS,
+    warmupS: options.warmupS,
+    only: options.targets,
   };
   const scalingSettings = {
-    driver: generator.driver, cores: pinning.cores, counts: workerCounts(pinning.cores, options.quick), connections: Math.max(...options.concurrency), streams: options.streams,
-    runs: options.runs, durationS: options.durationS, warmupS: options.warmupS,
+    driver: generator.driver,
+    cores: pinning.cores,
+    counts: workerCounts(pinning.cores, options.quick),
+    connections: Math.max(...options.concurrency),
+    streams: options.streams,
+    runs: options.runs,
+    durationS: options.durationS,
+    warmupS: options.warmupS,
   };
   const streamingSettings = { pinning, runs: options.runs, subscribers: options.subscribers, events: options.events };
-  const steps = 1 + (want.has('serialization') ? SERIALIZATION_STEPS : 0) + (want.has('unary') ? unarySteps(unarySettings) : 0)
-    + (want.has('scaling') ? scalingSteps(scalingSettings) : 0)
-    + (want.has('streaming') ? streamingSteps(streamingSettings) : 0);
+  const steps =
+    1 +
+    (want.has('serialization') ? SERIALIZATION_STEPS : 0) +
+    (want.has('unary') ? unarySteps(unarySettings) : 0) +
+    (want.has('scaling') ? scalingSteps(scalingSettings) : 0) +
+    (want.has('streaming') ? streamingSteps(streamingSettings) : 0);
   const progress = new Progress(steps, stream);
   const work = mkdtempSync(join(tmpdir(), 'twinapi-bench-'));
   try {
@@ -71,22 +91,35 @@ export async function runBench(options: BenchOptions, stream: NodeJS.WriteStream
       startedAt,
       finishedAt: '',
       machine: {
-        cpuModel: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30),
-        os: `${type()} ${release()}`, loadAverage: loadavg(),
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        cores: cpus().length,
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+        os: `${type()} ${release()}`,
+        loadAverage: loadavg(),
       },
       versions: {
         twinapi: versionOf('.'),
         node: process.version,
-        '@grpc/grpc-js': versionOf('@grpc/grpc-js'), '@grpc/proto-loader': versionOf('@grpc/proto-loader'),
-        fastify: versionOf('fastify'), express: versionOf('express'), protobufjs: versionOf('protobufjs'),
-        'better-sqlite3': versionOf('better-sqlite3'), kysely: versionOf('kysely'), h2load: h2loadVersion() ?? 'not installed',
+        '@grpc/grpc-js': versionOf('@grpc/grpc-js'),
+        '@grpc/proto-loader': versionOf('@grpc/proto-loader'),
+        fastify: versionOf('fastify'),
+        express: versionOf('express'),
+        protobufjs: versionOf('protobufjs'),
+        'better-sqlite3': versionOf('better-sqlite3'),
+        kysely: versionOf('kysely'),
+        h2load: h2loadVersion() ?? 'not installed',
       },
       options,
       pinning,
       loadGenerator: generator,
     };
     if (want.has('serialization')) {
-      results.serialization = runSerialization(data.sampleUser, data.listPage, { roundMs: options.serializationRoundMs, rounds: options.serializationRounds }, progress);
+      results.serialization = runSerialization(
+        data.sampleUser,
+        data.listPage,
+        { roundMs: options.serializationRoundMs, rounds: options.serializationRounds },
+        progress,
+      );
     }
     if (want.has('payload')) results.payload = measurePayloads(data.sampleUser, data.listPage);
     if (want.has('unary')) results.unary = await runUnary(data, unarySettings, progress);

@@ -14,7 +14,12 @@ export interface LatencySummary {
 
 export function summarizeLatencies(samples: Float64Array | number[]): LatencySummary {
   const sorted = Float64Array.from(samples).sort();
-  return { p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? Number.NaN };
+  return {
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    max: sorted[sorted.length - 1] ?? Number.NaN,
+  };
 }
 
 /** The median of repeated runs and their spread, so a reader sees how stable a number is. */

@@ -68,7 +68,8 @@ export async function openApp(
   // Other instances' commits wake the feed at once; without a signal it still polls the log.
   const listener = listenForCommits?.(
     (revision) => feed.notify(revision),
-    (error) => logger.warn({ err: error }, 'lost the database notification connection; reconnecting (the feed keeps polling)'),
+    (error) =>
+      logger.warn({ err: error }, 'lost the database notification connection; reconnecting (the feed keeps polling)'),
   );
   // Workers of one machine without such a signal (SQLite) tell each other through the cluster primary.
   const service = new UserService(store, cluster.isWorker && !listener ? sharedWithSiblingWorkers(feed) : feed);

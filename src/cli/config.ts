@@ -34,24 +34,77 @@ export interface Config {
 /** Each setting: its flag, its environment variable, its default. */
 const SETTINGS = {
   db: { flag: 'db', env: ['TWINAPI_DB', 'DATABASE_URL'], default: './data/twinapi.db', parse: String },
-  dbPoolSize: { flag: 'db-pool-size', env: 'DB_POOL_SIZE', default: String(POSTGRES_DEFAULTS.poolSize), parse: positive },
+  dbPoolSize: {
+    flag: 'db-pool-size',
+    env: 'DB_POOL_SIZE',
+    default: String(POSTGRES_DEFAULTS.poolSize),
+    parse: positive,
+  },
   workers: { flag: 'workers', env: 'TWINAPI_WORKERS', default: '1', parse: positive },
   host: { flag: 'host', env: 'TWINAPI_HOST', default: '0.0.0.0', parse: String },
   grpcPort: { flag: 'grpc-port', env: 'GRPC_PORT', default: '50051', parse: port },
   restPort: { flag: 'rest-port', env: 'REST_PORT', default: '3000', parse: port },
   logLevel: { flag: 'log-level', env: 'LOG_LEVEL', default: 'info', parse: String },
   eventRetention: { flag: 'event-retention', env: 'TWINAPI_EVENT_RETENTION', default: '100000', parse: positive },
-  feedPollMs: { flag: 'feed-poll-ms', env: 'TWINAPI_FEED_POLL_MS', default: String(CHANGE_FEED_DEFAULTS.pollIntervalMs), parse: positive },
-  shutdownTimeoutMs: { flag: 'shutdown-timeout-ms', env: 'TWINAPI_SHUTDOWN_TIMEOUT_MS', default: '10000', parse: positive },
-  grpcKeepaliveTimeMs: { flag: 'grpc-keepalive-time-ms', env: 'GRPC_KEEPALIVE_TIME_MS', default: String(GRPC_DEFAULTS.keepaliveTimeMs), parse: positive },
-  grpcKeepaliveTimeoutMs: { flag: 'grpc-keepalive-timeout-ms', env: 'GRPC_KEEPALIVE_TIMEOUT_MS', default: String(GRPC_DEFAULTS.keepaliveTimeoutMs), parse: positive },
-  grpcMaxConcurrentStreams: { flag: 'grpc-max-concurrent-streams', env: 'GRPC_MAX_CONCURRENT_STREAMS', default: String(GRPC_DEFAULTS.maxConcurrentStreams), parse: positive },
-  grpcMaxReceiveMessageBytes: { flag: 'grpc-max-receive-message-bytes', env: 'GRPC_MAX_RECEIVE_MESSAGE_BYTES', default: String(GRPC_DEFAULTS.maxReceiveMessageBytes), parse: positive },
-  grpcMaxSendMessageBytes: { flag: 'grpc-max-send-message-bytes', env: 'GRPC_MAX_SEND_MESSAGE_BYTES', default: String(GRPC_DEFAULTS.maxSendMessageBytes), parse: positive },
-  restBodyLimitBytes: { flag: 'rest-body-limit-bytes', env: 'REST_BODY_LIMIT_BYTES', default: String(REST_DEFAULTS.bodyLimitBytes), parse: positive },
+  feedPollMs: {
+    flag: 'feed-poll-ms',
+    env: 'TWINAPI_FEED_POLL_MS',
+    default: String(CHANGE_FEED_DEFAULTS.pollIntervalMs),
+    parse: positive,
+  },
+  shutdownTimeoutMs: {
+    flag: 'shutdown-timeout-ms',
+    env: 'TWINAPI_SHUTDOWN_TIMEOUT_MS',
+    default: '10000',
+    parse: positive,
+  },
+  grpcKeepaliveTimeMs: {
+    flag: 'grpc-keepalive-time-ms',
+    env: 'GRPC_KEEPALIVE_TIME_MS',
+    default: String(GRPC_DEFAULTS.keepaliveTimeMs),
+    parse: positive,
+  },
+  grpcKeepaliveTimeoutMs: {
+    flag: 'grpc-keepalive-timeout-ms',
+    env: 'GRPC_KEEPALIVE_TIMEOUT_MS',
+    default: String(GRPC_DEFAULTS.keepaliveTimeoutMs),
+    parse: positive,
+  },
+  grpcMaxConcurrentStreams: {
+    flag: 'grpc-max-concurrent-streams',
+    env: 'GRPC_MAX_CONCURRENT_STREAMS',
+    default: String(GRPC_DEFAULTS.maxConcurrentStreams),
+    parse: positive,
+  },
+  grpcMaxReceiveMessageBytes: {
+    flag: 'grpc-max-receive-message-bytes',
+    env: 'GRPC_MAX_RECEIVE_MESSAGE_BYTES',
+    default: String(GRPC_DEFAULTS.maxReceiveMessageBytes),
+    parse: positive,
+  },
+  grpcMaxSendMessageBytes: {
+    flag: 'grpc-max-send-message-bytes',
+    env: 'GRPC_MAX_SEND_MESSAGE_BYTES',
+    default: String(GRPC_DEFAULTS.maxSendMessageBytes),
+    parse: positive,
+  },
+  restBodyLimitBytes: {
+    flag: 'rest-body-limit-bytes',
+    env: 'REST_BODY_LIMIT_BYTES',
+    default: String(REST_DEFAULTS.bodyLimitBytes),
+    parse: positive,
+  },
   restHttp2: { flag: 'rest-http2', env: 'REST_HTTP2', default: String(REST_DEFAULTS.http2), parse: boolean },
-  sseHeartbeatMs: { flag: 'sse-heartbeat-ms', env: 'SSE_HEARTBEAT_MS', default: String(REST_DEFAULTS.sseHeartbeatMs), parse: positive },
-} as const satisfies Record<keyof Config, { flag: string; env: string | readonly string[]; default: string; parse: (v: string) => unknown }>;
+  sseHeartbeatMs: {
+    flag: 'sse-heartbeat-ms',
+    env: 'SSE_HEARTBEAT_MS',
+    default: String(REST_DEFAULTS.sseHeartbeatMs),
+    parse: positive,
+  },
+} as const satisfies Record<
+  keyof Config,
+  { flag: string; env: string | readonly string[]; default: string; parse: (v: string) => unknown }
+>;
 
 /** A setting's environment variables, first one set wins. */
 const envNames = (env: string | readonly string[]): readonly string[] => (typeof env === 'string' ? [env] : env);
@@ -66,7 +119,9 @@ export const CONFIG_OPTIONS = Object.fromEntries(
 /** Flags win over environment variables, which win over defaults. */
 export function loadConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Config {
   const entries = Object.entries(SETTINGS).map(([key, s]) => {
-    const fromEnv = envNames(s.env).map((name) => env[name]).find((value) => value !== undefined);
+    const fromEnv = envNames(s.env)
+      .map((name) => env[name])
+      .find((value) => value !== undefined);
     const raw = (flags[s.flag] as string | undefined) ?? fromEnv ?? s.default;
     try {
       return [key, s.parse(raw)];
@@ -87,7 +142,11 @@ export interface CommandLine {
 }
 
 /** `extraFlags`: string flags of one command, e.g. `count` for `seed`; `extraSwitches`: its boolean ones. */
-export function parseCommandLine(argv: string[], extraFlags: readonly string[] = [], extraSwitches: readonly string[] = []): CommandLine {
+export function parseCommandLine(
+  argv: string[],
+  extraFlags: readonly string[] = [],
+  extraSwitches: readonly string[] = [],
+): CommandLine {
   const options: Record<string, { type: 'string' | 'boolean' }> = { ...CONFIG_OPTIONS, help: { type: 'boolean' } };
   for (const flag of extraFlags) options[flag] = { type: 'string' };
   for (const flag of extraSwitches) options[flag] = { type: 'boolean' };

@@ -75,15 +75,17 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`twinapi: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  },
-).finally(() => {
-  // A worker's channel to the primary would keep it alive after draining.
-  if (cluster.isWorker) process.disconnect();
-});
+main(process.argv.slice(2))
+  .then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`twinapi: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  )
+  .finally(() => {
+    // A worker's channel to the primary would keep it alive after draining.
+    if (cluster.isWorker) process.disconnect();
+  });

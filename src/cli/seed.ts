@@ -1,10 +1,50 @@
 import type { UserService } from '../domain/user-service.js';
 import { type CreateUserRequest, UserRole } from '../domain/user.js';
 
-const FIRST = ['Ada', 'Alan', 'Grace', 'Linus', 'Margaret', 'Dennis', 'Barbara', 'Ken', 'Radia', 'Edsger',
-  'Frances', 'Donald', 'Hedy', 'John', 'Katherine', 'Tim', 'Sophie', 'Guido', 'Anita', 'Bjarne'];
-const LAST = ['Lovelace', 'Turing', 'Hopper', 'Torvalds', 'Hamilton', 'Ritchie', 'Liskov', 'Thompson', 'Perlman',
-  'Dijkstra', 'Allen', 'Knuth', 'Lamarr', 'McCarthy', 'Johnson', 'Berners-Lee', 'Wilson', 'van Rossum', 'Borg', 'Stroustrup'];
+const FIRST = [
+  'Ada',
+  'Alan',
+  'Grace',
+  'Linus',
+  'Margaret',
+  'Dennis',
+  'Barbara',
+  'Ken',
+  'Radia',
+  'Edsger',
+  'Frances',
+  'Donald',
+  'Hedy',
+  'John',
+  'Katherine',
+  'Tim',
+  'Sophie',
+  'Guido',
+  'Anita',
+  'Bjarne',
+];
+const LAST = [
+  'Lovelace',
+  'Turing',
+  'Hopper',
+  'Torvalds',
+  'Hamilton',
+  'Ritchie',
+  'Liskov',
+  'Thompson',
+  'Perlman',
+  'Dijkstra',
+  'Allen',
+  'Knuth',
+  'Lamarr',
+  'McCarthy',
+  'Johnson',
+  'Berners-Lee',
+  'Wilson',
+  'van Rossum',
+  'Borg',
+  'Stroustrup',
+];
 const TAGS = ['engineering', 'design', 'sales', 'support', 'beta', 'oncall', 'remote', 'emea', 'apac', 'americas'];
 
 /** A deterministic, realistic-looking user: the same `n` always gives the same person. */

@@ -51,12 +51,14 @@ export function runWorkers(count: number, logger: Logger): Promise<number> {
   cluster.on('message', (from, message) => {
     if (message === HEARS_SHUTDOWN_MESSAGE) hearing.add(from.id);
     if (isCommit(message)) {
-      for (const worker of Object.values(cluster.workers ?? {})) if (worker && worker !== from && worker.isConnected()) worker.send(message);
+      for (const worker of Object.values(cluster.workers ?? {}))
+        if (worker && worker !== from && worker.isConnected()) worker.send(message);
     }
   });
-  const fork = () => cluster.fork().on('online', function (this: Worker) {
-    logger.info({ worker: this.process.pid }, 'worker started');
-  });
+  const fork = () =>
+    cluster.fork().on('online', function (this: Worker) {
+      logger.info({ worker: this.process.pid }, 'worker started');
+    });
   for (let i = 0; i < count; i++) fork();
   return new Promise((resolve) => {
     cluster.on('exit', (worker, code, signal) => {
@@ -71,7 +73,10 @@ export function runWorkers(count: number, logger: Logger): Promise<number> {
       restarts.push(now);
       while (restarts[0]! < now - RESTART_WINDOW_MS) restarts.shift();
       if (restarts.length > MAX_RESTARTS) {
-        logger.fatal({ worker: worker.process.pid, code, signal }, `workers keep dying (${restarts.length} in a minute): stopping`);
+        logger.fatal(
+          { worker: worker.process.pid, code, signal },
+          `workers keep dying (${restarts.length} in a minute): stopping`,
+        );
         exitCode = 1;
         stop('crash loop');
         return;

@@ -26,7 +26,10 @@ export interface UserStore {
   deleteUser(id: string, limits?: CallLimits): Promise<UserEvent | undefined>;
   /** Newest first, strictly after `after` when given. */
   listUsers(query: ListQuery & { after?: Cursor }, limits?: CallLimits): Promise<User[]>;
-  listUsersByOffset(query: ListQuery & { offset: number }, limits?: CallLimits): Promise<{ users: User[]; totalCount: number }>;
+  listUsersByOffset(
+    query: ListQuery & { offset: number },
+    limits?: CallLimits,
+  ): Promise<{ users: User[]; totalCount: number }>;
   changeLog: ChangeLog;
   ping(): Promise<void>;
   close(): Promise<void>;

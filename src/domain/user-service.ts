@@ -112,7 +112,10 @@ export class UserService {
   }
 
   async watchUsers(options: WatchOptions): Promise<AsyncIterable<UserEvent>> {
-    if (options.afterRevision !== undefined && !(Number.isInteger(options.afterRevision) && options.afterRevision >= 0)) {
+    if (
+      options.afterRevision !== undefined &&
+      !(Number.isInteger(options.afterRevision) && options.afterRevision >= 0)
+    ) {
       throw invalidArgument([{ field: 'after_revision', description: 'must be a whole number of at least 0' }]);
     }
     return this.feed.watch(options);

@@ -82,13 +82,15 @@ export class ChangeFeed implements EventFeed {
       this.again = true;
       return;
     }
-    this.tailing = this.tail().catch(this.options.onError).finally(() => {
-      this.tailing = undefined;
-      if (this.again) {
-        this.again = false;
-        this.notify();
-      }
-    });
+    this.tailing = this.tail()
+      .catch(this.options.onError)
+      .finally(() => {
+        this.tailing = undefined;
+        if (this.again) {
+          this.again = false;
+          this.notify();
+        }
+      });
   }
 
   /** Reads until the log is exhausted, fills the memory window, wakes watchers. */
@@ -106,7 +108,9 @@ export class ChangeFeed implements EventFeed {
     const start = options.afterRevision ?? this.committedHead;
     await this.sync();
     if (start > this.head) {
-      throw invalidArgument([{ field: 'after_revision', description: `is ahead of the change log (head ${this.head})` }]);
+      throw invalidArgument([
+        { field: 'after_revision', description: `is ahead of the change log (head ${this.head})` },
+      ]);
     }
     // Retention is a promise about what can be resumed, whatever memory still holds.
     if (start < this.head - this.options.retention) throw revisionExpired(start);
@@ -115,7 +119,11 @@ export class ChangeFeed implements EventFeed {
     return this.events(start, first, options);
   }
 
-  private async *events(start: number, first: UserEvent[], { userIds, signal }: WatchOptions): AsyncGenerator<UserEvent> {
+  private async *events(
+    start: number,
+    first: UserEvent[],
+    { userIds, signal }: WatchOptions,
+  ): AsyncGenerator<UserEvent> {
     let cursor = start;
     let pending: UserEvent[] | undefined = first;
     while (!signal.aborted && !this.closed) {

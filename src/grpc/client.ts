@@ -78,8 +78,12 @@ export class UserClient {
   listUsers(request: DeepPartial<ListUsersRequest>, options?: CallOptions): AsyncIterable<User> {
     const m = method('listUsers');
     const call = this.client.makeServerStreamRequest(
-      m.path, m.requestSerialize, m.responseDeserialize, ListUsersRequest.fromPartial(request),
-      options?.metadata ?? new Metadata(), this.callOptions(options),
+      m.path,
+      m.requestSerialize,
+      m.responseDeserialize,
+      ListUsersRequest.fromPartial(request),
+      options?.metadata ?? new Metadata(),
+      this.callOptions(options),
     );
     cancelOnAbort(call, options?.signal);
     return call;
@@ -93,9 +97,12 @@ export class UserClient {
     const m = method('createUsers');
     return new Promise((resolve, reject) => {
       const call = this.client.makeClientStreamRequest(
-        m.path, m.requestSerialize, m.responseDeserialize, options?.metadata ?? new Metadata(),
-        this.callOptions(options), (error: ServiceError | null, response?: CreateUsersResponse) =>
-          error ? reject(error) : resolve(response!),
+        m.path,
+        m.requestSerialize,
+        m.responseDeserialize,
+        options?.metadata ?? new Metadata(),
+        this.callOptions(options),
+        (error: ServiceError | null, response?: CreateUsersResponse) => (error ? reject(error) : resolve(response!)),
       );
       cancelOnAbort(call, options?.signal);
       (async () => {
@@ -113,7 +120,11 @@ export class UserClient {
   watchUsers(options?: CallOptions): WatchStream {
     const m = method('watchUsers');
     const call: ClientDuplexStream<WatchUsersRequest, UserEvent> = this.client.makeBidiStreamRequest(
-      m.path, m.requestSerialize, m.responseDeserialize, options?.metadata ?? new Metadata(), this.callOptions(options),
+      m.path,
+      m.requestSerialize,
+      m.responseDeserialize,
+      options?.metadata ?? new Metadata(),
+      this.callOptions(options),
     );
     cancelOnAbort(call, options?.signal);
     return {
@@ -132,9 +143,13 @@ export class UserClient {
     const m = method(name);
     return new Promise((resolve, reject) => {
       const call = this.client.makeUnaryRequest(
-        m.path, m.requestSerialize, m.responseDeserialize, request, options?.metadata ?? new Metadata(),
-        this.callOptions(options), (error: ServiceError | null, response?: unknown) =>
-          error ? reject(error) : resolve(response as Res),
+        m.path,
+        m.requestSerialize,
+        m.responseDeserialize,
+        request,
+        options?.metadata ?? new Metadata(),
+        this.callOptions(options),
+        (error: ServiceError | null, response?: unknown) => (error ? reject(error) : resolve(response as Res)),
       );
       cancelOnAbort(call, options?.signal);
     });

@@ -34,7 +34,13 @@ function pack<T>(codec: { encode(m: T): { finish(): Uint8Array } }, typeName: st
  */
 export function toStatus(error: DomainError): Partial<StatusObject> {
   const code = STATUS_OF[error.code];
-  const details = [pack(ErrorInfo, 'google.rpc.ErrorInfo', { reason: error.code, domain: ERROR_DOMAIN, metadata: { ...error.metadata } })];
+  const details = [
+    pack(ErrorInfo, 'google.rpc.ErrorInfo', {
+      reason: error.code,
+      domain: ERROR_DOMAIN,
+      metadata: { ...error.metadata },
+    }),
+  ];
   if (error.violations.length > 0) {
     const fieldViolations = error.violations.map((v) => ({ ...v, reason: error.code }));
     details.push(pack(BadRequest, 'google.rpc.BadRequest', { fieldViolations }));

@@ -33,7 +33,10 @@ export interface CallHooks {
    * and, for `endless` calls, with an UNAVAILABLE DomainError on shutdown.
    */
   begin(
-    call: { on(event: 'cancelled', listener: () => void): unknown; removeListener(event: 'cancelled', listener: () => void): unknown },
+    call: {
+      on(event: 'cancelled', listener: () => void): unknown;
+      removeListener(event: 'cancelled', listener: () => void): unknown;
+    },
     options: { endless: boolean },
   ): { signal: AbortSignal; done(): void };
   /** An error that is not the client's fault. */
@@ -55,10 +58,12 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
   function unary<Req, Res>(method: string, run: (request: Req, limits: CallLimits) => Promise<Res>) {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
       // Through a promise, so a synchronous throw becomes a status too.
-      Promise.resolve(call.request).then((request) => run(request, limitsOf(call))).then(
-        (response) => callback(null, response),
-        (error: unknown) => callback(fail(method, error)),
-      );
+      Promise.resolve(call.request)
+        .then((request) => run(request, limitsOf(call)))
+        .then(
+          (response) => callback(null, response),
+          (error: unknown) => callback(fail(method, error)),
+        );
     };
   }
 
@@ -81,11 +86,17 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
     listUsers(call: ServerWritableStream<ListUsersRequest, User>) {
       const scope = hooks.begin(call, { endless: false });
       streamList(service, call, scope.signal)
-        .then(() => call.end(), (error: unknown) => endWithError(call, 'ListUsers', error))
+        .then(
+          () => call.end(),
+          (error: unknown) => endWithError(call, 'ListUsers', error),
+        )
         .finally(scope.done);
     },
 
-    createUsers(call: ServerReadableStream<CreateUserRequest, CreateUsersResponse>, callback: sendUnaryData<CreateUsersResponse>) {
+    createUsers(
+      call: ServerReadableStream<CreateUserRequest, CreateUsersResponse>,
+      callback: sendUnaryData<CreateUsersResponse>,
+    ) {
       const scope = hooks.begin(call, { endless: false });
       collect(call)
         .then((requests) => service.createUsers(requests, limitsOf(call)))
@@ -99,7 +110,10 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
     watchUsers(call: ServerDuplexStream<WatchUsersRequest, UserEvent>) {
       const scope = hooks.begin(call, { endless: true });
       streamWatch(service, call, scope.signal)
-        .then(() => call.end(), (error: unknown) => endWithError(call, 'WatchUsers', error))
+        .then(
+          () => call.end(),
+          (error: unknown) => endWithError(call, 'WatchUsers', error),
+        )
         .finally(scope.done);
     },
   };
@@ -113,7 +127,11 @@ function limitsOf(call: { getDeadline(): Deadline }): CallLimits {
 }
 
 /** Pages through the store, writing each user; waits while the client's buffer is full. */
-async function streamList(service: UserService, call: ServerWritableStream<ListUsersRequest, User>, signal: AbortSignal) {
+async function streamList(
+  service: UserService,
+  call: ServerWritableStream<ListUsersRequest, User>,
+  signal: AbortSignal,
+) {
   const { filter, pageSize } = call.request;
   let pageToken = call.request.pageToken;
   do {
@@ -149,7 +167,11 @@ function collect(call: ServerReadableStream<CreateUserRequest, unknown>): Promis
  * Each request adds user ids to the watch set; the first may resume after a
  * revision. Ends cleanly when the client half-closes.
  */
-async function streamWatch(service: UserService, call: ServerDuplexStream<WatchUsersRequest, UserEvent>, signal: AbortSignal) {
+async function streamWatch(
+  service: UserService,
+  call: ServerDuplexStream<WatchUsersRequest, UserEvent>,
+  signal: AbortSignal,
+) {
   const watching = new AbortController();
   const stop = () => watching.abort();
   signal.addEventListener('abort', stop, { once: true });
@@ -163,7 +185,9 @@ async function streamWatch(service: UserService, call: ServerDuplexStream<WatchU
         first = false;
         resolve(request);
       } else if (request.afterRevision !== undefined) {
-        protocolError = invalidArgument([{ field: 'after_revision', description: 'only the first request may carry it' }]);
+        protocolError = invalidArgument([
+          { field: 'after_revision', description: 'only the first request may carry it' },
+        ]);
         stop();
       }
     });
@@ -198,7 +222,12 @@ function patchFromMask({ user, updateMask }: UpdateUserRequest): UserPatch {
   const paths = updateMask ?? [];
   const unknown = paths.filter((path) => !isUpdatable(path));
   if (unknown.length > 0) {
-    throw invalidArgument(unknown.map((path) => ({ field: `update_mask.paths[${paths.indexOf(path)}]`, description: `"${path}" is not an updatable field (${UPDATABLE_FIELDS.join(', ')})` })));
+    throw invalidArgument(
+      unknown.map((path) => ({
+        field: `update_mask.paths[${paths.indexOf(path)}]`,
+        description: `"${path}" is not an updatable field (${UPDATABLE_FIELDS.join(', ')})`,
+      })),
+    );
   }
   const patch: Record<string, unknown> = {};
   for (const path of paths.filter(isUpdatable)) patch[path] = user?.[path];

@@ -70,7 +70,8 @@ export async function startGrpcServer(
         const cancelled = () => controller.abort();
         call.on('cancelled', cancelled);
         // Finite calls drain; endless ones would hold shutdown forever, so they end.
-        const unavailable = () => controller.abort(new DomainError(ErrorCode.UNAVAILABLE, 'the server is shutting down'));
+        const unavailable = () =>
+          controller.abort(new DomainError(ErrorCode.UNAVAILABLE, 'the server is shutting down'));
         if (endless) shuttingDown.signal.addEventListener('abort', unavailable, { once: true });
         open.add(controller);
         return {

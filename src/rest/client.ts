@@ -58,7 +58,11 @@ export class RestClient {
     const response = await fetch(`${this.baseUrl}/users?${query}`);
     const body = await this.parse<PageJson>(response);
     const total = response.headers.get('x-total-count');
-    return { ...body, link: response.headers.get('link') ?? undefined, totalCountHeader: total === null ? undefined : Number(total) };
+    return {
+      ...body,
+      link: response.headers.get('link') ?? undefined,
+      totalCountHeader: total === null ? undefined : Number(total),
+    };
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -53,12 +53,18 @@ const FASTIFY_CODES: Record<string, RestErrorCode> = {
 
 /** Maps any error to a status and body; `internal` says it is a bug worth logging. */
 export function toErrorResponse(error: unknown): { status: number; body: ErrorBody; internal: boolean } {
-  const body = (code: RestErrorCode, message: string, details: FieldViolation[] = [], metadata?: Record<string, string>) => ({
+  const body = (
+    code: RestErrorCode,
+    message: string,
+    details: FieldViolation[] = [],
+    metadata?: Record<string, string>,
+  ) => ({
     status: STATUS_OF[code],
     body: { error: { code, message, details, ...(metadata && Object.keys(metadata).length > 0 ? { metadata } : {}) } },
     internal: code === ErrorCode.INTERNAL,
   });
-  if (error instanceof DomainError) return body(error.code, error.message, [...error.violations], { ...error.metadata });
+  if (error instanceof DomainError)
+    return body(error.code, error.message, [...error.violations], { ...error.metadata });
   if (error instanceof HttpError) return body(error.code, error.message);
   const fastifyError = error as Partial<FastifyError>;
   if (fastifyError.validation) {
@@ -66,12 +72,17 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorBo
       field: validationField(fastifyError.validationContext ?? 'body', v.instancePath, v.params),
       description: v.message ?? 'is invalid',
     }));
-    return body(ErrorCode.INVALID_ARGUMENT, `invalid request: ${details.map((d) => `${d.field}: ${d.description}`).join('; ')}`, details);
+    return body(
+      ErrorCode.INVALID_ARGUMENT,
+      `invalid request: ${details.map((d) => `${d.field}: ${d.description}`).join('; ')}`,
+      details,
+    );
   }
   const code = fastifyError.code && FASTIFY_CODES[fastifyError.code];
   if (code) return body(code, fastifyError.message ?? code);
   // A JSON syntax error thrown by the body parser.
-  if (error instanceof SyntaxError || fastifyError.statusCode === 400) return body(HttpErrorCode.MALFORMED_BODY, 'the request body could not be parsed');
+  if (error instanceof SyntaxError || fastifyError.statusCode === 400)
+    return body(HttpErrorCode.MALFORMED_BODY, 'the request body could not be parsed');
   return body(ErrorCode.INTERNAL, 'internal error');
 }
 

@@ -2,7 +2,12 @@ import { decode as decodeMsgpack, encode as encodeMsgpack } from '@msgpack/msgpa
 import { invalidArgument } from '../domain/errors.js';
 import { type CreateUserRequest, type User, UserRole, type UserPatch } from '../domain/user.js';
 import { asBuffer } from '../wire.js';
-import { CreateUserRequest as CreateUserRequestCodec, CreateUsersResponse, User as UserCodec, UserPage } from '../gen/users/v1/users.js';
+import {
+  CreateUserRequest as CreateUserRequestCodec,
+  CreateUsersResponse,
+  User as UserCodec,
+  UserPage,
+} from '../gen/users/v1/users.js';
 
 /**
  * A user as REST sends it: the proto3 JSON mapping of `users.v1.User`
@@ -57,7 +62,9 @@ export function parseFields(raw: string | undefined): UserField[] | undefined {
   const names = raw.split(',').map((f) => f.trim().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()));
   const unknown = names.filter((n) => !(USER_FIELDS as readonly string[]).includes(n));
   if (unknown.length > 0) {
-    throw invalidArgument([{ field: 'fields', description: `unknown fields: ${unknown.join(', ')} (known: ${USER_FIELDS.join(', ')})` }]);
+    throw invalidArgument([
+      { field: 'fields', description: `unknown fields: ${unknown.join(', ')} (known: ${USER_FIELDS.join(', ')})` },
+    ]);
   }
   return names as UserField[];
 }
@@ -74,11 +81,18 @@ export const MEDIA_TYPES: readonly MediaType[] = Object.values(MEDIA);
  * Picks the response media type from `Accept` (q-values honoured, order of
  * preference on ties); undefined when nothing acceptable is offered.
  */
-export function negotiate(accept: string | undefined, offered: readonly MediaType[] = MEDIA_TYPES): MediaType | undefined {
+export function negotiate(
+  accept: string | undefined,
+  offered: readonly MediaType[] = MEDIA_TYPES,
+): MediaType | undefined {
   if (!accept || accept.trim() === '') return offered[0];
   let best: { type: MediaType; q: number } | undefined;
   for (const part of accept.split(',')) {
-    const [range = '', ...params] = part.trim().toLowerCase().split(';').map((p) => p.trim());
+    const [range = '', ...params] = part
+      .trim()
+      .toLowerCase()
+      .split(';')
+      .map((p) => p.trim());
     const qParam = params.find((p) => p.startsWith('q='));
     const q = qParam ? Number(qParam.slice(2)) : 1;
     if (!(q > 0)) continue;
@@ -113,7 +127,9 @@ export function encodePage(
 ): Buffer | PageJson {
   if (type === MEDIA.protobuf) {
     const users = page.users.map((u) => sparseUser(u, fields));
-    return asBuffer(UserPage.encode({ users, nextPageToken: page.nextPageToken, totalCount: page.totalCount ?? 0 }).finish());
+    return asBuffer(
+      UserPage.encode({ users, nextPageToken: page.nextPageToken, totalCount: page.totalCount ?? 0 }).finish(),
+    );
   }
   const json: PageJson = { users: page.users.map((u) => userToJson(u, fields)), nextPageToken: page.nextPageToken };
   if (page.totalCount !== undefined) json.totalCount = page.totalCount;
@@ -151,13 +167,15 @@ export function createJsonFromProtobuf(body: Buffer): CreateUserJson {
   }
   const json: CreateUserJson = { name: request.name, email: request.email, tags: request.tags };
   // An unknown number keeps its digits, so the schema rejects it rather than defaulting it.
-  if (request.role !== UserRole.USER_ROLE_UNSPECIFIED) json.role = (UserRole[request.role] ?? String(request.role)) as CreateUserJson['role'];
+  if (request.role !== UserRole.USER_ROLE_UNSPECIFIED)
+    json.role = (UserRole[request.role] ?? String(request.role)) as CreateUserJson['role'];
   return json;
 }
 
 /** A batch's answer; protobuf is the very `CreateUsersResponse` gRPC sends. */
 export function encodeBatch(users: User[], type: MediaType): Buffer | { users: UserJson[]; createdCount: number } {
-  if (type === MEDIA.protobuf) return asBuffer(CreateUsersResponse.encode({ users, createdCount: users.length }).finish());
+  if (type === MEDIA.protobuf)
+    return asBuffer(CreateUsersResponse.encode({ users, createdCount: users.length }).finish());
   const json = { users: users.map((u) => userToJson(u)), createdCount: users.length };
   return type === MEDIA.msgpack ? asBuffer(encodeMsgpack(json)) : json;
 }

@@ -110,7 +110,10 @@ export const listQuery = {
     filter: { type: 'string', description: 'Case-insensitive substring of the name.' },
     page: { type: 'integer', description: 'Offset pagination: 1-based page number (default 1).' },
     limit: { type: 'integer', description: `Page size: default ${PAGE_SIZE.default}, at most ${PAGE_SIZE.max}.` },
-    page_token: { type: 'string', description: 'Cursor pagination: continue after this token (from `nextPageToken` or the Link header).' },
+    page_token: {
+      type: 'string',
+      description: 'Cursor pagination: continue after this token (from `nextPageToken` or the Link header).',
+    },
     fields,
   },
   additionalProperties: false,

@@ -67,7 +67,11 @@ export async function buildRestApp(
     return reply.code(status).type('application/json').send(body);
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send(toErrorResponse(new HttpError(HttpErrorCode.ROUTE_NOT_FOUND, `no route ${request.method} ${request.url}`)).body),
+    reply
+      .code(404)
+      .send(
+        toErrorResponse(new HttpError(HttpErrorCode.ROUTE_NOT_FOUND, `no route ${request.method} ${request.url}`)).body,
+      ),
   );
 
   for (const schema of [userSchema, userPageSchema, errorSchema]) app.addSchema(schema);

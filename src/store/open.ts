@@ -5,7 +5,10 @@ import { openSqliteStore } from './sqlite.js';
 export interface OpenedStore {
   store: SqlUserStore;
   /** How the engine tells this process of other processes' commits, when it can (PostgreSQL LISTEN/NOTIFY). */
-  listenForCommits?(onCommit: (revision?: number) => void, onError: (error: unknown) => void): { close(): Promise<void> };
+  listenForCommits?(
+    onCommit: (revision?: number) => void,
+    onError: (error: unknown) => void,
+  ): { close(): Promise<void> };
 }
 
 /** `db` is a postgres:// URL or a SQLite file path (the embedded default). */

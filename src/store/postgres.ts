@@ -23,7 +23,9 @@ const INT8 = 20;
 // Revisions and millisecond timestamps are int8, well inside Number's exact range; node-pg would return strings.
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === INT8
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 const errorCode = (error: unknown) => (error as { code?: unknown })?.code;
@@ -48,12 +50,19 @@ function postgresDialect(channel: string): Dialect {
 export interface PostgresStore {
   store: SqlUserStore;
   /** Calls `onCommit` with the head revision whenever any instance commits to the change log. */
-  listenForCommits(onCommit: (revision?: number) => void, onError: (error: unknown) => void): { close(): Promise<void> };
+  listenForCommits(
+    onCommit: (revision?: number) => void,
+    onError: (error: unknown) => void,
+  ): { close(): Promise<void> };
 }
 
 /** Kysely on a pool of `url`; its search_path picks the schema. */
 export function postgresKysely(url: string, poolSize = POSTGRES_DEFAULTS.poolSize): Kysely<Database> {
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: poolSize, types, application_name: APPLICATION_NAME }) }) });
+  return new Kysely<Database>({
+    dialect: new PostgresDialect({
+      pool: new pg.Pool({ connectionString: url, max: poolSize, types, application_name: APPLICATION_NAME }),
+    }),
+  });
 }
 
 /** The schema the connection's search_path selects: where the tables live. */
@@ -86,7 +95,12 @@ export async function openPostgresStore(url: string, options: { poolSize?: numbe
  * commit, so the feed re-reads the change log: a lost notification delays an
  * event (the feed also polls), it never loses one.
  */
-function listen(url: string, channel: string, onCommit: (revision?: number) => void, onError: (error: unknown) => void) {
+function listen(
+  url: string,
+  channel: string,
+  onCommit: (revision?: number) => void,
+  onError: (error: unknown) => void,
+) {
   let closed = false;
   let client: pg.Client | undefined;
   let retry: NodeJS.Timeout | undefined;

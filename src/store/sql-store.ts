@@ -40,7 +40,6 @@ export class SqlUserStore implements UserStore, ChangeLog {
     this.userById = db.selectFrom('users').selectAll().where('id', '=', '').compile();
   }
 
-
   /** One transaction within the caller's deadline: the engine stops any statement still running at it. */
   private async write<T>(limits: CallLimits | undefined, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
     const left = timeLeft(limits);
@@ -62,12 +61,18 @@ export class SqlUserStore implements UserStore, ChangeLog {
   }
 
   async getUser(id: string, limits?: CallLimits): Promise<User | undefined> {
-    const { rows } = await this.read(limits, (db) => db.executeQuery<UsersTable>({ ...this.userById, parameters: [id] }));
+    const { rows } = await this.read(limits, (db) =>
+      db.executeQuery<UsersTable>({ ...this.userById, parameters: [id] }),
+    );
     const row = rows[0];
     return row && rowToUser(row);
   }
 
-  async insertUsers(users: readonly User[], fieldPath: (index: number) => string, limits?: CallLimits): Promise<UserEvent[]> {
+  async insertUsers(
+    users: readonly User[],
+    fieldPath: (index: number) => string,
+    limits?: CallLimits,
+  ): Promise<UserEvent[]> {
     return this.write(limits, async (trx) => {
       await rejectTakenEmails(trx, users, fieldPath);
       try {
@@ -115,19 +120,23 @@ export class SqlUserStore implements UserStore, ChangeLog {
     let select = this.matching(db, query.nameContains).selectAll();
     const { after } = query;
     if (after) {
-      select = select.where((eb) =>
-        eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)),
-      );
+      select = select.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));
     }
     const rows = await select.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
     return rows.map(rowToUser);
   }
 
-  async listUsersByOffset(query: ListQuery & { offset: number }, limits?: CallLimits): Promise<{ users: User[]; totalCount: number }> {
+  async listUsersByOffset(
+    query: ListQuery & { offset: number },
+    limits?: CallLimits,
+  ): Promise<{ users: User[]; totalCount: number }> {
     return this.read(limits, (db) => this.offsetPage(db, query));
   }
 
-  private async offsetPage(db: Executor, query: ListQuery & { offset: number }): Promise<{ users: User[]; totalCount: number }> {
+  private async offsetPage(
+    db: Executor,
+    query: ListQuery & { offset: number },
+  ): Promise<{ users: User[]; totalCount: number }> {
     const [rows, count] = await Promise.all([
       this.matching(db, query.nameContains)
         .selectAll()
@@ -161,7 +170,10 @@ export class SqlUserStore implements UserStore, ChangeLog {
 
   async prune(retain: number): Promise<number> {
     const head = await this.headRevision();
-    const result = await this.db.deleteFrom('user_events').where('revision', '<=', head - retain).executeTakeFirst();
+    const result = await this.db
+      .deleteFrom('user_events')
+      .where('revision', '<=', head - retain)
+      .executeTakeFirst();
     return Number(result.numDeletedRows);
   }
 
@@ -173,7 +185,11 @@ export class SqlUserStore implements UserStore, ChangeLog {
     await this.db.destroy();
   }
 
-  private async appendEvents(trx: Transaction<Database>, type: EventType, users: readonly User[]): Promise<UserEvent[]> {
+  private async appendEvents(
+    trx: Transaction<Database>,
+    type: EventType,
+    users: readonly User[],
+  ): Promise<UserEvent[]> {
     const { events, head } = await appendEvents(trx, type, users);
     await this.dialect.afterAppend?.(trx, head);
     return events;
@@ -206,7 +222,11 @@ async function rejectTakenEmails(
  * Takes the next revisions by bumping the head row: the row lock orders
  * concurrent writers, so revisions become visible in commit order with no gap.
  */
-async function appendEvents(trx: Transaction<Database>, type: EventType, users: readonly User[]): Promise<{ events: UserEvent[]; head: number }> {
+async function appendEvents(
+  trx: Transaction<Database>,
+  type: EventType,
+  users: readonly User[],
+): Promise<{ events: UserEvent[]; head: number }> {
   const { head_revision } = await trx
     .updateTable('change_log_state')
     .set((eb) => ({ head_revision: eb('head_revision', '+', users.length) }))

@@ -47,10 +47,12 @@ function run(command: string, args: string[]): { pid: number; done: Promise<stri
 export async function runLoad(spec: LoadSpec, context: RunContext): Promise<LoadResult> {
   const server = new CpuMeter(context.serverPid);
   const threads = Math.max(1, Math.min(context.pinning.clientCoreCount, spec.connections));
-  const outcome = context.driver === 'h2load' ? await runH2load(spec, context, threads) : await runNodeDriver(spec, context);
+  const outcome =
+    context.driver === 'h2load' ? await runH2load(spec, context, threads) : await runNodeDriver(spec, context);
   const serverCpu = server.read();
   const clientCpu = outcome.clientCpu;
-  const clientSaturated = clientCpu !== undefined && clientCpu >= SATURATED * (context.driver === 'h2load' ? threads : 1);
+  const clientSaturated =
+    clientCpu !== undefined && clientCpu >= SATURATED * (context.driver === 'h2load' ? threads : 1);
   return { ...outcome, serverCpu, clientSaturated };
 }
 
@@ -105,8 +107,22 @@ async function runH2load(spec: LoadSpec, context: RunContext, threads: number): 
   const dir = mkdtempSync(join(tmpdir(), 'twinapi-h2load-'));
   try {
     const logFile = join(dir, 'requests.log');
-    const args = ['-c', String(spec.connections), '-m', String(spec.protocol === 'http1' ? 1 : spec.streams), '-t', String(threads)];
-    args.push('-D', `${Math.round(spec.durationS * 1000)}ms`, '--warm-up-time', `${Math.round(spec.warmupS * 1000)}ms`, '--log-file', logFile);
+    const args = [
+      '-c',
+      String(spec.connections),
+      '-m',
+      String(spec.protocol === 'http1' ? 1 : spec.streams),
+      '-t',
+      String(threads),
+    ];
+    args.push(
+      '-D',
+      `${Math.round(spec.durationS * 1000)}ms`,
+      '--warm-up-time',
+      `${Math.round(spec.warmupS * 1000)}ms`,
+      '--log-file',
+      logFile,
+    );
     if (spec.protocol === 'http1') args.push('--h1');
     if (spec.body) {
       const bodyFile = join(dir, 'request.bin');
@@ -121,7 +137,9 @@ async function runH2load(spec: LoadSpec, context: RunContext, threads: number): 
     const summary = parseH2loadSummary(await child.done);
     const clientCpu = meter.read();
     const succeeded =
-      spec.protocol === 'grpc' ? countGrpcSuccesses(summary, context.okReplyBytes ?? Number.POSITIVE_INFINITY) : summary.succeeded;
+      spec.protocol === 'grpc'
+        ? countGrpcSuccesses(summary, context.okReplyBytes ?? Number.POSITIVE_INFINITY)
+        : summary.succeeded;
     return {
       driver: 'h2load',
       requests: summary.requests,

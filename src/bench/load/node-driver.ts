@@ -30,7 +30,9 @@ function grpcStatusOf(headers: IncomingHttpHeaders): number | undefined {
 
 function http2Call(session: ClientHttp2Session, spec: LoadSpec, path: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const headers = spec.body ? { ':method': 'POST', ':path': path, ...GRPC_REQUEST_HEADERS } : { ':method': 'GET', ':path': path };
+    const headers = spec.body
+      ? { ':method': 'POST', ':path': path, ...GRPC_REQUEST_HEADERS }
+      : { ':method': 'GET', ':path': path };
     const stream = session.request(headers, { endStream: !spec.body });
     const reply: Reply = { status: 0, dataBytes: 0 };
     stream.on('response', (h) => {

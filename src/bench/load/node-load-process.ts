@@ -3,5 +3,8 @@ import { runNodeLoad } from './node-driver.js';
 import type { LoadSpec } from './spec.js';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec & { body?: string };
-const outcome = await runNodeLoad({ ...spec, body: spec.body === undefined ? undefined : Buffer.from(spec.body, 'base64') });
+const outcome = await runNodeLoad({
+  ...spec,
+  body: spec.body === undefined ? undefined : Buffer.from(spec.body, 'base64'),
+});
 process.stdout.write(JSON.stringify(outcome));

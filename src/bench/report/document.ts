@@ -28,8 +28,10 @@ function overview(r: BenchResults): Section {
       `Machine: ${r.machine.cpuModel}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, ${r.machine.os}; load average at start ${r.machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}.`,
       `Pinning: ${r.pinning.note}. Load generator: ${r.loadGenerator.driver} ${r.loadGenerator.version} — ${r.loadGenerator.note}.`,
       `Settings: ${o.users} seeded users; ${o.runs} run(s) of ${o.durationS} s after ${o.warmupS} s warm-up per point; connections ${o.concurrency.join(', ')} × ${o.streams} stream(s) each for HTTP/2 and gRPC (HTTP/1.1 is never pipelined)${o.quick ? '; --quick (a smoke run: too short to quote)' : ''}.`,
-      'Every load point counts only successful calls: HTTP 2xx, and for gRPC grpc-status 0 (each target is first called once and checked; under h2load, OK calls are the DATA bytes over one OK reply\'s bytes, since a failed call here sends none). Latency percentiles come from every request (h2load --log-file), not a mean.',
-      `Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+      "Every load point counts only successful calls: HTTP 2xx, and for gRPC grpc-status 0 (each target is first called once and checked; under h2load, OK calls are the DATA bytes over one OK reply's bytes, since a failed call here sends none). Latency percentiles come from every request (h2load --log-file), not a mean.",
+      `Versions: ${Object.entries(r.versions)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}.`,
       `Reproduce: \`twinapi bench${o.quick ? ' --quick' : ''} --scenario ${o.scenarios.join(',')} --duration ${o.durationS} --concurrency ${o.concurrency.join(',')} --runs ${o.runs} --users ${o.users}\`.`,
     ],
   };
@@ -41,7 +43,13 @@ function targetsSection(r: BenchResults): Section {
     paragraphs: ['Ratios of successful requests/s measured in this run, at the highest concurrency.'],
     table: {
       head: ['target', 'required', 'measured', 'met', 'numbers'],
-      rows: targetChecks(r).map((t) => [t.target, `${t.required.toFixed(2)}×`, `${f(t.measured)}×`, t.met === undefined ? '—' : t.met ? 'yes' : 'no', t.detail]),
+      rows: targetChecks(r).map((t) => [
+        t.target,
+        `${t.required.toFixed(2)}×`,
+        `${f(t.measured)}×`,
+        t.met === undefined ? '—' : t.met ? 'yes' : 'no',
+        t.detail,
+      ]),
     },
   };
 }
@@ -57,21 +65,34 @@ function claimsSection(r: BenchResults): Section {
 function serializationSection(r: BenchResults): Section | undefined {
   if (!r.serialization) return undefined;
   const rows = r.serialization.map((m) => [
-    m.label, m.payload === 'one' ? '1 user' : `${r.payload?.find((p) => p.payload === 'many')?.users ?? 100} users`, m.direction,
-    f(m.microsPerOp.median), `${f(m.microsPerOp.min)}–${f(m.microsPerOp.max)}`, n0(m.opsPerSecond),
+    m.label,
+    m.payload === 'one' ? '1 user' : `${r.payload?.find((p) => p.payload === 'many')?.users ?? 100} users`,
+    m.direction,
+    f(m.microsPerOp.median),
+    `${f(m.microsPerOp.min)}–${f(m.microsPerOp.max)}`,
+    n0(m.opsPerSecond),
   ]);
   const codecs = [...new Set(r.serialization.map((m) => m.label))];
-  const cases = [['one', 'encode'], ['one', 'decode']] as const;
+  const cases = [
+    ['one', 'encode'],
+    ['one', 'decode'],
+  ] as const;
   return {
     title: 'Serialization (in-process, warm)',
-    paragraphs: ['All codecs start from the same domain users. JSON decode is JSON.parse alone (no conversion back to Dates), which flatters JSON slightly.'],
+    paragraphs: [
+      'All codecs start from the same domain users. JSON decode is JSON.parse alone (no conversion back to Dates), which flatters JSON slightly.',
+    ],
     table: { head: ['codec', 'payload', 'op', 'µs/op (median)', 'spread', 'ops/s'], rows },
     chart: {
       unit: 'µs per user',
       categories: codecs,
       series: cases.map(([payload, direction]) => ({
         name: `${direction}`,
-        values: codecs.map((label) => r.serialization!.find((m) => m.label === label && m.payload === payload && m.direction === direction)?.microsPerOp.median),
+        values: codecs.map(
+          (label) =>
+            r.serialization!.find((m) => m.label === label && m.payload === payload && m.direction === direction)
+              ?.microsPerOp.median,
+        ),
       })),
     },
   };
@@ -83,11 +104,17 @@ function payloadSection(r: BenchResults): Section | undefined {
   return {
     title: 'Payload size',
     paragraphs: [],
-    table: { head: ['codec', 'users', 'bytes', 'gzip bytes'], rows: r.payload.map((p) => [p.codec, String(p.users), n0(p.bytes), n0(p.gzipBytes)]) },
+    table: {
+      head: ['codec', 'users', 'bytes', 'gzip bytes'],
+      rows: r.payload.map((p) => [p.codec, String(p.users), n0(p.bytes), n0(p.gzipBytes)]),
+    },
     chart: {
       unit: `bytes for ${many[0]?.users ?? 100} users`,
       categories: many.map((p) => p.codec),
-      series: [{ name: 'raw', values: many.map((p) => p.bytes) }, { name: 'gzip', values: many.map((p) => p.gzipBytes) }],
+      series: [
+        { name: 'raw', values: many.map((p) => p.bytes) },
+        { name: 'gzip', values: many.map((p) => p.gzipBytes) },
+      ],
     },
   };
 }
@@ -100,22 +127,49 @@ function unarySection(r: BenchResults, endpoint: 'get' | 'list'): Section | unde
   const top = levels[levels.length - 1];
   const failures = r.unary!.failures.filter((fl) => fl.target.endpoint === endpoint);
   return {
-    title: endpoint === 'get' ? 'Unary load: GetUser / GET /users/:id' : 'Unary load: a 100-user list (ListUsers stream / GET /users?limit=100)',
+    title:
+      endpoint === 'get'
+        ? 'Unary load: GetUser / GET /users/:id'
+        : 'Unary load: a 100-user list (ListUsers stream / GET /users?limit=100)',
     paragraphs: [
       'req/s is the median of the runs with their spread; latency percentiles are medians over the runs, max is the worst seen. CPU is in cores (1.00 = one core flat out); a saturated load generator makes that row a floor, not a measurement of the server.',
       ...failures.map((fl) => `${fl.target.label} was not measured: its first call failed (${fl.error}).`),
     ],
     table: {
-      head: ['target', 'conn×streams', 'req/s', 'spread', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'server CPU', 'client CPU', 'failed'],
+      head: [
+        'target',
+        'conn×streams',
+        'req/s',
+        'spread',
+        'p50 ms',
+        'p90 ms',
+        'p99 ms',
+        'max ms',
+        'server CPU',
+        'client CPU',
+        'failed',
+      ],
       rows: ms.map((m) => [
-        m.target.label, `${m.connections}×${m.streams}`, n0(m.rps.median), `${n0(m.rps.min)}–${n0(m.rps.max)}`,
-        f(m.latencyMs.p50), f(m.latencyMs.p90), f(m.latencyMs.p99), f(m.latencyMs.max), f(m.serverCpu), `${f(m.clientCpu)}${m.clientSaturated ? ' SATURATED' : ''}`, String(m.failed),
+        m.target.label,
+        `${m.connections}×${m.streams}`,
+        n0(m.rps.median),
+        `${n0(m.rps.min)}–${n0(m.rps.max)}`,
+        f(m.latencyMs.p50),
+        f(m.latencyMs.p90),
+        f(m.latencyMs.p99),
+        f(m.latencyMs.max),
+        f(m.serverCpu),
+        `${f(m.clientCpu)}${m.clientSaturated ? ' SATURATED' : ''}`,
+        String(m.failed),
       ]),
     },
     chart: {
       unit: `successful req/s (and p99 at ${top} connections in the table)`,
       categories: targets,
-      series: levels.map((c) => ({ name: `${c} conn`, values: targets.map((t) => ms.find((m) => m.target.label === t && m.connections === c)?.rps.median) })),
+      series: levels.map((c) => ({
+        name: `${c} conn`,
+        values: targets.map((t) => ms.find((m) => m.target.label === t && m.connections === c)?.rps.median),
+      })),
     },
   };
 }
@@ -142,13 +196,23 @@ function streamingSection(r: BenchResults): Section | undefined {
   return {
     title: 'Streaming',
     paragraphs: [
-      'List-all: every seeded user, as one ListUsers server stream vs REST cursor pages. Fan-out: N subscribers attached, then the events are committed in batches of 100; delivery latency is from the user\'s updatedAt (commit, ms resolution) to arrival.',
+      "List-all: every seeded user, as one ListUsers server stream vs REST cursor pages. Fan-out: N subscribers attached, then the events are committed in batches of 100; delivery latency is from the user's updatedAt (commit, ms resolution) to arrival.",
     ],
     table: {
       head: ['measurement', 'protocol', 'result', 'detail'],
       rows: [
-        ...s.listAll.map((l) => ['list all users', l.label, `${f(l.ms.median, 0)} ms (${f(l.ms.min, 0)}–${f(l.ms.max, 0)})`, `${n0(l.usersPerSecond)} users/s, ${n0(l.users)} users`]),
-        ...s.fanOut.map((o) => [`fan-out to ${o.subscribers}`, o.label, `${n0(o.deliveredPerSecond)} events/s`, `latency p50 ${o.latencyMs.p50} / p99 ${o.latencyMs.p99} / max ${o.latencyMs.max} ms; ${o.missing} missing of ${o.subscribers * o.events}`]),
+        ...s.listAll.map((l) => [
+          'list all users',
+          l.label,
+          `${f(l.ms.median, 0)} ms (${f(l.ms.min, 0)}–${f(l.ms.max, 0)})`,
+          `${n0(l.usersPerSecond)} users/s, ${n0(l.users)} users`,
+        ]),
+        ...s.fanOut.map((o) => [
+          `fan-out to ${o.subscribers}`,
+          o.label,
+          `${n0(o.deliveredPerSecond)} events/s`,
+          `latency p50 ${o.latencyMs.p50} / p99 ${o.latencyMs.p99} / max ${o.latencyMs.max} ms; ${o.missing} missing of ${o.subscribers * o.events}`,
+        ]),
       ],
     },
   };
@@ -166,20 +230,43 @@ function scalingSection(r: BenchResults): Section | undefined {
       ...s.failures.map((fl) => `${fl.target.label} was not measured: its first call failed (${fl.error}).`),
     ],
     table: {
-      head: ['workers', 'target', 'conn×streams', 'req/s', 'spread', 'vs 1 worker', 'p50 ms', 'p99 ms', 'server CPU', 'client CPU', 'cores'],
+      head: [
+        'workers',
+        'target',
+        'conn×streams',
+        'req/s',
+        'spread',
+        'vs 1 worker',
+        'p50 ms',
+        'p99 ms',
+        'server CPU',
+        'client CPU',
+        'cores',
+      ],
       rows: s.measurements.map((m) => {
         const one = s.measurements.find((o) => o.workers === 1 && o.target.id === m.target.id);
         return [
-          String(m.workers), m.target.label, `${m.connections}×${m.streams}`, n0(m.rps.median), `${n0(m.rps.min)}–${n0(m.rps.max)}`,
-          one ? `${f(m.rps.median / one.rps.median)}×` : '—', f(m.latencyMs.p50), f(m.latencyMs.p99), f(m.serverCpu),
-          `${f(m.clientCpu)}${m.clientSaturated ? ' SATURATED' : ''}`, m.pinning.note,
+          String(m.workers),
+          m.target.label,
+          `${m.connections}×${m.streams}`,
+          n0(m.rps.median),
+          `${n0(m.rps.min)}–${n0(m.rps.max)}`,
+          one ? `${f(m.rps.median / one.rps.median)}×` : '—',
+          f(m.latencyMs.p50),
+          f(m.latencyMs.p99),
+          f(m.serverCpu),
+          `${f(m.clientCpu)}${m.clientSaturated ? ' SATURATED' : ''}`,
+          m.pinning.note,
         ];
       }),
     },
     chart: {
       unit: 'successful req/s by worker count',
       categories: targets,
-      series: counts.map((n) => ({ name: `${n} worker(s)`, values: targets.map((t) => s.measurements.find((m) => m.workers === n && m.target.label === t)?.rps.median) })),
+      series: counts.map((n) => ({
+        name: `${n} worker(s)`,
+        values: targets.map((t) => s.measurements.find((m) => m.workers === n && m.target.label === t)?.rps.median),
+      })),
     },
   };
 }
@@ -197,6 +284,10 @@ export function reportSections(r: BenchResults): Section[] {
     unarySection(r, 'list'),
     scalingSection(r),
     streamingSection(r),
-    { title: 'Decision guide', paragraphs: ['Derived from the numbers above; rerun on your hardware before you rely on it.'], list: decisionGuide(r) },
+    {
+      title: 'Decision guide',
+      paragraphs: ['Derived from the numbers above; rerun on your hardware before you rely on it.'],
+      list: decisionGuide(r),
+    },
   ].filter((s): s is Section => s !== undefined);
 }

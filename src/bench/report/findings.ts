@@ -30,12 +30,19 @@ export function unaryAt(results: BenchResults, targetId: string, connections?: n
   return all.find((m) => m.connections === at);
 }
 
-const levels = (results: BenchResults) => [...new Set(results.unary?.measurements.map((m) => m.connections) ?? [])].sort((a, b) => a - b);
+const levels = (results: BenchResults) =>
+  [...new Set(results.unary?.measurements.map((m) => m.connections) ?? [])].sort((a, b) => a - b);
 
 function serializationClaim(results: BenchResults): Finding {
   const claim = 'protobuf serializes 5–10× faster than JSON (0.01 ms vs 0.08 ms per user)';
-  const find = (codec: string, direction: string) => results.serialization?.find((m) => m.codec === codec && m.payload === 'one' && m.direction === direction);
-  const [je, pe, jd, pd] = [find('json', 'encode'), find('protobuf', 'encode'), find('json', 'decode'), find('protobuf', 'decode')];
+  const find = (codec: string, direction: string) =>
+    results.serialization?.find((m) => m.codec === codec && m.payload === 'one' && m.direction === direction);
+  const [je, pe, jd, pd] = [
+    find('json', 'encode'),
+    find('protobuf', 'encode'),
+    find('json', 'decode'),
+    find('protobuf', 'decode'),
+  ];
   if (!je || !pe || !jd || !pd) return { claim, measured: '—', verdict: 'not measured' };
   const encode = ratio(je.microsPerOp.median, pe.microsPerOp.median);
   const decode = ratio(jd.microsPerOp.median, pd.microsPerOp.median);
@@ -130,7 +137,13 @@ function check(results: BenchResults, target: string, ours: string, base: string
   const b = unaryAt(results, base);
   if (!a || !b) return { target, required, measured: Number.NaN, met: undefined, detail: 'not measured in this run' };
   const measured = ratio(a.rps.median, b.rps.median);
-  return { target, required, measured, met: measured >= required, detail: `${rps(a.rps.median)} vs ${rps(b.rps.median)} at ${a.connections} connections` };
+  return {
+    target,
+    required,
+    measured,
+    met: measured >= required,
+    detail: `${rps(a.rps.median)} vs ${rps(b.rps.median)} at ${a.connections} connections`,
+  };
 }
 
 /** The issue's targets, as ratios measured in this run at the highest concurrency. */

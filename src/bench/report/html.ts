@@ -1,7 +1,8 @@
 import type { BenchResults } from '../results.js';
 import { type Chart, reportSections } from './document.js';
 
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escape = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const inlineCode = (text: string) => escape(text).replace(/`([^`]+)`/g, '<code>$1</code>');
 
 const COLORS = ['#2563eb', '#f59e0b', '#10b981', '#ef4444', '#8b5cf6'];
@@ -12,25 +13,36 @@ export function barChart(chart: Chart): string {
   const gap = 10;
   const labelWidth = 300;
   const plotWidth = 440;
-  const max = Math.max(1e-9, ...chart.series.flatMap((s) => s.values.filter((v): v is number => v !== undefined && Number.isFinite(v))));
+  const max = Math.max(
+    1e-9,
+    ...chart.series.flatMap((s) => s.values.filter((v): v is number => v !== undefined && Number.isFinite(v))),
+  );
   const groupHeight = chart.series.length * bar + gap;
   const height = chart.categories.length * groupHeight + 40;
   const parts: string[] = [];
   chart.categories.forEach((category, i) => {
     const y0 = i * groupHeight + 10;
-    parts.push(`<text x="${labelWidth - 8}" y="${y0 + (chart.series.length * bar) / 2 + 4}" text-anchor="end">${escape(category)}</text>`);
+    parts.push(
+      `<text x="${labelWidth - 8}" y="${y0 + (chart.series.length * bar) / 2 + 4}" text-anchor="end">${escape(category)}</text>`,
+    );
     chart.series.forEach((series, j) => {
       const value = series.values[i];
       if (value === undefined || !Number.isFinite(value)) return;
       const width = Math.max(1, (value / max) * plotWidth);
       const y = y0 + j * bar;
-      parts.push(`<rect x="${labelWidth}" y="${y}" width="${width.toFixed(1)}" height="${bar - 2}" fill="${COLORS[j % COLORS.length]}"><title>${escape(`${series.name}: ${value}`)}</title></rect>`);
-      parts.push(`<text x="${labelWidth + width + 4}" y="${y + bar - 4}" class="v">${escape(value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(2))}</text>`);
+      parts.push(
+        `<rect x="${labelWidth}" y="${y}" width="${width.toFixed(1)}" height="${bar - 2}" fill="${COLORS[j % COLORS.length]}"><title>${escape(`${series.name}: ${value}`)}</title></rect>`,
+      );
+      parts.push(
+        `<text x="${labelWidth + width + 4}" y="${y + bar - 4}" class="v">${escape(value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(2))}</text>`,
+      );
     });
   });
   const legendY = chart.categories.length * groupHeight + 24;
   chart.series.forEach((series, j) => {
-    parts.push(`<rect x="${labelWidth + j * 110}" y="${legendY - 10}" width="10" height="10" fill="${COLORS[j % COLORS.length]}"/><text x="${labelWidth + j * 110 + 14}" y="${legendY}">${escape(series.name)}</text>`);
+    parts.push(
+      `<rect x="${labelWidth + j * 110}" y="${legendY - 10}" width="10" height="10" fill="${COLORS[j % COLORS.length]}"/><text x="${labelWidth + j * 110 + 14}" y="${legendY}">${escape(series.name)}</text>`,
+    );
   });
   parts.push(`<text x="0" y="${legendY}" class="v">${escape(chart.unit)}</text>`);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + plotWidth + 90}" height="${height}" role="img">${parts.join('')}</svg>`;
@@ -41,9 +53,11 @@ export function renderHtml(results: BenchResults): string {
     const parts = [`<h2>${escape(section.title)}</h2>`, ...section.paragraphs.map((p) => `<p>${inlineCode(p)}</p>`)];
     if (section.chart) parts.push(barChart(section.chart));
     if (section.table) {
-      parts.push(`<table><thead><tr>${section.table.head.map((h) => `<th>${escape(h)}</th>`).join('')}</tr></thead><tbody>${section.table.rows
-        .map((row) => `<tr>${row.map((c) => `<td>${escape(c)}</td>`).join('')}</tr>`)
-        .join('')}</tbody></table>`);
+      parts.push(
+        `<table><thead><tr>${section.table.head.map((h) => `<th>${escape(h)}</th>`).join('')}</tr></thead><tbody>${section.table.rows
+          .map((row) => `<tr>${row.map((c) => `<td>${escape(c)}</td>`).join('')}</tr>`)
+          .join('')}</tbody></table>`,
+      );
     }
     if (section.list) parts.push(`<ul>${section.list.map((item) => `<li>${escape(item)}</li>`).join('')}</ul>`);
     return `<section>${parts.join('\n')}</section>`;

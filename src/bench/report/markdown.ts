@@ -9,7 +9,10 @@ export function renderMarkdown(results: BenchResults): string {
     out.push(`## ${section.title}`, '');
     for (const p of section.paragraphs) out.push(p, '');
     if (section.table) {
-      out.push(`| ${section.table.head.map(cell).join(' | ')} |`, `|${section.table.head.map(() => ' --- ').join('|')}|`);
+      out.push(
+        `| ${section.table.head.map(cell).join(' | ')} |`,
+        `|${section.table.head.map(() => ' --- ').join('|')}|`,
+      );
       for (const row of section.table.rows) out.push(`| ${row.map(cell).join(' | ')} |`);
       out.push('');
     }

@@ -14,8 +14,16 @@ export interface PayloadMeasurement {
 export function measurePayloads(sample: User, page: User[]): PayloadMeasurement[] {
   return codecs()
     .filter((codec) => codec.name !== 'proto-loader')
-    .flatMap((codec) => [
-      { payload: 'one' as const, users: 1, encoded: codec.encodeOne(sample) },
-      { payload: 'many' as const, users: page.length, encoded: codec.encodeMany(page) },
-    ].map(({ payload, users, encoded }) => ({ codec: codec.name, payload, users, bytes: byteLength(encoded), gzipBytes: gzippedLength(encoded) })));
+    .flatMap((codec) =>
+      [
+        { payload: 'one' as const, users: 1, encoded: codec.encodeOne(sample) },
+        { payload: 'many' as const, users: page.length, encoded: codec.encodeMany(page) },
+      ].map(({ payload, users, encoded }) => ({
+        codec: codec.name,
+        payload,
+        users,
+        bytes: byteLength(encoded),
+        gzipBytes: gzippedLength(encoded),
+      })),
+    );
 }

@@ -42,7 +42,11 @@ export function scalingSteps(settings: ScalingSettings): number {
 }
 
 /** `twinapi serve --workers N` for each N: N workers pinned to N cores, the load generator on the others. */
-export async function runScaling(data: BenchData, settings: ScalingSettings, progress: Progress): Promise<ScalingResults> {
+export async function runScaling(
+  data: BenchData,
+  settings: ScalingSettings,
+  progress: Progress,
+): Promise<ScalingResults> {
   const results: ScalingResults = { measurements: [], failures: [] };
   for (const workers of settings.counts) {
     const pinning = splitCores(workers, settings.cores);
@@ -50,7 +54,8 @@ export async function runScaling(data: BenchData, settings: ScalingSettings, pro
     const found: UnaryResults = { measurements: [], failures: [] };
     try {
       const unary = { ...settings, pinning, concurrency: [settings.connections] };
-      for (const target of TARGETS) await measureTarget(target, server, data, unary, progress, found, `${workers} worker(s)`);
+      for (const target of TARGETS)
+        await measureTarget(target, server, data, unary, progress, found, `${workers} worker(s)`);
     } finally {
       await server.stop();
     }

@@ -52,7 +52,12 @@ function cases(codec: Codec, sample: User, page: User[]) {
 
 export const SERIALIZATION_STEPS = codecs().length * 4;
 
-export function runSerialization(sample: User, page: User[], settings: SerializationSettings, progress: Progress): SerializationMeasurement[] {
+export function runSerialization(
+  sample: User,
+  page: User[],
+  settings: SerializationSettings,
+  progress: Progress,
+): SerializationMeasurement[] {
   const results: SerializationMeasurement[] = [];
   for (const codec of codecs()) {
     for (const c of cases(codec, sample, page)) {
@@ -60,7 +65,14 @@ export function runSerialization(sample: User, page: User[], settings: Serializa
       timeFor(c.op, settings.roundMs); // warm-up: let the JIT settle first
       const rounds = Array.from({ length: settings.rounds }, () => timeFor(c.op, settings.roundMs));
       const micros = spread(rounds);
-      results.push({ codec: codec.name, label: codec.label, payload: c.payload, direction: c.direction, microsPerOp: micros, opsPerSecond: 1e6 / micros.median });
+      results.push({
+        codec: codec.name,
+        label: codec.label,
+        payload: c.payload,
+        direction: c.direction,
+        microsPerOp: micros,
+        opsPerSecond: 1e6 / micros.median,
+      });
     }
   }
   return results;

@@ -138,14 +138,19 @@ async function fanOut(
     let primers = 0;
     const attachBy = Date.now() + 10_000;
     while (!tallies.every((t) => t.attached)) {
-      if (Date.now() > attachBy) throw new Error(`only ${tallies.filter((t) => t.attached).length} of ${tallies.length} subscribers attached in 10 s`);
+      if (Date.now() > attachBy)
+        throw new Error(
+          `only ${tallies.filter((t) => t.attached).length} of ${tallies.length} subscribers attached in 10 s`,
+        );
       await client.createUser({ name: 'Primer', email: `primer.${runId}.${primers++}@example.com` });
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const start = performance.now();
     for (let sent = 0; sent < settings.events; sent += BATCH) {
       const size = Math.min(BATCH, settings.events - sent);
-      await client.createUsers(Array.from({ length: size }, (_, i) => ({ name: 'Fan Out', email: `fan.${runId}.${sent + i}@example.com` })));
+      await client.createUsers(
+        Array.from({ length: size }, (_, i) => ({ name: 'Fan Out', email: `fan.${runId}.${sent + i}@example.com` })),
+      );
     }
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, FAN_OUT_TIMEOUT_MS).unref());
     await Promise.race([Promise.all(tallies.map((t) => t.done())), timeout]);
@@ -161,7 +166,11 @@ async function fanOut(
   }
 }
 
-export async function runStreaming(data: BenchData, settings: StreamingSettings, progress: Progress): Promise<StreamingResults> {
+export async function runStreaming(
+  data: BenchData,
+  settings: StreamingSettings,
+  progress: Progress,
+): Promise<StreamingResults> {
   const server = await launchServer('ours', { db: data.db, http2: false }, settings.pinning.serverCores);
   const client = new UserClient({ address: `127.0.0.1:${server.ports.grpc}`, defaultDeadlineMs: FAN_OUT_TIMEOUT_MS });
   const baseUrl = `http://127.0.0.1:${server.ports.http}`;
@@ -188,8 +197,20 @@ export async function runStreaming(data: BenchData, settings: StreamingSettings,
     return {
       listAll,
       fanOut: [
-        { protocol: 'grpc-watch', label: 'gRPC WatchUsers', subscribers: settings.subscribers, events: settings.events, ...grpc },
-        { protocol: 'sse', label: 'REST Server-Sent Events', subscribers: settings.subscribers, events: settings.events, ...sse },
+        {
+          protocol: 'grpc-watch',
+          label: 'gRPC WatchUsers',
+          subscribers: settings.subscribers,
+          events: settings.events,
+          ...grpc,
+        },
+        {
+          protocol: 'sse',
+          label: 'REST Server-Sent Events',
+          subscribers: settings.subscribers,
+          events: settings.events,
+          ...sse,
+        },
       ],
     };
   } finally {

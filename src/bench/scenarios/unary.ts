@@ -30,11 +30,27 @@ interface ServerPlan {
 const ourTargets = (transport: 'h1' | 'h2'): UnaryTarget[] =>
   transport === 'h1'
     ? (['get', 'list'] as const).flatMap((endpoint) => [
-        { id: `ours-grpc-${endpoint}`, label: 'twinapi gRPC', group: 'ours' as const, protocol: 'grpc' as const, endpoint },
-        { id: `ours-rest-h1-${endpoint}`, label: 'twinapi REST (HTTP/1.1)', group: 'ours' as const, protocol: 'http1' as const, endpoint },
+        {
+          id: `ours-grpc-${endpoint}`,
+          label: 'twinapi gRPC',
+          group: 'ours' as const,
+          protocol: 'grpc' as const,
+          endpoint,
+        },
+        {
+          id: `ours-rest-h1-${endpoint}`,
+          label: 'twinapi REST (HTTP/1.1)',
+          group: 'ours' as const,
+          protocol: 'http1' as const,
+          endpoint,
+        },
       ])
     : (['get', 'list'] as const).map((endpoint) => ({
-        id: `ours-rest-h2-${endpoint}`, label: 'twinapi REST (HTTP/2)', group: 'ours' as const, protocol: 'h2c' as const, endpoint,
+        id: `ours-rest-h2-${endpoint}`,
+        label: 'twinapi REST (HTTP/2)',
+        group: 'ours' as const,
+        protocol: 'h2c' as const,
+        endpoint,
       }));
 
 const constantUser = (data: BenchData) => ({
@@ -45,16 +61,70 @@ const constantUser = (data: BenchData) => ({
 export const SERVER_PLANS: ServerPlan[] = [
   { kind: 'ours', settings: (d) => ({ db: d.db, http2: false }), targets: ourTargets('h1') },
   { kind: 'ours', settings: (d) => ({ db: d.db, http2: true }), targets: ourTargets('h2') },
-  { kind: 'bare-http', settings: constantUser, targets: [{ id: 'bare-http-get', label: 'bare node:http (constant)', group: 'ceiling', protocol: 'http1', endpoint: 'get' }] },
-  { kind: 'bare-http2-grpc', settings: constantUser, targets: [{ id: 'bare-http2-grpc-get', label: 'bare node:http2 gRPC (pre-encoded)', group: 'ceiling', protocol: 'grpc', endpoint: 'get' }] },
-  { kind: 'bare-fastify', settings: constantUser, targets: [{ id: 'bare-fastify-get', label: 'bare Fastify (constant)', group: 'baseline', protocol: 'http1', endpoint: 'get' }] },
-  { kind: 'bare-grpc-js', settings: constantUser, targets: [{ id: 'bare-grpc-js-get', label: 'bare grpc-js (constant)', group: 'baseline', protocol: 'grpc', endpoint: 'get' }] },
+  {
+    kind: 'bare-http',
+    settings: constantUser,
+    targets: [
+      { id: 'bare-http-get', label: 'bare node:http (constant)', group: 'ceiling', protocol: 'http1', endpoint: 'get' },
+    ],
+  },
+  {
+    kind: 'bare-http2-grpc',
+    settings: constantUser,
+    targets: [
+      {
+        id: 'bare-http2-grpc-get',
+        label: 'bare node:http2 gRPC (pre-encoded)',
+        group: 'ceiling',
+        protocol: 'grpc',
+        endpoint: 'get',
+      },
+    ],
+  },
+  {
+    kind: 'bare-fastify',
+    settings: constantUser,
+    targets: [
+      {
+        id: 'bare-fastify-get',
+        label: 'bare Fastify (constant)',
+        group: 'baseline',
+        protocol: 'http1',
+        endpoint: 'get',
+      },
+    ],
+  },
+  {
+    kind: 'bare-grpc-js',
+    settings: constantUser,
+    targets: [
+      {
+        id: 'bare-grpc-js-get',
+        label: 'bare grpc-js (constant)',
+        group: 'baseline',
+        protocol: 'grpc',
+        endpoint: 'get',
+      },
+    ],
+  },
   {
     kind: 'original',
     settings: (d) => ({ db: d.db }),
     targets: (['get', 'list'] as const).flatMap((endpoint) => [
-      { id: `original-grpc-${endpoint}`, label: 'original gRPC (grpc-js + proto-loader)', group: 'original' as const, protocol: 'grpc' as const, endpoint },
-      { id: `original-rest-${endpoint}`, label: 'original REST (Express 5)', group: 'original' as const, protocol: 'http1' as const, endpoint },
+      {
+        id: `original-grpc-${endpoint}`,
+        label: 'original gRPC (grpc-js + proto-loader)',
+        group: 'original' as const,
+        protocol: 'grpc' as const,
+        endpoint,
+      },
+      {
+        id: `original-rest-${endpoint}`,
+        label: 'original REST (Express 5)',
+        group: 'original' as const,
+        protocol: 'http1' as const,
+        endpoint,
+      },
     ]),
   },
 ];
@@ -62,8 +132,16 @@ export const SERVER_PLANS: ServerPlan[] = [
 export function requestFor(target: UnaryTarget, data: BenchData): { path: string; body?: Buffer } {
   if (target.protocol === 'grpc') {
     return target.endpoint === 'get'
-      ? { path: '/users.v1.UserService/GetUser', body: grpcFrame(GetUserRequest.encode({ id: data.sampleUser.id }).finish()) }
-      : { path: '/users.v1.UserService/ListUsers', body: grpcFrame(ListUsersRequest.encode({ pageSize: LIST_SIZE, pageToken: data.listPageToken, filter: '' }).finish()) };
+      ? {
+          path: '/users.v1.UserService/GetUser',
+          body: grpcFrame(GetUserRequest.encode({ id: data.sampleUser.id }).finish()),
+        }
+      : {
+          path: '/users.v1.UserService/ListUsers',
+          body: grpcFrame(
+            ListUsersRequest.encode({ pageSize: LIST_SIZE, pageToken: data.listPageToken, filter: '' }).finish(),
+          ),
+        };
   }
   return target.endpoint === 'get'
     ? { path: `/users/${data.sampleUser.id}` }
@@ -108,8 +186,10 @@ export interface UnaryResults {
 }
 
 export function selectedPlans(only: string[]): ServerPlan[] {
-  return SERVER_PLANS.map((plan) => ({ ...plan, targets: plan.targets.filter((t) => only.length === 0 || only.some((o) => t.id.startsWith(o))) }))
-    .filter((plan) => plan.targets.length > 0);
+  return SERVER_PLANS.map((plan) => ({
+    ...plan,
+    targets: plan.targets.filter((t) => only.length === 0 || only.some((o) => t.id.startsWith(o))),
+  })).filter((plan) => plan.targets.length > 0);
 }
 
 export function unarySteps(settings: UnarySettings): number {
@@ -129,7 +209,12 @@ function summarize(target: UnaryTarget, spec: LoadSpec, runs: LoadResult[]): Una
     connections: spec.connections,
     streams: spec.streams,
     rps: spread(runs.map((r) => r.rps)),
-    latencyMs: { p50: percentile('p50'), p90: percentile('p90'), p99: percentile('p99'), max: Math.max(...runs.map((r) => r.latencyMs.max)) },
+    latencyMs: {
+      p50: percentile('p50'),
+      p90: percentile('p90'),
+      p99: percentile('p99'),
+      max: Math.max(...runs.map((r) => r.latencyMs.max)),
+    },
     failed: runs.reduce((n, r) => n + r.failed, 0),
     serverCpu: median(runs.map((r) => r.serverCpu)),
     clientCpu: median(runs.map((r) => r.clientCpu)),
@@ -164,11 +249,22 @@ export async function measureTarget(
   const name = label ? `${target.id} (${label})` : target.id;
   const port = target.protocol === 'grpc' ? server.ports.grpc : server.ports.http;
   const { path, body } = requestFor(target, data);
-  const base: LoadSpec = { protocol: target.protocol, url: `http://127.0.0.1:${port}${path}`, body, connections: 1, streams: 1, durationS: settings.durationS, warmupS: settings.warmupS };
+  const base: LoadSpec = {
+    protocol: target.protocol,
+    url: `http://127.0.0.1:${port}${path}`,
+    body,
+    connections: 1,
+    streams: 1,
+    durationS: settings.durationS,
+    warmupS: settings.warmupS,
+  };
   // One checked call first: a target that answers with an error is reported, not benchmarked.
   const reply = await probe(base).catch((error: Error) => ({ status: 0, dataBytes: 0, error: error.message }));
   if (!succeeded(base, reply)) {
-    const error = 'error' in reply ? reply.error : `HTTP ${reply.status}${reply.grpcStatus === undefined ? '' : `, grpc-status ${reply.grpcStatus}`}`;
+    const error =
+      'error' in reply
+        ? reply.error
+        : `HTTP ${reply.status}${reply.grpcStatus === undefined ? '' : `, grpc-status ${reply.grpcStatus}`}`;
     results.failures.push({ target, error });
     for (let i = 0; i < settings.concurrency.length * settings.runs; i++) progress.step(`${name}: failed (${error})`);
     return;
@@ -178,7 +274,14 @@ export async function measureTarget(
     const runs: LoadResult[] = [];
     for (let run = 1; run <= settings.runs; run++) {
       progress.step(`${name} c=${connections}×${spec.streams} run ${run}/${settings.runs}`);
-      runs.push(await runLoad(spec, { driver: settings.driver, pinning: settings.pinning, serverPid: server.pid, okReplyBytes: reply.dataBytes }));
+      runs.push(
+        await runLoad(spec, {
+          driver: settings.driver,
+          pinning: settings.pinning,
+          serverPid: server.pid,
+          okReplyBytes: reply.dataBytes,
+        }),
+      );
     }
     results.measurements.push(summarize(target, spec, runs));
   }

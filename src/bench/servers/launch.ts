@@ -17,14 +17,20 @@ const STOP_TIMEOUT_MS = 5_000;
 
 /** Starts one server process on `cores` and waits for it to report its ports. */
 export function launchServer(kind: ServerKind, settings: object, cores: string): Promise<LaunchedServer> {
-  const [command, args] = onCores(cores, process.execPath, [...nodeArgsFor(`./${kind}`, import.meta.url), JSON.stringify(settings)]);
+  const [command, args] = onCores(cores, process.execPath, [
+    ...nodeArgsFor(`./${kind}`, import.meta.url),
+    JSON.stringify(settings),
+  ]);
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`${kind} server did not start in ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => fail(new Error(`${kind} server did not start in ${START_TIMEOUT_MS} ms`)),
+      START_TIMEOUT_MS,
+    );
     const fail = (error: Error) => {
       clearTimeout(timer);
       child.kill('SIGKILL');

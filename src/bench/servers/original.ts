@@ -25,7 +25,8 @@ const service = app.service;
 
 const grpcCode = (error: unknown) =>
   error instanceof DomainError && error.code === ErrorCode.USER_NOT_FOUND ? status.NOT_FOUND : status.INTERNAL;
-const httpStatus = (error: unknown) => (error instanceof DomainError && error.code === ErrorCode.USER_NOT_FOUND ? 404 : 500);
+const httpStatus = (error: unknown) =>
+  error instanceof DomainError && error.code === ErrorCode.USER_NOT_FOUND ? 404 : 500;
 
 const users = (loadPackageDefinition(loadOriginalDefinition()).users as GrpcObject).v1 as GrpcObject;
 const grpcServer = new Server();
@@ -40,7 +41,11 @@ grpcServer.addService((users.UserService as ServiceClientConstructor).service, {
     try {
       let pageToken = call.request.page_token;
       do {
-        const page = await service.listUsers({ pageSize: call.request.page_size, pageToken, filter: call.request.filter });
+        const page = await service.listUsers({
+          pageSize: call.request.page_size,
+          pageToken,
+          filter: call.request.filter,
+        });
         for (const user of page.users) call.write(toOriginalMessage(user));
         pageToken = page.nextPageToken;
       } while (pageToken);
@@ -73,7 +78,9 @@ rest.get('/users', async (request, response) => {
 });
 
 const grpcPort = await new Promise<number>((resolve, reject) =>
-  grpcServer.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+  grpcServer.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, port) =>
+    error ? reject(error) : resolve(port),
+  ),
 );
 const httpServer = rest.listen(0, '127.0.0.1', () => {
   announce({ grpc: grpcPort, http: portOf(httpServer.address()) }, async () => {

@@ -35,47 +35,54 @@ export interface EventsOptions {
 }
 
 export function eventRoutes(app: FastifyInstance, service: UserService, options: EventsOptions): void {
-  app.get<{ Querystring: { user_ids?: string; after_revision?: number } }>('/users/events', {
-    schema: {
-      summary: 'Server-Sent Events of user changes (created, updated, deleted); resumable with Last-Event-ID',
-      querystring: eventsQuery,
-      produces: ['text/event-stream'],
-      response: { 200: { type: 'string', description: 'text/event-stream' }, ...errorResponses(400, 410) },
+  app.get<{ Querystring: { user_ids?: string; after_revision?: number } }>(
+    '/users/events',
+    {
+      schema: {
+        summary: 'Server-Sent Events of user changes (created, updated, deleted); resumable with Last-Event-ID',
+        querystring: eventsQuery,
+        produces: ['text/event-stream'],
+        response: { 200: { type: 'string', description: 'text/event-stream' }, ...errorResponses(400, 410) },
+      },
     },
-  }, async (request, reply) => {
-    const ids = (request.query.user_ids ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-    const stop = new AbortController();
-    const end = () => stop.abort();
-    request.raw.on('close', end);
-    options.shutdown.addEventListener('abort', end, { once: true });
-    // Fails here, before any byte is sent, on a bad or expired revision: a plain HTTP error.
-    const events = await service.watchUsers({
-      afterRevision: afterRevision(request.headers['last-event-id'], request.query.after_revision),
-      userIds: new Set(ids),
-      signal: stop.signal,
-    });
-    const raw = reply.hijack().raw;
-    raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
-    raw.write(': watching\n\n');
-    const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), options.heartbeatMs);
-    try {
-      for await (const event of events) {
-        if (!raw.write(formatEvent(event))) await once(raw, 'drain', { signal: stop.signal }).catch(() => undefined);
+    async (request, reply) => {
+      const ids = (request.query.user_ids ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const stop = new AbortController();
+      const end = () => stop.abort();
+      request.raw.on('close', end);
+      options.shutdown.addEventListener('abort', end, { once: true });
+      // Fails here, before any byte is sent, on a bad or expired revision: a plain HTTP error.
+      const events = await service.watchUsers({
+        afterRevision: afterRevision(request.headers['last-event-id'], request.query.after_revision),
+        userIds: new Set(ids),
+        signal: stop.signal,
+      });
+      const raw = reply.hijack().raw;
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      raw.write(': watching\n\n');
+      const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), options.heartbeatMs);
+      try {
+        for await (const event of events) {
+          if (!raw.write(formatEvent(event))) await once(raw, 'drain', { signal: stop.signal }).catch(() => undefined);
+        }
+      } catch (error) {
+        // Headers are gone: say it as an SSE event, then close.
+        request.log.warn({ err: error }, 'event stream ended by an error');
+        raw.write(`event: error\ndata: ${JSON.stringify({ message: (error as Error).message })}\n\n`);
+      } finally {
+        clearInterval(heartbeat);
+        request.raw.off('close', end);
+        options.shutdown.removeEventListener('abort', end);
+        raw.end();
       }
-    } catch (error) {
-      // Headers are gone: say it as an SSE event, then close.
-      request.log.warn({ err: error }, 'event stream ended by an error');
-      raw.write(`event: error\ndata: ${JSON.stringify({ message: (error as Error).message })}\n\n`);
-    } finally {
-      clearInterval(heartbeat);
-      request.raw.off('close', end);
-      options.shutdown.removeEventListener('abort', end);
-      raw.end();
-    }
-  });
+    },
+  );
 }

@@ -30,19 +30,32 @@ import {
   patchUserBody,
 } from '../schemas.js';
 
-interface ListQuery { filter?: string; page?: number; limit?: number; page_token?: string; fields?: string }
+interface ListQuery {
+  filter?: string;
+  page?: number;
+  limit?: number;
+  page_token?: string;
+  fields?: string;
+}
 
 const produces = [...MEDIA_TYPES];
 
 /** The media type to answer in, or 406 before any work is done. */
 function responseType(request: FastifyRequest): MediaType {
   const type = negotiate(request.headers.accept);
-  if (!type) throw new HttpError(HttpErrorCode.NOT_ACCEPTABLE, `cannot answer in any of: ${request.headers.accept}; offered: ${MEDIA_TYPES.join(', ')}`);
+  if (!type)
+    throw new HttpError(
+      HttpErrorCode.NOT_ACCEPTABLE,
+      `cannot answer in any of: ${request.headers.accept}; offered: ${MEDIA_TYPES.join(', ')}`,
+    );
   return type;
 }
 
 function sendUser(reply: FastifyReply, user: User, type: MediaType, fields?: readonly UserField[]) {
-  return reply.header('vary', 'Accept').type(type).send(encodeUser(user, type, fields));
+  return reply
+    .header('vary', 'Accept')
+    .type(type)
+    .send(encodeUser(user, type, fields));
 }
 
 /** A weak validator of the representation: the user's version, media type and field set. */
@@ -66,54 +79,68 @@ function linkHeader(request: FastifyRequest, links: Record<string, Record<string
 }
 
 export function userRoutes(app: FastifyInstance, service: UserService): void {
-  app.get<{ Querystring: ListQuery }>('/users', {
-    schema: {
-      summary: 'List users, newest first (offset or cursor pages)',
-      querystring: listQuery,
-      produces,
-      response: { 200: { $ref: 'UserPage#' }, ...errorResponses(400, 406) },
+  app.get<{ Querystring: ListQuery }>(
+    '/users',
+    {
+      schema: {
+        summary: 'List users, newest first (offset or cursor pages)',
+        querystring: listQuery,
+        produces,
+        response: { 200: { $ref: 'UserPage#' }, ...errorResponses(400, 406) },
+      },
     },
-  }, async (request, reply) => {
-    const type = responseType(request);
-    const { filter, page, limit, page_token: pageToken, fields: rawFields } = request.query;
-    const fields = parseFields(rawFields);
-    reply.header('cache-control', 'private, no-cache').header('vary', 'Accept');
-    if (pageToken !== undefined) {
-      if (page !== undefined) throw invalidArgument([{ field: 'page', description: 'cannot be combined with page_token' }]);
-      const result = await service.listUsers({ filter, pageSize: limit, pageToken });
-      if (result.nextPageToken) reply.header('link', linkHeader(request, { next: { page_token: result.nextPageToken } }));
+    async (request, reply) => {
+      const type = responseType(request);
+      const { filter, page, limit, page_token: pageToken, fields: rawFields } = request.query;
+      const fields = parseFields(rawFields);
+      reply.header('cache-control', 'private, no-cache').header('vary', 'Accept');
+      if (pageToken !== undefined) {
+        if (page !== undefined)
+          throw invalidArgument([{ field: 'page', description: 'cannot be combined with page_token' }]);
+        const result = await service.listUsers({ filter, pageSize: limit, pageToken });
+        if (result.nextPageToken)
+          reply.header('link', linkHeader(request, { next: { page_token: result.nextPageToken } }));
+        return reply.type(type).send(encodePage(result, type, fields));
+      }
+      const result = await service.listUsersByOffset({ filter, page, limit });
+      const last = Math.max(1, Math.ceil(result.totalCount / result.limit));
+      const links: Record<string, Record<string, number>> = { first: { page: 1 } };
+      if (result.page > 1) links.prev = { page: Math.min(result.page - 1, last) };
+      if (result.page < last) links.next = { page: result.page + 1 };
+      links.last = { page: last };
+      reply.header('x-total-count', result.totalCount).header('link', linkHeader(request, links));
       return reply.type(type).send(encodePage(result, type, fields));
-    }
-    const result = await service.listUsersByOffset({ filter, page, limit });
-    const last = Math.max(1, Math.ceil(result.totalCount / result.limit));
-    const links: Record<string, Record<string, number>> = { first: { page: 1 } };
-    if (result.page > 1) links.prev = { page: Math.min(result.page - 1, last) };
-    if (result.page < last) links.next = { page: result.page + 1 };
-    links.last = { page: last };
-    reply.header('x-total-count', result.totalCount).header('link', linkHeader(request, links));
-    return reply.type(type).send(encodePage(result, type, fields));
-  });
-
-  app.get<{ Params: { id: string }; Querystring: { fields?: string } }>('/users/:id', {
-    schema: {
-      summary: 'Get one user (ETag and If-None-Match supported)',
-      params: idParams,
-      querystring: fieldsQuery,
-      produces,
-      response: { 200: { $ref: 'User#' }, 304: { type: 'null', description: 'Not modified' }, ...errorResponses(400, 404, 406) },
     },
-  }, async (request, reply) => {
-    const type = responseType(request);
-    const fields = parseFields(request.query.fields);
-    const user = await service.getUser(request.params.id);
-    const etag = etagOf(user, type, fields);
-    reply.header('etag', etag).header('cache-control', 'private, no-cache').header('vary', 'Accept');
-    const ifNoneMatch = request.headers['if-none-match'];
-    if (ifNoneMatch && ifNoneMatch.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
-      return reply.code(304).send();
-    }
-    return sendUser(reply, user, type, fields);
-  });
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { fields?: string } }>(
+    '/users/:id',
+    {
+      schema: {
+        summary: 'Get one user (ETag and If-None-Match supported)',
+        params: idParams,
+        querystring: fieldsQuery,
+        produces,
+        response: {
+          200: { $ref: 'User#' },
+          304: { type: 'null', description: 'Not modified' },
+          ...errorResponses(400, 404, 406),
+        },
+      },
+    },
+    async (request, reply) => {
+      const type = responseType(request);
+      const fields = parseFields(request.query.fields);
+      const user = await service.getUser(request.params.id);
+      const etag = etagOf(user, type, fields);
+      reply.header('etag', etag).header('cache-control', 'private, no-cache').header('vary', 'Accept');
+      const ifNoneMatch = request.headers['if-none-match'];
+      if (ifNoneMatch && ifNoneMatch.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
+        return reply.code(304).send();
+      }
+      return sendUser(reply, user, type, fields);
+    },
+  );
 
   app.register(async (scope) => {
     // Only creating a user takes protobuf: the body is a users.v1.CreateUserRequest,
@@ -125,52 +152,72 @@ export function userRoutes(app: FastifyInstance, service: UserService): void {
         done(error as Error);
       }
     });
-    scope.post<{ Body: CreateUserJson }>('/users', {
-      schema: {
-        summary: 'Create a user',
-        body: createUserBody,
-        produces,
-        response: { 201: { $ref: 'User#' }, ...errorResponses(400, 406, 409, 413, 415) },
+    scope.post<{ Body: CreateUserJson }>(
+      '/users',
+      {
+        schema: {
+          summary: 'Create a user',
+          body: createUserBody,
+          produces,
+          response: { 201: { $ref: 'User#' }, ...errorResponses(400, 406, 409, 413, 415) },
+        },
       },
-    }, async (request, reply) => {
+      async (request, reply) => {
+        const type = responseType(request);
+        const user = await service.createUser(createRequestFromJson(request.body));
+        reply.code(201).header('location', `/users/${user.id}`);
+        return sendUser(reply, user, type);
+      },
+    );
+  });
+
+  app.patch<{ Params: { id: string }; Body: Partial<CreateUserJson> }>(
+    '/users/:id',
+    {
+      schema: {
+        summary: 'Update some fields of a user',
+        params: idParams,
+        body: patchUserBody,
+        produces,
+        response: { 200: { $ref: 'User#' }, ...errorResponses(400, 404, 406, 409, 413, 415) },
+      },
+    },
+    async (request, reply) => {
       const type = responseType(request);
-      const user = await service.createUser(createRequestFromJson(request.body));
-      reply.code(201).header('location', `/users/${user.id}`);
+      const user = await service.updateUser(request.params.id, patchFromJson(request.body));
       return sendUser(reply, user, type);
-    });
-  });
-
-  app.patch<{ Params: { id: string }; Body: Partial<CreateUserJson> }>('/users/:id', {
-    schema: {
-      summary: 'Update some fields of a user',
-      params: idParams,
-      body: patchUserBody,
-      produces,
-      response: { 200: { $ref: 'User#' }, ...errorResponses(400, 404, 406, 409, 413, 415) },
     },
-  }, async (request, reply) => {
-    const type = responseType(request);
-    const user = await service.updateUser(request.params.id, patchFromJson(request.body));
-    return sendUser(reply, user, type);
-  });
+  );
 
-  app.delete<{ Params: { id: string } }>('/users/:id', {
-    schema: { summary: 'Delete a user', params: idParams, response: { 204: { type: 'null', description: 'Deleted' }, ...errorResponses(400, 404) } },
-  }, async (request, reply) => {
-    await service.deleteUser(request.params.id);
-    return reply.code(204).send();
-  });
-
-  app.post<{ Body: { users: CreateUserJson[] } }>('/users/batch', {
-    schema: {
-      summary: 'Create many users atomically (the REST twin of CreateUsers)',
-      body: batchBody,
-      produces,
-      response: { 201: batchResponse, ...errorResponses(400, 406, 409, 413, 415) },
+  app.delete<{ Params: { id: string } }>(
+    '/users/:id',
+    {
+      schema: {
+        summary: 'Delete a user',
+        params: idParams,
+        response: { 204: { type: 'null', description: 'Deleted' }, ...errorResponses(400, 404) },
+      },
     },
-  }, async (request, reply) => {
-    const type = responseType(request);
-    const users = await service.createUsers(request.body.users.map(createRequestFromJson));
-    return reply.code(201).type(type).send(encodeBatch(users, type));
-  });
+    async (request, reply) => {
+      await service.deleteUser(request.params.id);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post<{ Body: { users: CreateUserJson[] } }>(
+    '/users/batch',
+    {
+      schema: {
+        summary: 'Create many users atomically (the REST twin of CreateUsers)',
+        body: batchBody,
+        produces,
+        response: { 201: batchResponse, ...errorResponses(400, 406, 409, 413, 415) },
+      },
+    },
+    async (request, reply) => {
+      const type = responseType(request);
+      const users = await service.createUsers(request.body.users.map(createRequestFromJson));
+      return reply.code(201).type(type).send(encodeBatch(users, type));
+    },
+  );
 }

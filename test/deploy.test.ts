@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
-import { CONFIG_ENV_NAMES, describeSettings, loadConfig } from '../src/cli/config.js';
+import { CONFIG_ENV_NAMES, describeSettings, loadConfig } from '../src/app/config.js';
 import { USER_SERVICE_NAME } from '../src/grpc/definition.js';
 import { startStack } from './stack.js';
 
@@ -231,7 +231,7 @@ describe('README', () => {
     const readme = read('README.md');
     const help = describeSettings();
     for (const [, flag, envs] of help.matchAll(/--(\S+)\s+(\S+(?:, \S+)*)\s+default/g)) {
-      const row = readme.split('\n').find((line) => line.startsWith(`| \`--${flag}\` |`));
+      const row = readme.split('\n').find((line) => new RegExp(`^\\|\\s*\`--${flag}\`\\s*\\|`).test(line));
       assert.ok(row, `README lacks a row for --${flag}`);
       for (const env of envs!.split(', ')) assert.ok(row.includes(`\`${env}\``), `README's --${flag} row lacks ${env}`);
     }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { describeError } from '../src/grpc/client.js';
-import { EventType, type UserEvent } from '../src/domain/user.js';
+import { type UserEvent, UserEvent_EventType as EventType } from '../src/gen/users/v1/users.js';
 import { aUser, take, until } from './helpers.js';
 import { startStack } from './stack.js';
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { describeError } from '../src/grpc/client.js';
 import { ERROR_DOMAIN } from '../src/grpc/errors.js';
-import { UserRole } from '../src/domain/user.js';
+import { UserRole } from '../src/gen/users/v1/users.js';
 import { aUser } from './helpers.js';
 import { startStack } from './stack.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { UserService } from '../src/domain/user-service.js';
-import { type CreateUserRequest, UserRole } from '../src/domain/user.js';
+import type { UserChanges, UserUpdate } from '../src/domain/user.js';
 import { ChangeFeed, type ChangeFeedOptions } from '../src/events/change-feed.js';
 import { openStore } from '../src/store/open.js';
 import { SseParser } from '../src/rest/sse-parser.js';
@@ -44,16 +44,19 @@ export async function openStack(feedOptions: ChangeFeedOptions = {}, location?: 
 }
 
 let counter = 0;
-export function aUser(overrides: Partial<CreateUserRequest> = {}): CreateUserRequest {
+/** A valid new user, unique in this process; `overrides` may use the domain's or a client's types. */
+export function aUser<T extends object = object>(overrides?: T): { name: string; email: string; tags: string[] } & T {
   counter += 1;
   return {
     name: `Test User ${counter}`,
     email: `user${counter}.${process.pid}@example.com`,
-    role: UserRole.USER_ROLE_USER,
     tags: [],
     ...overrides,
-  };
+  } as never;
 }
+
+/** A domain update of exactly the fields given. */
+export const changing = (changes: UserChanges): UserUpdate => ({ fields: Object.keys(changes), changes });
 
 /** Takes `count` items from an async iterable, failing after `timeoutMs`. */
 export async function take<T>(source: AsyncIterable<T>, count: number, timeoutMs = 5000): Promise<T[]> {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import pg from 'pg';
-import { loadConfig, redactedDb } from '../src/cli/config.js';
+import { loadConfig, redactedDb } from '../src/app/config.js';
 import { ErrorCode } from '../src/domain/errors.js';
 import { newUser } from '../src/domain/user.js';
 import type { UserEvent } from '../src/gen/users/v1/users.js';

@@ -61,7 +61,7 @@ describe('REST users', async () => {
     assert.equal(dup.body.error.code, 'EMAIL_ALREADY_EXISTS');
     const patchBad = await restError(api.updateUser(taken.id!, { email: 'bad' }));
     assert.equal(patchBad.status, 400);
-    assert.equal((await restError(api.updateUser(taken.id!, {}))).body.error.details[0]?.field, 'update_mask');
+    assert.equal((await restError(api.updateUser(taken.id!, {}))).body.error.details[0]?.field, 'body');
   });
 
   it('creates a batch atomically (201), naming the bad item', async () => {

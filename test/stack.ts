@@ -1,7 +1,7 @@
 import { after } from 'node:test';
-import { type App, openApp, startServers } from '../src/cli/app.js';
-import { type Config, loadConfig } from '../src/cli/config.js';
-import { createLogger } from '../src/cli/logger.js';
+import { type App, openApp, startServers } from '../src/app/app.js';
+import { type Config, loadConfig } from '../src/app/config.js';
+import { createLogger } from '../src/app/logger.js';
 import { UserClient } from '../src/grpc/client.js';
 import type { GrpcServer } from '../src/grpc/server.js';
 import { RestClient } from '../src/rest/client.js';

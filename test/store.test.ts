@@ -11,7 +11,7 @@ import { openStore } from '../src/store/open.js';
 import { currentSchema, isPostgresUrl, postgresKysely } from '../src/store/postgres.js';
 import { openSqliteDatabase, sqliteKysely } from '../src/store/sqlite.js';
 import { testDatabase } from './databases.js';
-import { aUser, openStack, rejectsWith } from './helpers.js';
+import { aUser, changing, openStack, rejectsWith } from './helpers.js';
 
 const noFeed = {
   notify() {},
@@ -193,7 +193,7 @@ describe('store on SQLite', () => {
       assert.equal(await store.changeLog.headRevision(), 0);
       const service = new UserService(store, noFeed);
       await rejectsWith(service.createUser(aUser({ email: 'OLD@example.com' })), ErrorCode.EMAIL_ALREADY_EXISTS);
-      await service.updateUser('u1', { name: 'Still Here' });
+      await service.updateUser('u1', changing({ name: 'Still Here' }));
       assert.equal(await store.changeLog.headRevision(), 1);
     } finally {
       await store.close();

@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { decode as decodeMsgpack, encode as encodeMsgpack } from '@msgpack/msgpack';
 import type { User } from '../domain/user.js';
+import { userToProto } from '../contract/users.js';
 import { User as UserCodec, UserPage } from '../gen/users/v1/users.js';
 import { userToJson } from '../rest/representation.js';
 import { loadOriginalDefinition, toOriginalMessage } from './original-design.js';
@@ -26,7 +27,10 @@ const asBytes = (bytes: Uint8Array | string) => (typeof bytes === 'string' ? Buf
 
 const pageJson = (users: User[]) => ({ users: users.map((u) => userToJson(u)), nextPageToken: '' });
 
-/** proto-loader has no list message of its own here; CreateUsersResponse carries `repeated User users = 1` as UserPage does. */
+/**
+ * proto-loader has no list message of its own here; CreateUsersResponse carries `repeated User users = 1` as UserPage
+ * does.
+ */
 function protoLoaderCodec(): Codec {
   const service = loadOriginalDefinition()['users.v1.UserService'] as Record<
     string,
@@ -57,9 +61,10 @@ export function codecs(): Codec[] {
     {
       name: 'protobuf',
       label: 'protobuf, generated static codec (twinapi)',
-      encodeOne: (user) => UserCodec.encode(user).finish(),
+      encodeOne: (user) => UserCodec.encode(userToProto(user)).finish(),
       decodeOne: (bytes) => UserCodec.decode(asBytes(bytes)),
-      encodeMany: (users) => UserPage.encode({ users, nextPageToken: '', totalCount: 0 }).finish(),
+      encodeMany: (users) =>
+        UserPage.encode({ users: users.map(userToProto), nextPageToken: '', totalCount: 0 }).finish(),
       decodeMany: (bytes) => UserPage.decode(asBytes(bytes)),
     },
     protoLoaderCodec(),

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { openApp } from '../cli/app.js';
-import { createLogger } from '../cli/logger.js';
-import { seed } from '../cli/seed.js';
+import { openApp } from '../app/app.js';
+import { createLogger } from '../app/logger.js';
+import { seed } from '../app/seed.js';
 import type { User } from '../domain/user.js';
 
 /** The seeded database every scenario reads, and the users the requests ask for. */

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
-import { type User, UserRole } from '../domain/user.js';
+import type { User } from '../domain/user.js';
 
 /**
  * The original design's gRPC codec: proto-loader's reflection-based
@@ -35,8 +35,8 @@ export function toOriginalMessage(user: User): OriginalUserMessage {
     id: user.id,
     name: user.name,
     email: user.email,
-    role: UserRole[user.role] ?? 'USER_ROLE_UNSPECIFIED',
-    tags: user.tags,
+    role: user.role,
+    tags: [...user.tags],
     created_at: timestamp(user.createdAt),
     updated_at: timestamp(user.updatedAt),
   };

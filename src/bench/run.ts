@@ -36,7 +36,8 @@ function loadGenerator(options: BenchOptions): BenchResults['loadGenerator'] {
     version: process.version,
     note: h2load
       ? 'the built-in Node driver, as asked (--driver node)'
-      : 'h2load is not installed, so the built-in Node driver ran; it costs more CPU per request than h2load, so check the saturation column (install nghttp2-client for h2load)',
+      : 'h2load is not installed, so the built-in Node driver ran; ' +
+        'it costs more CPU per request than h2load, so check the saturation column (install nghttp2-client for h2load)',
   };
 }
 

@@ -1,46 +1,34 @@
 #!/usr/bin/env node
 import cluster from 'node:cluster';
-import { benchOptions, BENCH_FLAGS, SCENARIOS } from '../bench/options.js';
-import { runBench } from '../bench/run.js';
-import { openApp } from './app.js';
-import { describeSettings, loadConfig, parseCommandLine } from './config.js';
+import { openApp } from '../app/app.js';
+import { describeSettings, loadConfig, parseCommandLine } from '../app/config.js';
+import { createLogger } from '../app/logger.js';
+import { seed } from '../app/seed.js';
+import { runWorkers } from '../app/workers.js';
 import { openStore } from '../store/open.js';
-import { createLogger } from './logger.js';
 import { serve } from './serve.js';
-import { runWorkers } from './workers.js';
-import { seed } from './seed.js';
 
 const USAGE = `Usage: twinapi <command> [options]
 
 Commands:
   serve              start the servers on the configured database
   seed --count N     add N realistic demo users
-  bench              measure gRPC against REST on this machine; writes bench-results/<time>/
-                     report.md, report.html and results.json
-    --quick                  a smoke run of under a minute (too short to quote)
-    --scenario LIST          ${SCENARIOS.join(',')} (default: all)
-    --duration S             measured seconds per load point (default 5)
-    --warmup S               warm-up seconds per load point (default 2)
-    --concurrency LIST       connections per load point (default 1,16,64)
-    --streams N              streams per HTTP/2 connection (default 1)
-    --runs N                 repetitions per point (default 3)
-    --users N                users seeded first (default 10000)
-    --subscribers N          fan-out subscribers (default 50)
-    --events N               fan-out events (default 2000)
-    --driver auto|h2load|node  load generator (default: h2load when installed)
-    --target LIST            only unary targets whose id starts with these
-    --out DIR                where the report goes
+  bench              measure gRPC against REST on this machine (twinapi bench --help)
 
 Options (flag, environment variable, default):
 ${describeSettings()}
 `;
 
 async function main(argv: string[]): Promise<number> {
-  const { command, help, flags, switches } = parseCommandLine(argv, ['count', ...BENCH_FLAGS], ['quick']);
-  if (help || !command) {
-    process.stdout.write(USAGE);
-    return help ? 0 : 2;
+  // The lab is loaded only for its own command: serving never pays for it.
+  if (argv[0] === 'bench') {
+    const { BENCH_FLAGS, BENCH_SWITCHES, BENCH_USAGE, benchCommand } = await import('../bench/command.js');
+    const { help, flags, switches } = parseCommandLine(argv, BENCH_FLAGS, BENCH_SWITCHES);
+    if (help) return usage(BENCH_USAGE, 0);
+    return benchCommand(flags, switches.has('quick'));
   }
+  const { command, help, flags } = parseCommandLine(argv, ['count']);
+  if (help || !command) return usage(USAGE, help ? 0 : 2);
   const config = loadConfig(flags);
   const logger = createLogger(config.logLevel);
   switch (command) {
@@ -63,16 +51,15 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
-    case 'bench': {
-      const { dir, results } = await runBench(benchOptions(flags, switches.has('quick')));
-      const failed = (results.unary?.failures.length ?? 0) + (results.scaling?.failures.length ?? 0);
-      process.stdout.write(`report: ${dir}/report.html, ${dir}/report.md, raw numbers: ${dir}/results.json\n`);
-      return failed > 0 ? 1 : 0;
-    }
     default:
-      process.stderr.write(`unknown command: ${command}\n\n${USAGE}`);
-      return 2;
+      process.stderr.write(`unknown command: ${command}\n\n`);
+      return usage(USAGE, 2);
   }
+}
+
+function usage(text: string, code: number): number {
+  (code === 0 ? process.stdout : process.stderr).write(text);
+  return code;
 }
 
 main(process.argv.slice(2))

@@ -1,8 +1,8 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
-import { openApp, startServers } from './app.js';
-import { redactedDb, type Config } from './config.js';
-import { HEARS_SHUTDOWN_MESSAGE, SHUTDOWN_MESSAGE } from './workers.js';
+import { openApp, startServers } from '../app/app.js';
+import { redactedDb, type Config } from '../app/config.js';
+import { HEARS_SHUTDOWN_MESSAGE, SHUTDOWN_MESSAGE } from '../app/workers.js';
 
 /**
  * Resolves with the reason of the first stop request: SIGINT, SIGTERM, or

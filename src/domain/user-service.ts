@@ -2,15 +2,15 @@ import { batchField, emailAlreadyExists, invalidArgument, userNotFound } from '.
 import { decodePageToken, encodePageToken, pageNumber, pageSize } from './pagination.js';
 import type { CallLimits, EventFeed, UserStore, WatchOptions } from './ports.js';
 import {
-  applyPatch,
   checkBatchSize,
   checkNewUser,
-  type CreateUserRequest,
+  checkUpdate,
+  type NewUserInput,
   newUser,
   searchKey,
   type User,
   type UserEvent,
-  type UserPatch,
+  type UserUpdate,
 } from './user.js';
 
 export interface ListUsersInput {
@@ -54,14 +54,14 @@ export class UserService {
     return user;
   }
 
-  async createUser(request: CreateUserRequest, limits?: CallLimits): Promise<User> {
+  async createUser(request: NewUserInput, limits?: CallLimits): Promise<User> {
     const user = newUser(request);
     this.committed(await this.store.insertUsers([user], () => 'email', limits));
     return user;
   }
 
   /** All or nothing: every bad item is reported, each named by its index. */
-  async createUsers(requests: readonly CreateUserRequest[], limits?: CallLimits): Promise<User[]> {
+  async createUsers(requests: readonly NewUserInput[], limits?: CallLimits): Promise<User[]> {
     if (requests.length === 0) return [];
     checkBatchSize(requests.length);
     const checked = requests.map((r, i) => checkNewUser(r, (field) => batchField(i, field)));
@@ -73,10 +73,11 @@ export class UserService {
     return users;
   }
 
-  async updateUser(id: string, patch: UserPatch, limits?: CallLimits): Promise<User> {
+  async updateUser(id: string, update: UserUpdate, limits?: CallLimits): Promise<User> {
     requireId(id);
-    const event = await this.store.updateUser(id, (current) => applyPatch(current, patch), limits);
-    if (!event?.user) throw userNotFound(id);
+    const apply = checkUpdate(update);
+    const event = await this.store.updateUser(id, apply, limits);
+    if (!event) throw userNotFound(id);
     this.committed([event]);
     return event.user;
   }
@@ -133,7 +134,7 @@ export class UserService {
 
 function tokenAfter(users: readonly User[], filter: string): string {
   const last = users.at(-1);
-  return last ? encodePageToken({ createdAt: last.createdAt!.getTime(), id: last.id }, filter) : '';
+  return last ? encodePageToken({ createdAt: last.createdAt.getTime(), id: last.id }, filter) : '';
 }
 
 function requireId(id: string): void {

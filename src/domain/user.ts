@@ -1,10 +1,63 @@
-import type { CreateUserRequest, User } from '../gen/users/v1/users.js';
-import { UserRole } from '../gen/users/v1/users.js';
 import { type FieldViolation, invalidArgument } from './errors.js';
 import { newId } from './ids.js';
 
-export type { CreateUserRequest, User, UserEvent } from '../gen/users/v1/users.js';
-export { UserEvent_EventType as EventType, UserRole } from '../gen/users/v1/users.js';
+/** Roles, named as the contract names them (`users.v1.UserRole`), which is also how REST and the store spell them. */
+export const ROLES = ['USER_ROLE_USER', 'USER_ROLE_ADMIN'] as const;
+export type Role = (typeof ROLES)[number];
+export const DEFAULT_ROLE: Role = 'USER_ROLE_USER';
+
+/** What a change did to a user, named as the contract names it (`users.v1.UserEvent.EventType`). */
+export const EVENT_TYPES = ['EVENT_TYPE_CREATED', 'EVENT_TYPE_UPDATED', 'EVENT_TYPE_DELETED'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** A user account as the domain keeps it: every field always present. */
+export interface User {
+  readonly id: string;
+  readonly name: string;
+  readonly email: string;
+  readonly role: Role;
+  readonly tags: readonly string[];
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** One entry of the change log. */
+export interface UserEvent {
+  readonly type: EventType;
+  /** The user after the change (as it was just before, for a deletion). */
+  readonly user: User;
+  readonly timestamp: Date;
+  /** Position in the change log: strictly increasing and gap-free across all users. */
+  readonly revision: number;
+}
+
+/**
+ * A new user as a client asks for it, not yet validated. `role` is whatever
+ * the client sent (absent means the default); an unknown one is rejected.
+ */
+export interface NewUserInput {
+  name: string;
+  email: string;
+  role?: string;
+  tags?: readonly string[];
+}
+
+/** New values for some fields of a user, not yet validated; an absent one means its empty value (or the default role). */
+export type UserChanges = Partial<NewUserInput>;
+
+/**
+ * A partial update: `fields` names what changes (as the contract names the
+ * fields); only those are read from `changes`.
+ */
+export interface UserUpdate {
+  fields: readonly string[];
+  changes: UserChanges;
+  /**
+   * How this request names the domain's field paths in errors, e.g. gRPC's
+   * `fields[1]` → `update_mask.paths[1]`; without it they are reported as they are.
+   */
+  fieldPath?: (field: string) => string;
+}
 
 export const LIMITS = {
   nameMaxLength: 200,
@@ -18,7 +71,9 @@ export const LIMITS = {
 /** The fields an update may change; everything else is server-owned. */
 export const UPDATABLE_FIELDS = ['name', 'email', 'role', 'tags'] as const;
 export type UpdatableField = (typeof UPDATABLE_FIELDS)[number];
-export type UserPatch = Partial<Pick<User, UpdatableField>>;
+
+const isUpdatable = (field: string): field is UpdatableField => (UPDATABLE_FIELDS as readonly string[]).includes(field);
+export const isRole = (role: string): role is Role => (ROLES as readonly string[]).includes(role);
 
 // Deliberately simple: one @, no spaces, a dot in the domain. Deliverability is
 // for a confirmation mail to prove, not a regex.
@@ -29,64 +84,78 @@ export function searchKey(value: string): string {
   return value.toLowerCase();
 }
 
-type Checker<T> = (value: T, violations: FieldViolation[], field: string) => void;
+/** The validated, normalised value of each field. */
+interface Fields {
+  name: string;
+  email: string;
+  role: Role;
+  tags: string[];
+}
 
-const checkName: Checker<string> = (name, violations, field) => {
+type Checker<K extends UpdatableField> = (
+  value: UserChanges[K],
+  report: (description: string, path?: string) => void,
+) => Fields[K] | undefined;
+
+const checkName: Checker<'name'> = (value = '', report) => {
+  const name = value.trim();
   const length = [...name].length;
-  if (length === 0) violations.push({ field, description: 'is required' });
-  else if (length > LIMITS.nameMaxLength) {
-    violations.push({ field, description: `must be at most ${LIMITS.nameMaxLength} characters` });
-  }
+  if (length === 0) report('is required');
+  else if (length > LIMITS.nameMaxLength) report(`must be at most ${LIMITS.nameMaxLength} characters`);
+  else return name;
 };
 
-const checkEmail: Checker<string> = (email, violations, field) => {
-  if (email.length === 0) violations.push({ field, description: 'is required' });
-  else if (email.length > LIMITS.emailMaxLength) {
-    violations.push({ field, description: `must be at most ${LIMITS.emailMaxLength} characters` });
-  } else if (!EMAIL.test(email)) violations.push({ field, description: 'is not a valid email address' });
+const checkEmail: Checker<'email'> = (value = '', report) => {
+  const email = value.trim();
+  if (email.length === 0) report('is required');
+  else if (email.length > LIMITS.emailMaxLength) report(`must be at most ${LIMITS.emailMaxLength} characters`);
+  else if (!EMAIL.test(email)) report('is not a valid email address');
+  else return email;
 };
 
-const checkRole: Checker<UserRole> = (role, violations, field) => {
-  if (role !== UserRole.USER_ROLE_USER && role !== UserRole.USER_ROLE_ADMIN) {
-    violations.push({ field, description: 'must be USER_ROLE_USER or USER_ROLE_ADMIN' });
-  }
+const checkRole: Checker<'role'> = (role = DEFAULT_ROLE, report) => {
+  if (isRole(role)) return role;
+  report(`must be ${ROLES.join(' or ')}`);
 };
 
-const checkTags: Checker<string[]> = (tags, violations, field) => {
+const checkTags: Checker<'tags'> = (value = [], report) => {
+  const tags = [...value];
+  let ok = true;
   if (tags.length > LIMITS.tagsMax) {
-    violations.push({ field, description: `must hold at most ${LIMITS.tagsMax} tags` });
+    report(`must hold at most ${LIMITS.tagsMax} tags`);
+    ok = false;
   }
   tags.forEach((tag, i) => {
     const length = [...tag].length;
     if (length === 0 || length > LIMITS.tagMaxLength) {
-      violations.push({ field: `${field}[${i}]`, description: `must be 1 to ${LIMITS.tagMaxLength} characters` });
+      report(`must be 1 to ${LIMITS.tagMaxLength} characters`, `[${i}]`);
+      ok = false;
     }
   });
+  return ok ? tags : undefined;
 };
 
-const CHECKERS: { [K in UpdatableField]: Checker<User[K]> } = {
+const CHECKERS: { [K in UpdatableField]: Checker<K> } = {
   name: checkName,
   email: checkEmail,
   role: checkRole,
   tags: checkTags,
 };
 
-/** Trims what users type by accident; an unset role means the default role. */
-function normalize(fields: UserPatch): UserPatch {
-  const out: UserPatch = { ...fields };
-  if (out.name !== undefined) out.name = out.name.trim();
-  if (out.email !== undefined) out.email = out.email.trim();
-  if (out.role === UserRole.USER_ROLE_UNSPECIFIED) out.role = UserRole.USER_ROLE_USER;
-  return out;
-}
-
-function check(fields: UserPatch, fieldPath: (field: string) => string): FieldViolation[] {
-  const violations: FieldViolation[] = [];
-  for (const key of UPDATABLE_FIELDS) {
-    const value = fields[key];
-    if (value !== undefined) (CHECKERS[key] as Checker<typeof value>)(value, violations, fieldPath(key));
+/** Checks and normalises the given fields, collecting a violation per bad one. */
+function check<K extends UpdatableField>(
+  fields: readonly K[],
+  values: UserChanges,
+  fieldPath: (field: string) => string,
+  violations: FieldViolation[],
+): Partial<Fields> {
+  const out: Partial<Record<UpdatableField, unknown>> = {};
+  for (const field of fields) {
+    const report = (description: string, suffix = '') =>
+      violations.push({ field: fieldPath(field + suffix), description });
+    out[field] = (CHECKERS[field] as Checker<UpdatableField>)(values[field] as never, report);
   }
-  return violations;
+  return out as Partial<Fields>;
 }
 
 /**
@@ -94,42 +163,55 @@ function check(fields: UserPatch, fieldPath: (field: string) => string): FieldVi
  * batch can report all of its bad items together.
  */
 export function checkNewUser(
-  request: CreateUserRequest,
+  input: NewUserInput,
   fieldPath: (field: string) => string = (f) => f,
 ): { user: User; violations: FieldViolation[] } {
-  const fields = normalize({ name: request.name, email: request.email, role: request.role, tags: request.tags });
+  const violations: FieldViolation[] = [];
+  const fields = check(UPDATABLE_FIELDS, input, fieldPath, violations);
   const now = new Date();
   const user: User = {
     id: newId(now.getTime()),
     name: fields.name ?? '',
     email: fields.email ?? '',
-    role: fields.role ?? UserRole.USER_ROLE_USER,
+    role: fields.role ?? DEFAULT_ROLE,
     tags: fields.tags ?? [],
     createdAt: now,
     updatedAt: now,
   };
-  return { user, violations: check(user, fieldPath) };
+  return { user, violations };
 }
 
-export function newUser(request: CreateUserRequest): User {
-  const { user, violations } = checkNewUser(request);
+export function newUser(input: NewUserInput): User {
+  const { user, violations } = checkNewUser(input);
   if (violations.length > 0) throw invalidArgument(violations);
   return user;
 }
 
-/** Applies a partial update; only fields present in `patch` change. */
-export function applyPatch(current: User, patch: UserPatch): User {
-  const unknown = Object.keys(patch).filter((k) => !(UPDATABLE_FIELDS as readonly string[]).includes(k));
-  if (unknown.length > 0) {
-    throw invalidArgument(unknown.map((field) => ({ field, description: 'cannot be updated' })));
+/**
+ * Checks an update before any I/O: it names at least one field, only
+ * updatable ones, each with a valid value. Returns a function that applies it.
+ */
+export function checkUpdate(update: UserUpdate): (current: User) => User {
+  const fieldPath = update.fieldPath ?? ((f: string) => f);
+  const violations: FieldViolation[] = [];
+  if (update.fields.length === 0) {
+    violations.push({
+      field: fieldPath('fields'),
+      description: `must name at least one of ${UPDATABLE_FIELDS.join(', ')}`,
+    });
   }
-  if (Object.keys(patch).length === 0) {
-    throw invalidArgument([{ field: 'update_mask', description: 'must name at least one field' }]);
-  }
-  const fields = normalize(patch);
-  const violations = check(fields, (f) => f);
+  update.fields.forEach((field, i) => {
+    if (!isUpdatable(field)) {
+      violations.push({
+        field: fieldPath(`fields[${i}]`),
+        description: `"${field}" is not an updatable field (${UPDATABLE_FIELDS.join(', ')})`,
+      });
+    }
+  });
+  const named = [...new Set(update.fields.filter(isUpdatable))];
+  const changes = check(named, update.changes, fieldPath, violations);
   if (violations.length > 0) throw invalidArgument(violations);
-  return { ...current, ...fields, updatedAt: new Date() };
+  return (current) => ({ ...current, ...changes, updatedAt: new Date() });
 }
 
 /** Refuses a batch as soon as it grows past the limit, so no adapter buffers more. */

@@ -135,7 +135,7 @@ export class ChangeFeed implements EventFeed {
       }
       for (const event of batch) {
         cursor = event.revision;
-        if (userIds.size === 0 || userIds.has(event.user!.id)) yield event;
+        if (userIds.size === 0 || userIds.has(event.user.id)) yield event;
         if (signal.aborted) return;
       }
     }

@@ -1,7 +1,7 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import type { Writer } from 'protobufjs/minimal.js';
 import { UserServiceDefinition } from '../gen/users/v1/users.js';
-import { asBuffer } from '../wire.js';
+import { asBuffer } from '../contract/wire.js';
 
 /** What ts-proto generates for each message: a static, reflection-free codec. */
 interface MessageCodec<T> {

@@ -3,7 +3,7 @@ import { Any } from '../gen/google/protobuf/any.js';
 import { BadRequest, ErrorInfo } from '../gen/google/rpc/error_details.js';
 import { Status } from '../gen/google/rpc/status.js';
 import { DomainError, ErrorCode } from '../domain/errors.js';
-import { asBuffer } from '../wire.js';
+import { asBuffer } from '../contract/wire.js';
 
 /** The `ErrorInfo.domain` of every error this service raises. */
 export const ERROR_DOMAIN = 'twinapi.users.v1';

@@ -8,8 +8,9 @@ import type {
   ServerWritableStream,
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { eventToProto, newUserFromProto, roleFromProto, userToProto } from '../contract/users.js';
 import { invalidArgument, DomainError, ErrorCode } from '../domain/errors.js';
-import { checkBatchSize, UPDATABLE_FIELDS, type UpdatableField, type UserPatch } from '../domain/user.js';
+import { checkBatchSize, type NewUserInput, type UserUpdate } from '../domain/user.js';
 import type { CallLimits } from '../domain/ports.js';
 import type { UserService } from '../domain/user-service.js';
 import type {
@@ -73,10 +74,14 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
   };
 
   return {
-    getUser: unary<GetUserRequest, User>('GetUser', (request, limits) => service.getUser(request.id, limits)),
-    createUser: unary<CreateUserRequest, User>('CreateUser', (request, limits) => service.createUser(request, limits)),
-    updateUser: unary<UpdateUserRequest, User>('UpdateUser', (request, limits) =>
-      service.updateUser(request.user?.id ?? '', patchFromMask(request), limits),
+    getUser: unary<GetUserRequest, User>('GetUser', async (request, limits) =>
+      userToProto(await service.getUser(request.id, limits)),
+    ),
+    createUser: unary<CreateUserRequest, User>('CreateUser', async (request, limits) =>
+      userToProto(await service.createUser(newUserFromProto(request), limits)),
+    ),
+    updateUser: unary<UpdateUserRequest, User>('UpdateUser', async (request, limits) =>
+      userToProto(await service.updateUser(request.user?.id ?? '', updateFromMask(request), limits)),
     ),
     deleteUser: unary<DeleteUserRequest, Empty>('DeleteUser', async (request, limits) => {
       await service.deleteUser(request.id, limits);
@@ -101,7 +106,7 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
       collect(call)
         .then((requests) => service.createUsers(requests, limitsOf(call)))
         .then(
-          (users) => callback(null, { users, createdCount: users.length }),
+          (users) => callback(null, { users: users.map(userToProto), createdCount: users.length }),
           (error: unknown) => callback(fail('CreateUsers', error)),
         )
         .finally(scope.done);
@@ -138,18 +143,18 @@ async function streamList(
     const page = await service.listUsers({ filter, pageSize, pageToken }, limitsOf(call));
     for (const user of page.users) {
       if (signal.aborted) return;
-      if (!call.write(user)) await drained(call, signal);
+      if (!call.write(userToProto(user))) await drained(call, signal);
     }
     pageToken = page.nextPageToken;
   } while (pageToken !== '' && !signal.aborted);
 }
 
 /** Reads a client stream to its end, refusing more items than a batch may hold. */
-function collect(call: ServerReadableStream<CreateUserRequest, unknown>): Promise<CreateUserRequest[]> {
+function collect(call: ServerReadableStream<CreateUserRequest, unknown>): Promise<NewUserInput[]> {
   return new Promise((resolve, reject) => {
-    const requests: CreateUserRequest[] = [];
+    const requests: NewUserInput[] = [];
     call.on('data', (request: CreateUserRequest) => {
-      requests.push(request);
+      requests.push(newUserFromProto(request));
       try {
         checkBatchSize(requests.length);
       } catch (error) {
@@ -201,7 +206,7 @@ async function streamWatch(
     if (!opening) return;
     const events = await service.watchUsers({ afterRevision: opening.afterRevision, userIds, signal: watching.signal });
     for await (const event of events) {
-      if (!call.write(event)) await drained(call, watching.signal);
+      if (!call.write(eventToProto(event))) await drained(call, watching.signal);
     }
     if (protocolError) throw protocolError;
     if (signal.reason instanceof DomainError) throw signal.reason;
@@ -214,22 +219,14 @@ function drained(call: AnyCall, signal: AbortSignal): Promise<unknown> {
   return once(call, 'drain', { signal }).catch(() => undefined);
 }
 
-// The updatable fields are single words, so mask paths and TypeScript names coincide.
-const isUpdatable = (path: string): path is UpdatableField => (UPDATABLE_FIELDS as readonly string[]).includes(path);
-
-/** The field mask names the fields to take from `user`; any other path is an error. */
-function patchFromMask({ user, updateMask }: UpdateUserRequest): UserPatch {
-  const paths = updateMask ?? [];
-  const unknown = paths.filter((path) => !isUpdatable(path));
-  if (unknown.length > 0) {
-    throw invalidArgument(
-      unknown.map((path) => ({
-        field: `update_mask.paths[${paths.indexOf(path)}]`,
-        description: `"${path}" is not an updatable field (${UPDATABLE_FIELDS.join(', ')})`,
-      })),
-    );
-  }
-  const patch: Record<string, unknown> = {};
-  for (const path of paths.filter(isUpdatable)) patch[path] = user?.[path];
-  return patch as UserPatch;
+/**
+ * The field mask names the fields to take from `user`; the domain checks the
+ * names, and its `fields[i]` is this request's `update_mask.paths[i]`.
+ */
+function updateFromMask({ user, updateMask }: UpdateUserRequest): UserUpdate {
+  return {
+    fields: updateMask ?? [],
+    changes: { name: user?.name, email: user?.email, role: user && roleFromProto(user.role), tags: user?.tags },
+    fieldPath: (field) => field.replace(/^fields/, 'update_mask.paths'),
+  };
 }

@@ -1,12 +1,15 @@
 import { decode as decodeMsgpack, encode as encodeMsgpack } from '@msgpack/msgpack';
 import { invalidArgument } from '../domain/errors.js';
-import { type CreateUserRequest, type User, UserRole, type UserPatch } from '../domain/user.js';
-import { asBuffer } from '../wire.js';
+import { type NewUserInput, ROLES, type User, type UserUpdate } from '../domain/user.js';
+import { roleFromProto, userToProto } from '../contract/users.js';
+import { asBuffer } from '../contract/wire.js';
 import {
   CreateUserRequest as CreateUserRequestCodec,
   CreateUsersResponse,
+  type User as ProtoUser,
   User as UserCodec,
   UserPage,
+  UserRole,
 } from '../gen/users/v1/users.js';
 
 /**
@@ -25,34 +28,34 @@ export interface UserJson {
 
 export const USER_FIELDS = ['id', 'name', 'email', 'role', 'tags', 'createdAt', 'updatedAt'] as const;
 export type UserField = (typeof USER_FIELDS)[number];
-export const ROLE_NAMES = ['USER_ROLE_USER', 'USER_ROLE_ADMIN'] as const;
 
 export function userToJson(user: User, fields?: readonly UserField[]): UserJson {
   const full: Required<UserJson> = {
     id: user.id,
     name: user.name,
     email: user.email,
-    role: UserRole[user.role] ?? 'USER_ROLE_UNSPECIFIED',
-    tags: user.tags,
-    createdAt: user.createdAt!.toISOString(),
-    updatedAt: user.updatedAt!.toISOString(),
+    role: user.role,
+    tags: [...user.tags],
+    createdAt: user.createdAt.toISOString(),
+    updatedAt: user.updatedAt.toISOString(),
   };
   if (!fields) return full;
   return Object.fromEntries(fields.map((f) => [f, full[f]]));
 }
 
 /** A user with only `fields` set, the rest at their proto defaults (and so not on the wire). */
-function sparseUser(user: User, fields?: readonly UserField[]): User {
-  if (!fields) return user;
+function sparseUser(user: User, fields?: readonly UserField[]): ProtoUser {
+  const full = userToProto(user);
+  if (!fields) return full;
   const keep = new Set<string>(fields);
   return {
-    id: keep.has('id') ? user.id : '',
-    name: keep.has('name') ? user.name : '',
-    email: keep.has('email') ? user.email : '',
-    role: keep.has('role') ? user.role : UserRole.USER_ROLE_UNSPECIFIED,
-    tags: keep.has('tags') ? user.tags : [],
-    createdAt: keep.has('createdAt') ? user.createdAt : undefined,
-    updatedAt: keep.has('updatedAt') ? user.updatedAt : undefined,
+    id: keep.has('id') ? full.id : '',
+    name: keep.has('name') ? full.name : '',
+    email: keep.has('email') ? full.email : '',
+    role: keep.has('role') ? full.role : UserRole.USER_ROLE_UNSPECIFIED,
+    tags: keep.has('tags') ? full.tags : [],
+    createdAt: keep.has('createdAt') ? full.createdAt : undefined,
+    updatedAt: keep.has('updatedAt') ? full.updatedAt : undefined,
   };
 }
 
@@ -144,22 +147,17 @@ export function decodeMsgpackBody(body: Buffer): unknown {
 export interface CreateUserJson {
   name: string;
   email: string;
-  role?: (typeof ROLE_NAMES)[number];
+  role?: (typeof ROLES)[number];
   tags?: string[];
 }
 
-export function createRequestFromJson(body: CreateUserJson): CreateUserRequest {
-  return {
-    name: body.name,
-    email: body.email,
-    role: body.role ? UserRole[body.role] : UserRole.USER_ROLE_UNSPECIFIED,
-    tags: body.tags ?? [],
-  };
+export function newUserFromJson(body: CreateUserJson): NewUserInput {
+  return { name: body.name, email: body.email, role: body.role, tags: body.tags };
 }
 
 /** A protobuf body is a `users.v1.CreateUserRequest`, as gRPC's CreateUser takes. */
 export function createJsonFromProtobuf(body: Buffer): CreateUserJson {
-  let request: CreateUserRequest;
+  let request: ReturnType<typeof CreateUserRequestCodec.decode>;
   try {
     request = CreateUserRequestCodec.decode(body);
   } catch {
@@ -167,24 +165,24 @@ export function createJsonFromProtobuf(body: Buffer): CreateUserJson {
   }
   const json: CreateUserJson = { name: request.name, email: request.email, tags: request.tags };
   // An unknown number keeps its digits, so the schema rejects it rather than defaulting it.
-  if (request.role !== UserRole.USER_ROLE_UNSPECIFIED)
-    json.role = (UserRole[request.role] ?? String(request.role)) as CreateUserJson['role'];
+  const role = roleFromProto(request.role);
+  if (role !== undefined) json.role = role as CreateUserJson['role'];
   return json;
 }
 
 /** A batch's answer; protobuf is the very `CreateUsersResponse` gRPC sends. */
 export function encodeBatch(users: User[], type: MediaType): Buffer | { users: UserJson[]; createdCount: number } {
   if (type === MEDIA.protobuf)
-    return asBuffer(CreateUsersResponse.encode({ users, createdCount: users.length }).finish());
+    return asBuffer(CreateUsersResponse.encode({ users: users.map(userToProto), createdCount: users.length }).finish());
   const json = { users: users.map((u) => userToJson(u)), createdCount: users.length };
   return type === MEDIA.msgpack ? asBuffer(encodeMsgpack(json)) : json;
 }
 
-export function patchFromJson(body: Partial<CreateUserJson>): UserPatch {
-  const patch: UserPatch = {};
-  if (body.name !== undefined) patch.name = body.name;
-  if (body.email !== undefined) patch.email = body.email;
-  if (body.role !== undefined) patch.role = UserRole[body.role];
-  if (body.tags !== undefined) patch.tags = body.tags;
-  return patch;
+/** A PATCH body changes the fields it carries; the domain's list of them is the body itself. */
+export function updateFromJson(body: Partial<CreateUserJson>): UserUpdate {
+  return {
+    fields: Object.keys(body),
+    changes: body,
+    fieldPath: (field) => (field.startsWith('fields') ? 'body' : field),
+  };
 }

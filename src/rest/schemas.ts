@@ -1,14 +1,14 @@
 import { ErrorCode } from '../domain/errors.js';
 import { PAGE_SIZE } from '../domain/pagination.js';
-import { LIMITS } from '../domain/user.js';
+import { LIMITS, ROLES } from '../domain/user.js';
 import { HttpErrorCode } from './errors.js';
-import { ROLE_NAMES, USER_FIELDS } from './representation.js';
+import { USER_FIELDS } from './representation.js';
 
 // One set of schemas validates requests, serializes JSON responses and writes
 // the OpenAPI document. Shapes and types live here; the domain's rules (lengths,
 // email syntax, uniqueness) are checked by the domain and only described here.
 
-const role = { type: 'string', enum: ROLE_NAMES, description: 'Defaults to USER_ROLE_USER.' } as const;
+const role = { type: 'string', enum: ROLES, description: 'Defaults to USER_ROLE_USER.' } as const;
 const tags = {
   type: 'array',
   items: { type: 'string' },
@@ -25,7 +25,7 @@ export const userSchema = {
     id: { type: 'string', description: 'UUIDv7, assigned by the server.' },
     name,
     email,
-    role: { type: 'string', enum: ['USER_ROLE_UNSPECIFIED', ...ROLE_NAMES] },
+    role: { type: 'string', enum: ['USER_ROLE_UNSPECIFIED', ...ROLES] },
     tags,
     createdAt: { type: 'string', format: 'date-time' },
     updatedAt: { type: 'string', format: 'date-time' },

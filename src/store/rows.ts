@@ -1,4 +1,4 @@
-import { EventType, type User, type UserEvent, UserRole } from '../domain/user.js';
+import { EVENT_TYPES, type EventType, isRole, type Role, type User, type UserEvent } from '../domain/user.js';
 import type { UserEventsTable, UsersTable } from './schema.js';
 
 export function userToRow(user: User): UsersTable {
@@ -8,10 +8,10 @@ export function userToRow(user: User): UsersTable {
     name_key: user.name.toLowerCase(),
     email: user.email,
     email_key: user.email.toLowerCase(),
-    role: UserRole[user.role],
+    role: user.role,
     tags: JSON.stringify(user.tags),
-    created_at: user.createdAt!.getTime(),
-    updated_at: user.updatedAt!.getTime(),
+    created_at: user.createdAt.getTime(),
+    updated_at: user.updatedAt.getTime(),
   };
 }
 
@@ -20,7 +20,7 @@ export function rowToUser(row: UsersTable): User {
     id: row.id,
     name: row.name,
     email: row.email,
-    role: UserRole[row.role as keyof typeof UserRole],
+    role: known(row.role, isRole, 'role'),
     tags: JSON.parse(row.tags) as string[],
     createdAt: new Date(Number(row.created_at)),
     updatedAt: new Date(Number(row.updated_at)),
@@ -28,21 +28,28 @@ export function rowToUser(row: UsersTable): User {
 }
 
 export function eventToRow(event: UserEvent): UserEventsTable {
-  const user = event.user!;
   return {
     revision: event.revision,
-    type: EventType[event.type],
-    user_id: user.id,
-    user: JSON.stringify(userToRow(user)),
-    occurred_at: event.timestamp!.getTime(),
+    type: event.type,
+    user_id: event.user.id,
+    user: JSON.stringify(userToRow(event.user)),
+    occurred_at: event.timestamp.getTime(),
   };
 }
 
 export function rowToEvent(row: UserEventsTable): UserEvent {
   return {
     revision: Number(row.revision),
-    type: EventType[row.type as keyof typeof EventType],
+    type: known(row.type, isEventType, 'event type'),
     user: rowToUser(JSON.parse(row.user) as UsersTable),
     timestamp: new Date(Number(row.occurred_at)),
   };
+}
+
+const isEventType = (type: string): type is EventType => (EVENT_TYPES as readonly string[]).includes(type);
+
+/** The store wrote these names itself: anything else means the row was changed behind its back. */
+function known<T extends Role | EventType>(value: string, is: (v: string) => v is T, what: string): T {
+  if (!is(value)) throw new Error(`the database holds an unknown ${what}: ${value}`);
+  return value;
 }

@@ -3,7 +3,7 @@ import { type Kysely, sql, type Transaction } from 'kysely';
 import { deadlineExceeded, emailAlreadyExists } from '../domain/errors.js';
 import type { CallLimits, ChangeLog, ListQuery, UserStore } from '../domain/ports.js';
 import type { Cursor } from '../domain/pagination.js';
-import { EventType, searchKey, type User, type UserEvent } from '../domain/user.js';
+import { type EventType, searchKey, type User, type UserEvent } from '../domain/user.js';
 import { eventToRow, rowToEvent, rowToUser, userToRow } from './rows.js';
 import type { Database, UsersTable } from './schema.js';
 
@@ -82,7 +82,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
         if (this.dialect.isUniqueViolation(error)) throw emailAlreadyExists(fieldPath(0));
         throw error;
       }
-      return this.appendEvents(trx, EventType.EVENT_TYPE_CREATED, users);
+      return this.appendEvents(trx, 'EVENT_TYPE_CREATED', users);
     });
   }
 
@@ -98,7 +98,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
         if (this.dialect.isUniqueViolation(error)) throw emailAlreadyExists('email');
         throw error;
       }
-      const [event] = await this.appendEvents(trx, EventType.EVENT_TYPE_UPDATED, [updated]);
+      const [event] = await this.appendEvents(trx, 'EVENT_TYPE_UPDATED', [updated]);
       return event;
     });
   }
@@ -107,7 +107,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
     return this.write(limits, async (trx) => {
       const row = await trx.deleteFrom('users').where('id', '=', id).returningAll().executeTakeFirst();
       if (!row) return undefined;
-      const [event] = await this.appendEvents(trx, EventType.EVENT_TYPE_DELETED, [rowToUser(row)]);
+      const [event] = await this.appendEvents(trx, 'EVENT_TYPE_DELETED', [rowToUser(row)]);
       return event;
     });
   }

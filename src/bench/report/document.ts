@@ -25,14 +25,23 @@ function overview(r: BenchResults): Section {
   return {
     title: 'Setup',
     paragraphs: [
-      `Machine: ${r.machine.cpuModel}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, ${r.machine.os}; load average at start ${r.machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}.`,
-      `Pinning: ${r.pinning.note}. Load generator: ${r.loadGenerator.driver} ${r.loadGenerator.version} — ${r.loadGenerator.note}.`,
-      `Settings: ${o.users} seeded users; ${o.runs} run(s) of ${o.durationS} s after ${o.warmupS} s warm-up per point; connections ${o.concurrency.join(', ')} × ${o.streams} stream(s) each for HTTP/2 and gRPC (HTTP/1.1 is never pipelined)${o.quick ? '; --quick (a smoke run: too short to quote)' : ''}.`,
-      "Every load point counts only successful calls: HTTP 2xx, and for gRPC grpc-status 0 (each target is first called once and checked; under h2load, OK calls are the DATA bytes over one OK reply's bytes, since a failed call here sends none). Latency percentiles come from every request (h2load --log-file), not a mean.",
+      `Machine: ${r.machine.cpuModel}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, ${r.machine.os}; ` +
+        `load average at start ${r.machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}.`,
+      `Pinning: ${r.pinning.note}. ` +
+        `Load generator: ${r.loadGenerator.driver} ${r.loadGenerator.version} — ${r.loadGenerator.note}.`,
+      `Settings: ${o.users} seeded users; ${o.runs} run(s) of ${o.durationS} s ` +
+        `after ${o.warmupS} s warm-up per point; ` +
+        `connections ${o.concurrency.join(', ')} × ${o.streams} stream(s) each for HTTP/2 and gRPC ` +
+        `(HTTP/1.1 is never pipelined)${o.quick ? '; --quick (a smoke run: too short to quote)' : ''}.`,
+      'Every load point counts only successful calls: HTTP 2xx, and for gRPC grpc-status 0 ' +
+        '(each target is first called once and checked; ' +
+        "under h2load, OK calls are the DATA bytes over one OK reply's bytes, since a failed call here sends none). " +
+        'Latency percentiles come from every request (h2load --log-file), not a mean.',
       `Versions: ${Object.entries(r.versions)
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')}.`,
-      `Reproduce: \`twinapi bench${o.quick ? ' --quick' : ''} --scenario ${o.scenarios.join(',')} --duration ${o.durationS} --concurrency ${o.concurrency.join(',')} --runs ${o.runs} --users ${o.users}\`.`,
+      `Reproduce: \`twinapi bench${o.quick ? ' --quick' : ''} --scenario ${o.scenarios.join(',')} ` +
+        `--duration ${o.durationS} --concurrency ${o.concurrency.join(',')} --runs ${o.runs} --users ${o.users}\`.`,
     ],
   };
 }
@@ -80,7 +89,8 @@ function serializationSection(r: BenchResults): Section | undefined {
   return {
     title: 'Serialization (in-process, warm)',
     paragraphs: [
-      'All codecs start from the same domain users. JSON decode is JSON.parse alone (no conversion back to Dates), which flatters JSON slightly.',
+      'All codecs start from the same domain users. ' +
+        'JSON decode is JSON.parse alone (no conversion back to Dates), which flatters JSON slightly.',
     ],
     table: { head: ['codec', 'payload', 'op', 'µs/op (median)', 'spread', 'ops/s'], rows },
     chart: {
@@ -132,7 +142,10 @@ function unarySection(r: BenchResults, endpoint: 'get' | 'list'): Section | unde
         ? 'Unary load: GetUser / GET /users/:id'
         : 'Unary load: a 100-user list (ListUsers stream / GET /users?limit=100)',
     paragraphs: [
-      'req/s is the median of the runs with their spread; latency percentiles are medians over the runs, max is the worst seen. CPU is in cores (1.00 = one core flat out); a saturated load generator makes that row a floor, not a measurement of the server.',
+      'req/s is the median of the runs with their spread; ' +
+        'latency percentiles are medians over the runs, max is the worst seen. ' +
+        'CPU is in cores (1.00 = one core flat out); ' +
+        'a saturated load generator makes that row a floor, not a measurement of the server.',
       ...failures.map((fl) => `${fl.target.label} was not measured: its first call failed (${fl.error}).`),
     ],
     table: {
@@ -196,7 +209,9 @@ function streamingSection(r: BenchResults): Section | undefined {
   return {
     title: 'Streaming',
     paragraphs: [
-      "List-all: every seeded user, as one ListUsers server stream vs REST cursor pages. Fan-out: N subscribers attached, then the events are committed in batches of 100; delivery latency is from the user's updatedAt (commit, ms resolution) to arrival.",
+      'List-all: every seeded user, as one ListUsers server stream vs REST cursor pages. ' +
+        'Fan-out: N subscribers attached, then the events are committed in batches of 100; ' +
+        "delivery latency is from the user's updatedAt (commit, ms resolution) to arrival.",
     ],
     table: {
       head: ['measurement', 'protocol', 'result', 'detail'],
@@ -211,7 +226,8 @@ function streamingSection(r: BenchResults): Section | undefined {
           `fan-out to ${o.subscribers}`,
           o.label,
           `${n0(o.deliveredPerSecond)} events/s`,
-          `latency p50 ${o.latencyMs.p50} / p99 ${o.latencyMs.p99} / max ${o.latencyMs.max} ms; ${o.missing} missing of ${o.subscribers * o.events}`,
+          `latency p50 ${o.latencyMs.p50} / p99 ${o.latencyMs.p99} / max ${o.latencyMs.max} ms; ` +
+            `${o.missing} missing of ${o.subscribers * o.events}`,
         ]),
       ],
     },
@@ -226,7 +242,11 @@ function scalingSection(r: BenchResults): Section | undefined {
   return {
     title: 'Scaling: `serve --workers N`',
     paragraphs: [
-      'GetUser against N worker processes (node cluster, one database file), N cores for the server and the rest for the load generator. When N is every core, nothing is pinned and the load generator competes with the workers: that row is what such a machine gives with nothing left over, not a clean measurement. Server CPU sums the primary and its workers.',
+      'GetUser against N worker processes (node cluster, one database file), ' +
+        'N cores for the server and the rest for the load generator. ' +
+        'When N is every core, nothing is pinned and the load generator competes with the workers: ' +
+        'that row is what such a machine gives with nothing left over, not a clean measurement. ' +
+        'Server CPU sums the primary and its workers.',
       ...s.failures.map((fl) => `${fl.target.label} was not measured: its first call failed (${fl.error}).`),
     ],
     table: {

@@ -48,7 +48,9 @@ function serializationClaim(results: BenchResults): Finding {
   const decode = ratio(jd.microsPerOp.median, pd.microsPerOp.median);
   return {
     claim,
-    measured: `one user: encode JSON ${us(je.microsPerOp.median)} vs protobuf ${us(pe.microsPerOp.median)} (${x(encode)}); decode ${us(jd.microsPerOp.median)} vs ${us(pd.microsPerOp.median)} (${x(decode)})`,
+    measured:
+      `one user: encode JSON ${us(je.microsPerOp.median)} vs protobuf ${us(pe.microsPerOp.median)} (${x(encode)}); ` +
+      `decode ${us(jd.microsPerOp.median)} vs ${us(pd.microsPerOp.median)} (${x(decode)})`,
     verdict: encode >= 5 && decode >= 5 ? 'holds' : encode > 1.1 || decode > 1.1 ? 'partly' : 'does not hold',
   };
 }
@@ -62,7 +64,9 @@ function sizeClaim(results: BenchResults): Finding {
   const gz = ratio(json.gzipBytes, proto.gzipBytes);
   return {
     claim,
-    measured: `${proto.users} users: protobuf ${kb(proto.bytes)} vs JSON ${kb(json.bytes)} (${x(raw)} smaller); gzip: ${kb(proto.gzipBytes)} vs ${kb(json.gzipBytes)} (${x(gz)})`,
+    measured:
+      `${proto.users} users: protobuf ${kb(proto.bytes)} vs JSON ${kb(json.bytes)} (${x(raw)} smaller); ` +
+      `gzip: ${kb(proto.gzipBytes)} vs ${kb(json.gzipBytes)} (${x(gz)})`,
     verdict: raw >= 3 ? 'holds' : raw > 1.2 ? 'partly' : 'does not hold',
   };
 }
@@ -89,7 +93,10 @@ function tailClaim(results: BenchResults): Finding {
   const p99 = ratio(rest.latencyMs.p99, grpc.latencyMs.p99);
   return {
     claim,
-    measured: `${grpc.connections} connections: p50 gRPC ${grpc.latencyMs.p50.toFixed(2)} ms vs REST ${rest.latencyMs.p50.toFixed(2)} ms; p99 ${grpc.latencyMs.p99.toFixed(2)} vs ${rest.latencyMs.p99.toFixed(2)} ms (REST/gRPC p99 ${x(p99)})`,
+    measured:
+      `${grpc.connections} connections: ` +
+      `p50 gRPC ${grpc.latencyMs.p50.toFixed(2)} ms vs REST ${rest.latencyMs.p50.toFixed(2)} ms; ` +
+      `p99 ${grpc.latencyMs.p99.toFixed(2)} vs ${rest.latencyMs.p99.toFixed(2)} ms (REST/gRPC p99 ${x(p99)})`,
     verdict: p99 >= 1.5 && p50 > 0.67 && p50 < 1.5 ? 'holds' : p99 > 1.1 ? 'partly' : 'does not hold',
   };
 }
@@ -103,7 +110,10 @@ function chattyClaim(results: BenchResults): Finding {
   const cut = 1 - grpc.latencyMs.p50 / rest.latencyMs.p50;
   return {
     claim,
-    measured: `sequential calls on ${one} connection(s): p50 gRPC ${grpc.latencyMs.p50.toFixed(3)} ms vs REST ${rest.latencyMs.p50.toFixed(3)} ms (${cut >= 0 ? `${(cut * 100).toFixed(0)}% lower` : `${(-cut * 100).toFixed(0)}% higher`} with gRPC)`,
+    measured:
+      `sequential calls on ${one} connection(s): ` +
+      `p50 gRPC ${grpc.latencyMs.p50.toFixed(3)} ms vs REST ${rest.latencyMs.p50.toFixed(3)} ms ` +
+      `(${cut >= 0 ? `${(cut * 100).toFixed(0)}% lower` : `${(-cut * 100).toFixed(0)}% higher`} with gRPC)`,
     verdict: cut >= 0.6 ? 'holds' : cut > 0.1 ? 'partly' : 'does not hold',
   };
 }
@@ -115,7 +125,12 @@ function streamingClaim(results: BenchResults): Finding {
   if (!grpc || !sse) return { claim, measured: '—', verdict: 'not measured' };
   return {
     claim,
-    measured: `${grpc.subscribers} subscribers × ${grpc.events} events: WatchUsers ${Math.round(grpc.deliveredPerSecond).toLocaleString('en-US')} events/s (p99 ${grpc.latencyMs.p99} ms, ${grpc.missing} missing); SSE ${Math.round(sse.deliveredPerSecond).toLocaleString('en-US')} events/s (p99 ${sse.latencyMs.p99} ms, ${sse.missing} missing) — REST did it with plain HTTP (SSE), no WebSockets`,
+    measured:
+      `${grpc.subscribers} subscribers × ${grpc.events} events: ` +
+      `WatchUsers ${Math.round(grpc.deliveredPerSecond).toLocaleString('en-US')} events/s ` +
+      `(p99 ${grpc.latencyMs.p99} ms, ${grpc.missing} missing); ` +
+      `SSE ${Math.round(sse.deliveredPerSecond).toLocaleString('en-US')} events/s ` +
+      `(p99 ${sse.latencyMs.p99} ms, ${sse.missing} missing) — REST did it with plain HTTP (SSE), no WebSockets`,
     verdict: sse.missing === 0 ? 'does not hold' : 'partly',
   };
 }

@@ -18,20 +18,33 @@ export function decisionGuide(results: BenchResults): string[] {
     const r = ratio(grpc.rps.median, rest.rps.median);
     if (r > 1.1)
       guide.push(
-        `Throughput: gRPC served ${x(r)} the GetUser requests/s of REST here (${n0(grpc.rps.median)} vs ${n0(rest.rps.median)} at ${grpc.connections} connections). If one machine's request rate is your limit, gRPC buys headroom.`,
+        `Throughput: gRPC served ${x(r)} the GetUser requests/s of REST here ` +
+          `(${n0(grpc.rps.median)} vs ${n0(rest.rps.median)} at ${grpc.connections} connections). ` +
+          `If one machine's request rate is your limit, gRPC buys headroom.`,
       );
     else if (r < 0.9)
       guide.push(
-        `Throughput: REST served ${x(1 / r)} the GetUser requests/s of gRPC here (${n0(rest.rps.median)} vs ${n0(grpc.rps.median)} at ${rest.connections} connections). In Node the gRPC library costs more per call than Fastify${bareGrpc && bareFastify ? ` (even with no work at all: bare grpc-js ${n0(bareGrpc.rps.median)} vs bare Fastify ${n0(bareFastify.rps.median)} req/s)` : ''}, so do not pick gRPC for raw request rate.`,
+        `Throughput: REST served ${x(1 / r)} the GetUser requests/s of gRPC here ` +
+          `(${n0(rest.rps.median)} vs ${n0(grpc.rps.median)} at ${rest.connections} connections). ` +
+          `In Node the gRPC library costs more per call than Fastify${
+            bareGrpc && bareFastify
+              ? ` (even with no work at all: ` +
+                `bare grpc-js ${n0(bareGrpc.rps.median)} vs bare Fastify ${n0(bareFastify.rps.median)} req/s)`
+              : ''
+          }, so do not pick gRPC for raw request rate.`,
       );
     else
       guide.push(
-        `Throughput: gRPC and REST are within 10% of each other for GetUser (${n0(grpc.rps.median)} vs ${n0(rest.rps.median)} req/s): pick on other grounds.`,
+        `Throughput: gRPC and REST are within 10% of each other for GetUser ` +
+          `(${n0(grpc.rps.median)} vs ${n0(rest.rps.median)} req/s): pick on other grounds.`,
       );
   }
   if (http && http2) {
     guide.push(
-      `The protocol ceilings (no framework, pre-encoded bytes): HTTP/1.1 ${n0(http.rps.median)} req/s, gRPC over node:http2 ${n0(http2.rps.median)} req/s. The distance from ceiling to framework is the stack's cost, and it is larger than the distance between protocols: measure your stack, not the protocol.`,
+      `The protocol ceilings (no framework, pre-encoded bytes): ` +
+        `HTTP/1.1 ${n0(http.rps.median)} req/s, gRPC over node:http2 ${n0(http2.rps.median)} req/s. ` +
+        `The distance from ceiling to framework is the stack's cost, ` +
+        `and it is larger than the distance between protocols: measure your stack, not the protocol.`,
     );
   }
   const levels = [...new Set(results.unary?.measurements.map((m) => m.connections) ?? [])].sort((a, b) => a - b);
@@ -40,14 +53,21 @@ export function decisionGuide(results: BenchResults): string[] {
   if (g1 && r1) {
     const faster = g1.latencyMs.p50 < r1.latencyMs.p50 ? 'gRPC' : 'REST';
     guide.push(
-      `Chatty callers (one call after another): p50 ${g1.latencyMs.p50.toFixed(3)} ms over gRPC vs ${r1.latencyMs.p50.toFixed(3)} ms over REST; ${faster} is quicker per call on loopback. Across a real network the round trip dominates both; batch or stream instead of chatting.`,
+      `Chatty callers (one call after another): ` +
+        `p50 ${g1.latencyMs.p50.toFixed(3)} ms over gRPC vs ${r1.latencyMs.p50.toFixed(3)} ms over REST; ` +
+        `${faster} is quicker per call on loopback. ` +
+        `Across a real network the round trip dominates both; batch or stream instead of chatting.`,
     );
   }
   const json = results.payload?.find((p) => p.codec === 'json' && p.payload === 'many');
   const proto = results.payload?.find((p) => p.codec === 'protobuf' && p.payload === 'many');
   if (json && proto) {
     guide.push(
-      `Bandwidth: a ${proto.users}-user page is ${x(ratio(json.bytes, proto.bytes))} smaller as protobuf (${n0(proto.bytes)} vs ${n0(json.bytes)} bytes), but only ${x(ratio(json.gzipBytes, proto.gzipBytes))} once both are gzipped. Metered or slow links favour protobuf; behind compression the gap mostly closes. REST here also serves application/x-protobuf, so the choice is not tied to the protocol.`,
+      `Bandwidth: a ${proto.users}-user page is ${x(ratio(json.bytes, proto.bytes))} smaller as protobuf ` +
+        `(${n0(proto.bytes)} vs ${n0(json.bytes)} bytes), ` +
+        `but only ${x(ratio(json.gzipBytes, proto.gzipBytes))} once both are gzipped. ` +
+        `Metered or slow links favour protobuf; behind compression the gap mostly closes. ` +
+        `REST here also serves application/x-protobuf, so the choice is not tied to the protocol.`,
     );
   }
   const je = results.serialization?.find((m) => m.codec === 'json' && m.payload === 'one' && m.direction === 'encode');
@@ -57,32 +77,47 @@ export function decisionGuide(results: BenchResults): string[] {
   if (je && pe && grpc) {
     const perRequest = 1e6 / grpc.rps.median;
     guide.push(
-      `Serialization: encoding one user costs ${je.microsPerOp.median.toFixed(2)} µs as JSON and ${pe.microsPerOp.median.toFixed(2)} µs as protobuf, against ≈ ${perRequest.toFixed(0)} µs of server time per GetUser: the codec is not where a request's time goes.`,
+      `Serialization: encoding one user costs ${je.microsPerOp.median.toFixed(2)} µs as JSON ` +
+        `and ${pe.microsPerOp.median.toFixed(2)} µs as protobuf, ` +
+        `against ≈ ${perRequest.toFixed(0)} µs of server time per GetUser: ` +
+        `the codec is not where a request's time goes.`,
     );
   }
   const streamAll = results.streaming?.listAll.find((l) => l.protocol === 'grpc-stream');
   const pages = results.streaming?.listAll.find((l) => l.protocol === 'rest-pages');
   if (streamAll && pages) {
     guide.push(
-      `Bulk reads: all ${n0(streamAll.users)} users took ${streamAll.ms.median.toFixed(0)} ms as one gRPC stream and ${pages.ms.median.toFixed(0)} ms as REST cursor pages (${x(ratio(pages.ms.median, streamAll.ms.median))}).`,
+      `Bulk reads: all ${n0(streamAll.users)} users took ${streamAll.ms.median.toFixed(0)} ms as one gRPC stream ` +
+        `and ${pages.ms.median.toFixed(0)} ms as REST cursor pages ` +
+        `(${x(ratio(pages.ms.median, streamAll.ms.median))}).`,
     );
   }
   const watch = results.streaming?.fanOut.find((f) => f.protocol === 'grpc-watch');
   const sse = results.streaming?.fanOut.find((f) => f.protocol === 'sse');
   if (watch && sse) {
     guide.push(
-      `Event pipelines: both deliver every change in order and resume from a revision; WatchUsers delivered ${n0(watch.deliveredPerSecond)} events/s (p99 ${watch.latencyMs.p99} ms), SSE ${n0(sse.deliveredPerSecond)} events/s (p99 ${sse.latencyMs.p99} ms). Choose gRPC when clients also send on the stream (WatchUsers widens its filter mid-stream); SSE is enough for one-way feeds and works in every browser.`,
+      `Event pipelines: both deliver every change in order and resume from a revision; ` +
+        `WatchUsers delivered ${n0(watch.deliveredPerSecond)} events/s (p99 ${watch.latencyMs.p99} ms), ` +
+        `SSE ${n0(sse.deliveredPerSecond)} events/s (p99 ${sse.latencyMs.p99} ms). ` +
+        `Choose gRPC when clients also send on the stream (WatchUsers widens its filter mid-stream); ` +
+        `SSE is enough for one-way feeds and works in every browser.`,
     );
   }
   const scaling = scalingAdvice(results);
   if (scaling) guide.push(scaling);
   guide.push(
-    'Browsers and public APIs: REST (JSON, SSE) works everywhere with curl and caches; gRPC needs gRPC-Web or Connect through a proxy. Internal services with a shared contract and streaming: gRPC. This service serves both from one core, so you can run both and move callers one at a time.',
+    'Browsers and public APIs: REST (JSON, SSE) works everywhere with curl and caches; ' +
+      'gRPC needs gRPC-Web or Connect through a proxy. ' +
+      'Internal services with a shared contract and streaming: gRPC. ' +
+      'This service serves both from one core, so you can run both and move callers one at a time.',
   );
   return guide;
 }
 
-/** What --workers bought on this machine, for our gRPC GetUser, from one worker to the most measured with the load generator on its own core(s). */
+/**
+ * What --workers bought on this machine, for our gRPC GetUser, from one worker to the most measured with the load
+ * generator on its own core(s).
+ */
 function scalingAdvice(results: BenchResults): string | undefined {
   const grpc = results.scaling?.measurements.filter((m) => m.target.id === 'ours-grpc-get') ?? [];
   const one = grpc.find((m) => m.workers === 1);
@@ -93,15 +128,19 @@ function scalingAdvice(results: BenchResults): string | undefined {
   const parts = [`Scaling: one worker served ${n0(one.rps.median)} gRPC GetUser req/s`];
   if (most && most.workers > 1)
     parts.push(
-      `${most.workers} workers on ${most.workers} cores ${n0(most.rps.median)} (${x(ratio(most.rps.median, one.rps.median))})`,
+      `${most.workers} workers on ${most.workers} cores ` +
+        `${n0(most.rps.median)} (${x(ratio(most.rps.median, one.rps.median))})`,
     );
   if (all)
     parts.push(
-      `${all.workers} workers on all ${all.pinning.cores} cores, sharing them with the load generator, ${n0(all.rps.median)} (${x(ratio(all.rps.median, one.rps.median))})`,
+      `${all.workers} workers on all ${all.pinning.cores} cores, sharing them with the load generator, ` +
+        `${n0(all.rps.median)} (${x(ratio(all.rps.median, one.rps.median))})`,
     );
   const advice =
     most && most.workers > 1
-      ? 'Run one worker per core you give the service (--workers), and more instances behind a load balancer beyond one machine.'
-      : 'This machine has too few cores to show scaling with the load generator on a core of its own; on a bigger machine run one worker per core you give the service (--workers).';
+      ? 'Run one worker per core you give the service (--workers), ' +
+        'and more instances behind a load balancer beyond one machine.'
+      : 'This machine has too few cores to show scaling with the load generator on a core of its own; ' +
+        'on a bigger machine run one worker per core you give the service (--workers).';
   return `${parts.join(', ')}. ${advice}`;
 }

@@ -23,7 +23,8 @@ export function barChart(chart: Chart): string {
   chart.categories.forEach((category, i) => {
     const y0 = i * groupHeight + 10;
     parts.push(
-      `<text x="${labelWidth - 8}" y="${y0 + (chart.series.length * bar) / 2 + 4}" text-anchor="end">${escape(category)}</text>`,
+      `<text x="${labelWidth - 8}" y="${y0 + (chart.series.length * bar) / 2 + 4}" text-anchor="end">` +
+        `${escape(category)}</text>`,
     );
     chart.series.forEach((series, j) => {
       const value = series.values[i];
@@ -31,21 +32,28 @@ export function barChart(chart: Chart): string {
       const width = Math.max(1, (value / max) * plotWidth);
       const y = y0 + j * bar;
       parts.push(
-        `<rect x="${labelWidth}" y="${y}" width="${width.toFixed(1)}" height="${bar - 2}" fill="${COLORS[j % COLORS.length]}"><title>${escape(`${series.name}: ${value}`)}</title></rect>`,
+        `<rect x="${labelWidth}" y="${y}" width="${width.toFixed(1)}" height="${bar - 2}" ` +
+          `fill="${COLORS[j % COLORS.length]}"><title>${escape(`${series.name}: ${value}`)}</title></rect>`,
       );
       parts.push(
-        `<text x="${labelWidth + width + 4}" y="${y + bar - 4}" class="v">${escape(value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(2))}</text>`,
+        `<text x="${labelWidth + width + 4}" y="${y + bar - 4}" class="v">` +
+          `${escape(value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(2))}</text>`,
       );
     });
   });
   const legendY = chart.categories.length * groupHeight + 24;
   chart.series.forEach((series, j) => {
     parts.push(
-      `<rect x="${labelWidth + j * 110}" y="${legendY - 10}" width="10" height="10" fill="${COLORS[j % COLORS.length]}"/><text x="${labelWidth + j * 110 + 14}" y="${legendY}">${escape(series.name)}</text>`,
+      `<rect x="${labelWidth + j * 110}" y="${legendY - 10}" width="10" height="10" ` +
+        `fill="${COLORS[j % COLORS.length]}"/>` +
+        `<text x="${labelWidth + j * 110 + 14}" y="${legendY}">${escape(series.name)}</text>`,
     );
   });
   parts.push(`<text x="0" y="${legendY}" class="v">${escape(chart.unit)}</text>`);
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + plotWidth + 90}" height="${height}" role="img">${parts.join('')}</svg>`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + plotWidth + 90}" height="${height}" role="img">` +
+    `${parts.join('')}</svg>`
+  );
 }
 
 export function renderHtml(results: BenchResults): string {
@@ -54,24 +62,29 @@ export function renderHtml(results: BenchResults): string {
     if (section.chart) parts.push(barChart(section.chart));
     if (section.table) {
       parts.push(
-        `<table><thead><tr>${section.table.head.map((h) => `<th>${escape(h)}</th>`).join('')}</tr></thead><tbody>${section.table.rows
-          .map((row) => `<tr>${row.map((c) => `<td>${escape(c)}</td>`).join('')}</tr>`)
-          .join('')}</tbody></table>`,
+        `<table><thead><tr>${section.table.head.map((h) => `<th>${escape(h)}</th>`).join('')}</tr></thead>` +
+          `<tbody>${section.table.rows
+            .map((row) => `<tr>${row.map((c) => `<td>${escape(c)}</td>`).join('')}</tr>`)
+            .join('')}</tbody></table>`,
       );
     }
     if (section.list) parts.push(`<ul>${section.list.map((item) => `<li>${escape(item)}</li>`).join('')}</ul>`);
     return `<section>${parts.join('\n')}</section>`;
   });
-  return `<!doctype html>
+  return (
+    `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>twinapi bench ${escape(results.startedAt)}</title>
 <style>
 body{font:14px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#111}
-table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
-th{background:#f3f4f6}svg text{font:12px system-ui,sans-serif}svg text.v{fill:#555}code{background:#f3f4f6;padding:0 3px}
+table{border-collapse:collapse;margin:1em 0;font-size:13px}` +
+    `td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
+th{background:#f3f4f6}svg text{font:12px system-ui,sans-serif}svg text.v{fill:#555}` +
+    `code{background:#f3f4f6;padding:0 3px}
 </style></head><body>
 <h1>twinapi bench — gRPC vs REST</h1>
 <p>${escape(results.startedAt)} → ${escape(results.finishedAt)}</p>
 ${body.join('\n')}
 </body></html>
-`;
+`
+  );
 }

@@ -27,7 +27,10 @@ export interface ScalingResults {
 /** Our GetUser over gRPC and over REST (HTTP/1.1): the unary scenario's targets, served by N workers. */
 const TARGETS = SERVER_PLANS[0]!.targets.filter((t) => t.endpoint === 'get');
 
-/** 1, 2, 4, … below the core count, then every core but one (one left for the load generator), then all; `quick`: 1 and all. */
+/**
+ * 1, 2, 4, … below the core count, then every core but one (one left for the load generator), then all;
+ * `quick`: 1 and all.
+ */
 export function workerCounts(cores: number, quick = false): number[] {
   if (quick) return [...new Set([1, cores])];
   const counts = new Set<number>();

@@ -1,3 +1,4 @@
+import { userToProto } from '../../contract/users.js';
 import { GetUserRequest, ListUsersRequest, User as UserCodec } from '../../gen/users/v1/users.js';
 import { userToJson } from '../../rest/representation.js';
 import { type BenchData, LIST_SIZE } from '../fixtures.js';
@@ -55,7 +56,7 @@ const ourTargets = (transport: 'h1' | 'h2'): UnaryTarget[] =>
 
 const constantUser = (data: BenchData) => ({
   userJson: JSON.stringify(userToJson(data.sampleUser)),
-  userProtobufBase64: Buffer.from(UserCodec.encode(data.sampleUser).finish()).toString('base64'),
+  userProtobufBase64: Buffer.from(UserCodec.encode(userToProto(data.sampleUser)).finish()).toString('base64'),
 });
 
 export const SERVER_PLANS: ServerPlan[] = [
@@ -236,7 +237,10 @@ export async function runUnary(data: BenchData, settings: UnarySettings, progres
   return results;
 }
 
-/** Probes `target` once, then loads it at each concurrency; `label` tells apart the setups of one target in the progress line. */
+/**
+ * Probes `target` once, then loads it at each concurrency; `label` tells apart the setups of one target in the
+ * progress line.
+ */
 export async function measureTarget(
   target: UnaryTarget,
   server: { pid: number; ports: { grpc?: number; http?: number } },

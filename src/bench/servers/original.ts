@@ -12,8 +12,8 @@ import {
   type ServerWritableStream,
   type ServiceClientConstructor,
 } from '@grpc/grpc-js';
-import { openApp } from '../../cli/app.js';
-import { createLogger } from '../../cli/logger.js';
+import { openApp } from '../../app/app.js';
+import { createLogger } from '../../app/logger.js';
 import { DomainError, ErrorCode } from '../../domain/errors.js';
 import { userToJson } from '../../rest/representation.js';
 import { loadOriginalDefinition, toOriginalMessage } from '../original-design.js';

@@ -1,10 +1,10 @@
 // twinapi itself, as `twinapi serve` runs it (default settings, info logging), on loopback ports.
 // With `workers` above 1 it is the primary of a node cluster, as `serve --workers N` is.
 import cluster from 'node:cluster';
-import { openApp, startServers } from '../../cli/app.js';
-import { loadConfig } from '../../cli/config.js';
-import { createLogger } from '../../cli/logger.js';
-import { runWorkers } from '../../cli/workers.js';
+import { openApp, startServers } from '../../app/app.js';
+import { loadConfig } from '../../app/config.js';
+import { createLogger } from '../../app/logger.js';
+import { runWorkers } from '../../app/workers.js';
 import type { GrpcServer } from '../../grpc/server.js';
 import type { RestServer } from '../../rest/server.js';
 import { announce, type ServerPorts, serverSettings } from './entry.js';

@@ -3,19 +3,21 @@ import { once } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import { invalidArgument } from '../../domain/errors.js';
 import type { UserService } from '../../domain/user-service.js';
-import { EventType, type UserEvent } from '../../domain/user.js';
+import type { EventType, UserEvent } from '../../domain/user.js';
 import { userToJson } from '../representation.js';
 import { errorResponses, eventsQuery } from '../schemas.js';
 
-const EVENT_NAME: Record<number, string> = {
-  [EventType.EVENT_TYPE_CREATED]: 'created',
-  [EventType.EVENT_TYPE_UPDATED]: 'updated',
-  [EventType.EVENT_TYPE_DELETED]: 'deleted',
+/** The SSE event name of each change: every type has one, or the build breaks. */
+export const SSE_EVENT_NAME: Record<EventType, string> = {
+  EVENT_TYPE_CREATED: 'created',
+  EVENT_TYPE_UPDATED: 'updated',
+  EVENT_TYPE_DELETED: 'deleted',
 };
 
 /** One SSE message: `id` is the revision, so EventSource's Last-Event-ID resumes exactly. */
 export function formatEvent(event: UserEvent): string {
-  return `id: ${event.revision}\nevent: ${EVENT_NAME[event.type]}\ndata: ${JSON.stringify(userToJson(event.user!))}\n\n`;
+  const data = JSON.stringify(userToJson(event.user));
+  return `id: ${event.revision}\nevent: ${SSE_EVENT_NAME[event.type]}\ndata: ${data}\n\n`;
 }
 
 /** Last-Event-ID wins over the query, as a reconnecting EventSource sends it. */

@@ -6,7 +6,7 @@ import type { User } from '../../domain/user.js';
 import { HttpError, HttpErrorCode } from '../errors.js';
 import {
   type CreateUserJson,
-  createRequestFromJson,
+  newUserFromJson,
   createJsonFromProtobuf,
   encodeBatch,
   encodePage,
@@ -16,7 +16,7 @@ import {
   type MediaType,
   negotiate,
   parseFields,
-  patchFromJson,
+  updateFromJson,
   type UserField,
 } from '../representation.js';
 import {
@@ -164,7 +164,7 @@ export function userRoutes(app: FastifyInstance, service: UserService): void {
       },
       async (request, reply) => {
         const type = responseType(request);
-        const user = await service.createUser(createRequestFromJson(request.body));
+        const user = await service.createUser(newUserFromJson(request.body));
         reply.code(201).header('location', `/users/${user.id}`);
         return sendUser(reply, user, type);
       },
@@ -184,7 +184,7 @@ export function userRoutes(app: FastifyInstance, service: UserService): void {
     },
     async (request, reply) => {
       const type = responseType(request);
-      const user = await service.updateUser(request.params.id, patchFromJson(request.body));
+      const user = await service.updateUser(request.params.id, updateFromJson(request.body));
       return sendUser(reply, user, type);
     },
   );
@@ -216,7 +216,7 @@ export function userRoutes(app: FastifyInstance, service: UserService): void {
     },
     async (request, reply) => {
       const type = responseType(request);
-      const users = await service.createUsers(request.body.users.map(createRequestFromJson));
+      const users = await service.createUsers(request.body.users.map(newUserFromJson));
       return reply.code(201).type(type).send(encodeBatch(users, type));
     },
   );

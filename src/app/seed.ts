@@ -1,5 +1,5 @@
 import type { UserService } from '../domain/user-service.js';
-import { type CreateUserRequest, UserRole } from '../domain/user.js';
+import type { NewUserInput } from '../domain/user.js';
 
 const FIRST = [
   'Ada',
@@ -48,14 +48,14 @@ const LAST = [
 const TAGS = ['engineering', 'design', 'sales', 'support', 'beta', 'oncall', 'remote', 'emea', 'apac', 'americas'];
 
 /** A deterministic, realistic-looking user: the same `n` always gives the same person. */
-export function demoUser(n: number, runId: string): CreateUserRequest {
+export function demoUser(n: number, runId: string): NewUserInput {
   const first = FIRST[n % FIRST.length]!;
   const last = LAST[Math.floor(n / FIRST.length) % LAST.length]!;
   const tags = TAGS.filter((_, i) => (n >> i) % 3 === 0).slice(0, 3);
   return {
     name: `${first} ${last}`,
     email: `${first}.${last}.${runId}.${n}@example.com`.toLowerCase().replace(/\s+/g, ''),
-    role: n % 10 === 0 ? UserRole.USER_ROLE_ADMIN : UserRole.USER_ROLE_USER,
+    role: n % 10 === 0 ? 'USER_ROLE_ADMIN' : 'USER_ROLE_USER',
     tags,
   };
 }

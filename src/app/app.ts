@@ -47,6 +47,7 @@ export async function startServers(app: App, config: Config, logger: Logger): Pr
         port: config.restPort,
         bodyLimitBytes: config.restBodyLimitBytes,
         http2: config.restHttp2,
+        requestTimeoutMs: config.restRequestTimeoutMs,
         sseHeartbeatMs: config.sseHeartbeatMs,
       },
       logger.child({ server: 'rest' }),

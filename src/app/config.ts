@@ -28,6 +28,7 @@ export interface Config {
   grpcMaxSendMessageBytes: number;
   restBodyLimitBytes: number;
   restHttp2: boolean;
+  restRequestTimeoutMs: number;
   sseHeartbeatMs: number;
 }
 
@@ -95,6 +96,12 @@ const SETTINGS = {
     parse: positive,
   },
   restHttp2: { flag: 'rest-http2', env: 'REST_HTTP2', default: String(REST_DEFAULTS.http2), parse: boolean },
+  restRequestTimeoutMs: {
+    flag: 'rest-request-timeout-ms',
+    env: 'REST_REQUEST_TIMEOUT_MS',
+    default: String(REST_DEFAULTS.requestTimeoutMs),
+    parse: positive,
+  },
   sseHeartbeatMs: {
     flag: 'sse-heartbeat-ms',
     env: 'SSE_HEARTBEAT_MS',
@@ -126,7 +133,7 @@ export function loadConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEn
     try {
       return [key, s.parse(raw)];
     } catch (error) {
-      throw new Error(`--${s.flag} (${envNames(s.env).join(', ')}): ${(error as Error).message}`);
+      throw new Error(`--${s.flag} (${envNames(s.env).join(', ')}): ${(error as Error).message}`, { cause: error });
     }
   });
   return Object.fromEntries(entries) as Config;

@@ -54,9 +54,9 @@ export function codecs(): Codec[] {
       name: 'json',
       label: 'JSON (proto3 JSON mapping, JSON.stringify/parse)',
       encodeOne: (user) => JSON.stringify(userToJson(user)),
-      decodeOne: (text) => JSON.parse(asText(text)),
+      decodeOne: (text) => JSON.parse(asText(text)) as unknown,
       encodeMany: (users) => JSON.stringify(pageJson(users)),
-      decodeMany: (text) => JSON.parse(asText(text)),
+      decodeMany: (text) => JSON.parse(asText(text)) as unknown,
     },
     {
       name: 'protobuf',

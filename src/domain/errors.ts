@@ -11,9 +11,59 @@ export const ErrorCode = {
   PERMISSION_DENIED: 'PERMISSION_DENIED',
   UNAVAILABLE: 'UNAVAILABLE',
   DEADLINE_EXCEEDED: 'DEADLINE_EXCEEDED',
+  CANCELLED: 'CANCELLED',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** What an error means and what a client should do about it: the catalogue the README shows (a test keeps them equal). */
+export interface ErrorDescription {
+  meaning: string;
+  action: string;
+}
+
+export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDescription> = {
+  INVALID_ARGUMENT: {
+    meaning: 'a field of the request is invalid; the details name each bad field',
+    action: 'fix the named fields; the same request will fail again',
+  },
+  USER_NOT_FOUND: {
+    meaning: 'no user has this id',
+    action: 'do not retry: the id is wrong or the user was deleted',
+  },
+  EMAIL_ALREADY_EXISTS: {
+    meaning: 'another user has this email (compared case-insensitively)',
+    action: 'use another email, or read the existing user',
+  },
+  REVISION_EXPIRED: {
+    meaning: 'the revision to resume after is older than the change log keeps',
+    action: 're-read the users you need, then watch from now',
+  },
+  UNAUTHENTICATED: {
+    meaning: 'the call carries no valid credentials',
+    action: 'get a new token, then retry',
+  },
+  PERMISSION_DENIED: {
+    meaning: 'the caller may not do this',
+    action: 'do not retry with the same credentials',
+  },
+  UNAVAILABLE: {
+    meaning: 'the server is shutting down or cannot reach its database',
+    action: 'retry with backoff, on another instance if you can; a watch resumes from its last revision',
+  },
+  DEADLINE_EXCEEDED: {
+    meaning: 'the deadline passed before the work finished',
+    action: 'a read can be retried with a longer deadline; a write may have committed: read before retrying it',
+  },
+  CANCELLED: {
+    meaning: 'the client cancelled the call (or closed the connection)',
+    action: 'nothing: the client asked for it; a cancelled write may have committed',
+  },
+  INTERNAL: {
+    meaning: 'an unexpected failure; the cause is logged by the server, never sent',
+    action: 'retry once later; report it if it persists',
+  },
+};
 
 /** One bad field of a request, named by its path in the contract (e.g. `users[2].email`). */
 export interface FieldViolation {
@@ -33,6 +83,14 @@ export class DomainError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * Any thrown value as a DomainError: itself if it is one, otherwise INTERNAL
+ * with nothing of the cause in it (adapters log the cause, never send it).
+ */
+export function asDomainError(error: unknown): DomainError {
+  return error instanceof DomainError ? error : new DomainError(ErrorCode.INTERNAL, 'internal error');
 }
 
 export function invalidArgument(violations: readonly FieldViolation[]): DomainError {
@@ -67,6 +125,10 @@ export function revisionExpired(afterRevision: number): DomainError {
 /** Prefixes a batch item's field paths with its index, e.g. `email` → `users[3].email`. */
 export function batchField(index: number, field: string): string {
   return `users[${index}].${field}`;
+}
+
+export function cancelled(): DomainError {
+  return new DomainError(ErrorCode.CANCELLED, 'the client cancelled the call');
 }
 
 /** The caller's deadline passed before the work finished; the database work was stopped. */

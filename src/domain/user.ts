@@ -153,7 +153,7 @@ function check<K extends UpdatableField>(
   for (const field of fields) {
     const report = (description: string, suffix = '') =>
       violations.push({ field: fieldPath(field + suffix), description });
-    out[field] = (CHECKERS[field] as Checker<UpdatableField>)(values[field] as never, report);
+    out[field] = (CHECKERS[field] as Checker<UpdatableField>)(values[field], report);
   }
   return out as Partial<Fields>;
 }

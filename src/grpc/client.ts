@@ -112,7 +112,7 @@ export class UserClient {
         call.end();
       })().catch((error: unknown) => {
         call.cancel();
-        reject(error);
+        reject(error instanceof Error ? error : new Error(String(error)));
       });
     });
   }

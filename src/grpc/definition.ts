@@ -35,9 +35,9 @@ export function toGrpcDefinition(service: {
         requestStream: m.requestStream,
         responseStream: m.responseStream,
         requestSerialize: (message: unknown) => asBuffer(m.requestType.encode(message).finish()),
-        requestDeserialize: (bytes: Buffer) => m.requestType.decode(bytes),
+        requestDeserialize: (bytes: Buffer): unknown => m.requestType.decode(bytes),
         responseSerialize: (message: unknown) => asBuffer(m.responseType.encode(message).finish()),
-        responseDeserialize: (bytes: Buffer) => m.responseType.decode(bytes),
+        responseDeserialize: (bytes: Buffer): unknown => m.responseType.decode(bytes),
       },
     ]),
   );

@@ -1,8 +1,8 @@
 import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
-import { Any } from '../gen/google/protobuf/any.js';
+import { type Any } from '../gen/google/protobuf/any.js';
 import { BadRequest, ErrorInfo } from '../gen/google/rpc/error_details.js';
 import { Status } from '../gen/google/rpc/status.js';
-import { DomainError, ErrorCode } from '../domain/errors.js';
+import { type DomainError, ErrorCode } from '../domain/errors.js';
 import { asBuffer } from '../contract/wire.js';
 
 /** The `ErrorInfo.domain` of every error this service raises. */
@@ -10,7 +10,8 @@ export const ERROR_DOMAIN = 'twinapi.users.v1';
 export const ERROR_TYPE_KEY = 'error-type';
 export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
 
-const STATUS_OF: Record<ErrorCode, status> = {
+/** The gRPC status of each domain code: a new code does not build until it has one. */
+export const GRPC_STATUS_OF: Record<ErrorCode, status> = {
   [ErrorCode.INVALID_ARGUMENT]: status.INVALID_ARGUMENT,
   [ErrorCode.USER_NOT_FOUND]: status.NOT_FOUND,
   [ErrorCode.EMAIL_ALREADY_EXISTS]: status.ALREADY_EXISTS,
@@ -19,6 +20,7 @@ const STATUS_OF: Record<ErrorCode, status> = {
   [ErrorCode.PERMISSION_DENIED]: status.PERMISSION_DENIED,
   [ErrorCode.UNAVAILABLE]: status.UNAVAILABLE,
   [ErrorCode.DEADLINE_EXCEEDED]: status.DEADLINE_EXCEEDED,
+  [ErrorCode.CANCELLED]: status.CANCELLED,
   [ErrorCode.INTERNAL]: status.INTERNAL,
 };
 
@@ -33,7 +35,7 @@ function pack<T>(codec: { encode(m: T): { finish(): Uint8Array } }, typeName: st
  * and a google.rpc.Status with ErrorInfo (and BadRequest for bad fields).
  */
 export function toStatus(error: DomainError): Partial<StatusObject> {
-  const code = STATUS_OF[error.code];
+  const code = GRPC_STATUS_OF[error.code];
   const details = [
     pack(ErrorInfo, 'google.rpc.ErrorInfo', {
       reason: error.code,
@@ -49,11 +51,6 @@ export function toStatus(error: DomainError): Partial<StatusObject> {
   metadata.set(ERROR_TYPE_KEY, error.code);
   metadata.set(STATUS_DETAILS_KEY, asBuffer(Status.encode({ code, message: error.message, details }).finish()));
   return { code, details: error.message, metadata };
-}
-
-/** Anything that is not a DomainError is a bug: say INTERNAL, reveal nothing. */
-export function asDomainError(error: unknown): DomainError {
-  return error instanceof DomainError ? error : new DomainError(ErrorCode.INTERNAL, 'internal error');
 }
 
 export interface StatusDetails {

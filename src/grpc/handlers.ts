@@ -9,7 +9,7 @@ import type {
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { eventToProto, newUserFromProto, roleFromProto, userToProto } from '../contract/users.js';
-import { invalidArgument, DomainError, ErrorCode } from '../domain/errors.js';
+import { asDomainError, cancelled, invalidArgument, DomainError, ErrorCode } from '../domain/errors.js';
 import { checkBatchSize, type NewUserInput, type UserUpdate } from '../domain/user.js';
 import type { CallLimits } from '../domain/ports.js';
 import type { UserService } from '../domain/user-service.js';
@@ -25,7 +25,7 @@ import type {
   WatchUsersRequest,
 } from '../gen/users/v1/users.js';
 import type { Empty } from '../gen/google/protobuf/empty.js';
-import { asDomainError, toStatus } from './errors.js';
+import { toStatus } from './errors.js';
 
 export interface CallHooks {
   /**
@@ -39,7 +39,7 @@ export interface CallHooks {
       removeListener(event: 'cancelled', listener: () => void): unknown;
     },
     options: { endless: boolean },
-  ): { signal: AbortSignal; done(): void };
+  ): { signal: AbortSignal; done: () => void };
   /** An error that is not the client's fault. */
   onInternalError(error: unknown, method: string): void;
 }
@@ -103,7 +103,7 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
       callback: sendUnaryData<CreateUsersResponse>,
     ) {
       const scope = hooks.begin(call, { endless: false });
-      collect(call)
+      collect(call, scope.signal)
         .then((requests) => service.createUsers(requests, limitsOf(call)))
         .then(
           (users) => callback(null, { users: users.map(userToProto), createdCount: users.length }),
@@ -149,9 +149,13 @@ async function streamList(
   } while (pageToken !== '' && !signal.aborted);
 }
 
-/** Reads a client stream to its end, refusing more items than a batch may hold. */
-function collect(call: ServerReadableStream<CreateUserRequest, unknown>): Promise<NewUserInput[]> {
+/**
+ * Reads a client stream to its end, refusing more items than a batch may hold.
+ * A client that cancels meanwhile ends it with CANCELLED (its own doing, not a server fault).
+ */
+function collect(call: ServerReadableStream<CreateUserRequest, unknown>, signal: AbortSignal): Promise<NewUserInput[]> {
   return new Promise((resolve, reject) => {
+    signal.addEventListener('abort', () => reject(cancelled()), { once: true });
     const requests: NewUserInput[] = [];
     call.on('data', (request: CreateUserRequest) => {
       requests.push(newUserFromProto(request));
@@ -160,11 +164,11 @@ function collect(call: ServerReadableStream<CreateUserRequest, unknown>): Promis
       } catch (error) {
         call.removeAllListeners('data');
         call.pause();
-        reject(error);
+        reject(asDomainError(error));
       }
     });
     call.on('end', () => resolve(requests));
-    call.on('error', reject);
+    call.on('error', (error) => reject(signal.aborted ? cancelled() : error));
   });
 }
 

@@ -55,7 +55,7 @@ export class RestClient {
     if (params.limit !== undefined) query.set('limit', String(params.limit));
     if (params.pageToken !== undefined) query.set('page_token', params.pageToken);
     if (params.fields) query.set('fields', params.fields.join(','));
-    const response = await fetch(`${this.baseUrl}/users?${query}`);
+    const response = await fetch(`${this.baseUrl}/users?${query.toString()}`);
     const body = await this.parse<PageJson>(response);
     const total = response.headers.get('x-total-count');
     return {
@@ -76,7 +76,7 @@ export class RestClient {
 
   private async parse<T>(response: Response): Promise<T> {
     if (response.status === 204) return undefined as T;
-    const body = (await response.json()) as unknown;
+    const body = await response.json();
     if (!response.ok) throw new RestError(response.status, body as ErrorBody);
     return body as T;
   }

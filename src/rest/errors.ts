@@ -1,5 +1,5 @@
 import type { FastifyError } from 'fastify';
-import { DomainError, ErrorCode, type FieldViolation } from '../domain/errors.js';
+import { DomainError, ErrorCode, type ErrorDescription, type FieldViolation } from '../domain/errors.js';
 
 /** Errors of HTTP itself, beside the domain's codes. */
 export const HttpErrorCode = {
@@ -9,9 +9,35 @@ export const HttpErrorCode = {
   NOT_ACCEPTABLE: 'NOT_ACCEPTABLE',
   ROUTE_NOT_FOUND: 'ROUTE_NOT_FOUND',
 } as const;
-export type RestErrorCode = ErrorCode | (typeof HttpErrorCode)[keyof typeof HttpErrorCode];
+export type HttpErrorCode = (typeof HttpErrorCode)[keyof typeof HttpErrorCode];
+export type RestErrorCode = ErrorCode | HttpErrorCode;
 
-const STATUS_OF: Record<RestErrorCode, number> = {
+/** The HTTP codes' part of the error catalogue (the domain's codes are in ERROR_CATALOGUE). */
+export const HTTP_ERROR_CATALOGUE: Record<HttpErrorCode, ErrorDescription> = {
+  MALFORMED_BODY: {
+    meaning: 'the body could not be parsed as its Content-Type says',
+    action: 'send a well-formed body',
+  },
+  PAYLOAD_TOO_LARGE: {
+    meaning: 'the body is larger than the server accepts',
+    action: 'send less: split a batch into several',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    meaning: 'the body is in a media type the route does not take',
+    action: 'send application/json or application/msgpack (POST /users also takes application/x-protobuf)',
+  },
+  NOT_ACCEPTABLE: {
+    meaning: 'the Accept header allows none of the media types the route answers in',
+    action: 'accept application/json, application/msgpack or application/x-protobuf',
+  },
+  ROUTE_NOT_FOUND: {
+    meaning: 'no route has this method and path',
+    action: 'check the method and path against /openapi.json',
+  },
+};
+
+/** The HTTP status of each code: a new code does not build until it has one. */
+export const HTTP_STATUS_OF: Record<RestErrorCode, number> = {
   [ErrorCode.INVALID_ARGUMENT]: 400,
   [ErrorCode.USER_NOT_FOUND]: 404,
   [ErrorCode.EMAIL_ALREADY_EXISTS]: 409,
@@ -20,6 +46,8 @@ const STATUS_OF: Record<RestErrorCode, number> = {
   [ErrorCode.PERMISSION_DENIED]: 403,
   [ErrorCode.UNAVAILABLE]: 503,
   [ErrorCode.DEADLINE_EXCEEDED]: 504,
+  // nginx's "client closed request": only logs ever see it, the client has gone.
+  [ErrorCode.CANCELLED]: 499,
   [ErrorCode.INTERNAL]: 500,
   [HttpErrorCode.MALFORMED_BODY]: 400,
   [HttpErrorCode.PAYLOAD_TOO_LARGE]: 413,
@@ -59,7 +87,7 @@ export function toErrorResponse(error: unknown): { status: number; body: ErrorBo
     details: FieldViolation[] = [],
     metadata?: Record<string, string>,
   ) => ({
-    status: STATUS_OF[code],
+    status: HTTP_STATUS_OF[code],
     body: { error: { code, message, details, ...(metadata && Object.keys(metadata).length > 0 ? { metadata } : {}) } },
     internal: code === ErrorCode.INTERNAL,
   });

@@ -1,6 +1,6 @@
 import { decode as decodeMsgpack, encode as encodeMsgpack } from '@msgpack/msgpack';
 import { invalidArgument } from '../domain/errors.js';
-import { type NewUserInput, ROLES, type User, type UserUpdate } from '../domain/user.js';
+import { type NewUserInput, type ROLES, type User, type UserUpdate } from '../domain/user.js';
 import { roleFromProto, userToProto } from '../contract/users.js';
 import { asBuffer } from '../contract/wire.js';
 import {
@@ -112,7 +112,7 @@ export function encodeUser(user: User, type: MediaType, fields?: readonly UserFi
       return asBuffer(UserCodec.encode(sparseUser(user, fields)).finish());
     case MEDIA.msgpack:
       return asBuffer(encodeMsgpack(userToJson(user, fields)));
-    default:
+    case MEDIA.json:
       return userToJson(user, fields);
   }
 }

@@ -19,12 +19,15 @@ export interface RestServerOptions {
   http2: boolean;
   /** Comment lines on idle event streams, so proxies keep them open. */
   sseHeartbeatMs: number;
+  /** How long one request may take; its database work stops at that deadline (504). */
+  requestTimeoutMs: number;
 }
 
 export const REST_DEFAULTS: Omit<RestServerOptions, 'host' | 'port'> = {
   bodyLimitBytes: 1024 * 1024,
   http2: false,
   sseHeartbeatMs: 15_000,
+  requestTimeoutMs: 30_000,
 };
 
 export interface RestServer {
@@ -80,14 +83,16 @@ export async function buildRestApp(
       openapi: '3.1.0',
       info: { title: 'twinapi users', version: '1.0.0', description: 'The REST face of users.v1.UserService.' },
     },
-    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    refResolver: {
+      buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   healthRoutes(app, service, () => shutdown.aborted);
   eventRoutes(app, service, { heartbeatMs: settings.sseHeartbeatMs, shutdown });
-  userRoutes(app, service);
+  userRoutes(app, service, { requestTimeoutMs: settings.requestTimeoutMs });
   return app;
 }
 

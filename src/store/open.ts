@@ -1,14 +1,11 @@
-import { isPostgresUrl, openPostgresStore } from './postgres.js';
+import { isPostgresUrl, type ListenForCommits, openPostgresStore } from './postgres.js';
 import type { SqlUserStore } from './sql-store.js';
 import { openSqliteStore } from './sqlite.js';
 
 export interface OpenedStore {
   store: SqlUserStore;
   /** How the engine tells this process of other processes' commits, when it can (PostgreSQL LISTEN/NOTIFY). */
-  listenForCommits?(
-    onCommit: (revision?: number) => void,
-    onError: (error: unknown) => void,
-  ): { close(): Promise<void> };
+  listenForCommits?: ListenForCommits;
 }
 
 /** `db` is a postgres:// URL or a SQLite file path (the embedded default). */

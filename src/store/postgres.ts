@@ -25,7 +25,7 @@ const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === INT8
       ? (value: string) => Number(value)
-      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
 };
 
 const errorCode = (error: unknown) => (error as { code?: unknown })?.code;
@@ -47,13 +47,15 @@ function postgresDialect(channel: string): Dialect {
   };
 }
 
+/** Calls `onCommit` with the head revision whenever any instance commits to the change log. */
+export type ListenForCommits = (
+  onCommit: (revision?: number) => void,
+  onError: (error: unknown) => void,
+) => { close(): Promise<void> };
+
 export interface PostgresStore {
   store: SqlUserStore;
-  /** Calls `onCommit` with the head revision whenever any instance commits to the change log. */
-  listenForCommits(
-    onCommit: (revision?: number) => void,
-    onError: (error: unknown) => void,
-  ): { close(): Promise<void> };
+  listenForCommits: ListenForCommits;
 }
 
 /** Kysely on a pool of `url`; its search_path picks the schema. */

@@ -39,7 +39,7 @@ function http2Call(session: ClientHttp2Session, spec: LoadSpec, path: string): P
       reply.status = Number(h[':status']);
       reply.grpcStatus = grpcStatusOf(h);
     });
-    stream.on('trailers', (h) => {
+    stream.on('trailers', (h: IncomingHttpHeaders) => {
       reply.grpcStatus = grpcStatusOf(h) ?? reply.grpcStatus;
     });
     stream.on('data', (chunk: Buffer) => {
@@ -112,7 +112,7 @@ export async function runNodeLoad(spec: LoadSpec): Promise<NodeLoadOutcome> {
   const loop = async (call: () => Promise<Reply>) => {
     while (performance.now() < stopAt) {
       const began = performance.now();
-      let ok = false;
+      let ok: boolean;
       try {
         ok = succeeded(spec, await call());
       } catch {

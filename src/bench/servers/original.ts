@@ -68,8 +68,8 @@ rest.get('/users', async (request, response) => {
   try {
     const page = await service.listUsers({
       pageSize: Number(request.query.limit ?? 50),
-      pageToken: String(request.query.page_token ?? ''),
-      filter: String(request.query.filter ?? ''),
+      pageToken: typeof request.query.page_token === 'string' ? request.query.page_token : '',
+      filter: typeof request.query.filter === 'string' ? request.query.filter : '',
     });
     response.json({ users: page.users.map((u) => userToJson(u)), nextPageToken: page.nextPageToken });
   } catch (error) {

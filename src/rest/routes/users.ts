@@ -1,6 +1,7 @@
 import type {} from '@fastify/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { invalidArgument } from '../../domain/errors.js';
+import type { CallLimits } from '../../domain/ports.js';
 import type { UserService } from '../../domain/user-service.js';
 import type { User } from '../../domain/user.js';
 import { HttpError, HttpErrorCode } from '../errors.js';
@@ -61,7 +62,7 @@ function sendUser(reply: FastifyReply, user: User, type: MediaType, fields?: rea
 /** A weak validator of the representation: the user's version, media type and field set. */
 function etagOf(user: User, type: MediaType, fields?: readonly UserField[]): string {
   const variant = `${Object.keys(MEDIA).find((k) => MEDIA[k as keyof typeof MEDIA] === type)}${fields ? `.${fields.join('.')}` : ''}`;
-  return `W/"${user.id}-${user.updatedAt!.getTime()}-${variant}"`;
+  return `W/"${user.id}-${user.updatedAt.getTime()}-${variant}"`;
 }
 
 /** RFC 8288 links for offset pages (first/prev/next/last) and cursor pages (next). */
@@ -78,7 +79,14 @@ function linkHeader(request: FastifyRequest, links: Record<string, Record<string
     .join(', ');
 }
 
-export function userRoutes(app: FastifyInstance, service: UserService): void {
+export interface UserRoutesOptions {
+  /** How long a request's work may take: its deadline, which bounds its database work (504 past it). */
+  requestTimeoutMs: number;
+}
+
+export function userRoutes(app: FastifyInstance, service: UserService, options: UserRoutesOptions): void {
+  const limits = (): CallLimits => ({ deadline: Date.now() + options.requestTimeoutMs });
+
   app.get<{ Querystring: ListQuery }>(
     '/users',
     {
@@ -97,12 +105,12 @@ export function userRoutes(app: FastifyInstance, service: UserService): void {
       if (pageToken !== undefined) {
         if (page !== undefined)
           throw invalidArgument([{ field: 'page', description: 'cannot be combined with page_token' }]);
-        const result = await service.listUsers({ filter, pageSize: limit, pageToken });
+        const result = await service.listUsers({ filter, pageSize: limit, pageToken }, limits());
         if (result.nextPageToken)
           reply.header('link', linkHeader(request, { next: { page_token: result.nextPageToken } }));
         return reply.type(type).send(encodePage(result, type, fields));
       }
-      const result = await service.listUsersByOffset({ filter, page, limit });
+      const result = await service.listUsersByOffset({ filter, page, limit }, limits());
       const last = Math.max(1, Math.ceil(result.totalCount / result.limit));
       const links: Record<string, Record<string, number>> = { first: { page: 1 } };
       if (result.page > 1) links.prev = { page: Math.min(result.page - 1, last) };
@@ -131,7 +139,7 @@ export function userRoutes(app: FastifyInstance, service: UserService): void {
     async (request, reply) => {
       const type = responseType(request);
       const fields = parseFields(request.query.fields);
-      const user = await service.getUser(request.params.id);
+      const user = await service.getUser(request.params.id, limits());
       const etag = etagOf(user, type, fields);
       reply.header('etag', etag).header('cache-control', 'private, no-cache').header('vary', 'Accept');
       const ifNoneMatch = request.headers['if-none-match'];
@@ -164,7 +172,7 @@ export function userRoutes(app: FastifyInstance, service: UserService): void {
       },
       async (request, reply) => {
         const type = responseType(request);
-        const user = await service.createUser(newUserFromJson(request.body));
+        const user = await service.createUser(newUserFromJson(request.body), limits());
         reply.code(201).header('location', `/users/${user.id}`);
         return sendUser(reply, user, type);
       },
@@ -184,7 +192,7 @@ export function userRoutes(app: FastifyInstance, service: UserService): void {
     },
     async (request, reply) => {
       const type = responseType(request);
-      const user = await service.updateUser(request.params.id, updateFromJson(request.body));
+      const user = await service.updateUser(request.params.id, updateFromJson(request.body), limits());
       return sendUser(reply, user, type);
     },
   );
@@ -199,7 +207,7 @@ export function userRoutes(app: FastifyInstance, service: UserService): void {
       },
     },
     async (request, reply) => {
-      await service.deleteUser(request.params.id);
+      await service.deleteUser(request.params.id, limits());
       return reply.code(204).send();
     },
   );
@@ -216,7 +224,7 @@ export function userRoutes(app: FastifyInstance, service: UserService): void {
     },
     async (request, reply) => {
       const type = responseType(request);
-      const users = await service.createUsers(request.body.users.map(newUserFromJson));
+      const users = await service.createUsers(request.body.users.map(newUserFromJson), limits());
       return reply.code(201).type(type).send(encodeBatch(users, type));
     },
   );

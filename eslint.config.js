@@ -33,6 +33,24 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // A focused test would silently skip the rest of a suite: none lands.
+    files: ['test/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ...['describe', 'it', 'test', 'suite'].map((object) => ({
+          object,
+          property: 'only',
+          message: 'no .only in tests',
+        })),
+      ],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "Property[key.name='only'][value.value=true]", message: 'no { only: true } in tests' },
+      ],
+    },
+  },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   prettier,
 );

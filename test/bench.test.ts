@@ -15,7 +15,7 @@ import { runBench } from '../src/bench/run.js';
 import { workerCounts } from '../src/bench/scenarios/scaling.js';
 import { SERVER_PLANS } from '../src/bench/scenarios/unary.js';
 import { launchServer } from '../src/bench/servers/launch.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from './support/helpers.js';
 
 /** Progress output goes nowhere: the test reads the report instead. */
 const quiet = new Writable({ write: (_chunk, _enc, done) => done() }) as unknown as NodeJS.WriteStream;

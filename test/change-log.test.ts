@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type DomainError, ErrorCode } from '../src/domain/errors.js';
-import { aUser, changing, openStack, rejectsWith, take } from './helpers.js';
+import { rejectsWith } from './support/failures.js';
+import { aUser, changing, openStack, take } from './support/helpers.js';
 
 const everyone = new Set<string>();
 

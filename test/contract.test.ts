@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
-import { tempDir } from './helpers.js';
+import { tempDir } from './support/helpers.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const buf = (...args: string[]) =>

@@ -3,9 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
-import { CONFIG_ENV_NAMES, describeSettings, loadConfig } from '../src/app/config.js';
+import { CONFIG_ENV_NAMES, describeSettings, loadConfig, SETTING_LIST } from '../src/app/config.js';
+import { markdownTable } from './support/readme.js';
 import { USER_SERVICE_NAME } from '../src/grpc/definition.js';
-import { startStack } from './stack.js';
+import { startStack } from './support/stack.js';
 
 // deploy/ cannot run here (no Docker, Kubernetes or Envoy): these checks keep it true to the real
 // server — its flags, environment variables, ports, health endpoints and build — and well-formed.
@@ -105,7 +106,10 @@ describe('deploy/', () => {
       for (const [, name] of env.matchAll(/(\w+)=/g))
         assert.ok(name === 'NODE_ENV' || CONFIG_ENV_NAMES.includes(name!), `ENV ${name} is no setting of twinapi`);
     }
-    const command = [...JSON.parse(args('ENTRYPOINT').at(-1)!), ...JSON.parse(args('CMD').at(-1)!)] as string[];
+    const command = [
+      ...(JSON.parse(args('ENTRYPOINT').at(-1)!) as string[]),
+      ...(JSON.parse(args('CMD').at(-1)!) as string[]),
+    ];
     assert.deepEqual(command, ['node', packageJson.bin.twinapi, 'serve']);
     assert.notEqual(args('USER').at(-1), 'root');
     assert.equal(args('VOLUME').at(-1), join('/app', defaults.db, '..'), 'the volume holds the default SQLite file');
@@ -227,13 +231,12 @@ describe('deploy/', () => {
 });
 
 describe('README', () => {
-  it('documents every setting with its flag and environment variables', () => {
-    const readme = read('README.md');
-    const help = describeSettings();
-    for (const [, flag, envs] of help.matchAll(/--(\S+)\s+(\S+(?:, \S+)*)\s+default/g)) {
-      const row = readme.split('\n').find((line) => new RegExp(`^\\|\\s*\`--${flag}\`\\s*\\|`).test(line));
-      assert.ok(row, `README lacks a row for --${flag}`);
-      for (const env of envs!.split(', ')) assert.ok(row.includes(`\`${env}\``), `README's --${flag} row lacks ${env}`);
-    }
+  it('lists every setting, exactly: flag, environment variables and default as the code has them', () => {
+    const rows = markdownTable('Configuration', 'flag');
+    assert.deepEqual(
+      rows.map((r) => [r.flag, r.environment, r.default]),
+      SETTING_LIST.map((s) => [`\`--${s.flag}\``, s.env.map((e) => `\`${e}\``).join(', '), `\`${s.default}\``]),
+    );
+    assert.match(describeSettings(), /--rest-port\s+REST_PORT\s+default 3000/, '--help prints the same list');
   });
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type DomainError, ErrorCode } from '../src/domain/errors.js';
-import { aUser, changing, openStack, rejectsWith } from './helpers.js';
+import { rejectsWith } from './support/failures.js';
+import { aUser, changing, openStack } from './support/helpers.js';
 
 describe('validation', async () => {
   const { service } = await openStack();
@@ -63,7 +64,7 @@ describe('validation', async () => {
     assert.equal(updated.name, 'New Name');
     assert.deepEqual(updated.tags, ['a']);
     assert.equal(updated.email, user.email);
-    assert.ok(updated.updatedAt!.getTime() >= user.updatedAt!.getTime());
+    assert.ok(updated.updatedAt.getTime() >= user.updatedAt.getTime());
     assert.deepEqual(fields(await invalid(service.updateUser(user.id, changing({ email: 'bad' })))), ['email']);
     assert.deepEqual(fields(await invalid(service.updateUser(user.id, changing({})))), ['fields']);
     const unknown = await invalid(service.updateUser(user.id, changing({ id: 'x' } as never)));

@@ -2,12 +2,20 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { credentials, loadPackageDefinition, makeGenericClientConstructor, status, type Client } from '@grpc/grpc-js';
+import {
+  type Client,
+  type ClientDuplexStream,
+  credentials,
+  loadPackageDefinition,
+  makeGenericClientConstructor,
+  type ServiceClientConstructor,
+  status,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { service as healthService } from 'grpc-health-check';
-import { describeError } from '../src/grpc/client.js';
-import { aUser, take } from './helpers.js';
-import { startStack } from './stack.js';
+import { grpcFailure } from './support/failures.js';
+import { aUser, take } from './support/helpers.js';
+import { startStack } from './support/stack.js';
 
 type Callback<T> = (error: Error | null, value?: T) => void;
 interface HealthClient extends Client {
@@ -26,21 +34,32 @@ function healthClient(address: string): HealthClient {
 const check = (client: HealthClient, service: string) =>
   new Promise<string>((resolve, reject) => client.check({ service }, (e, r) => (e ? reject(e) : resolve(r!.status))));
 
+interface ReflectionAnswer {
+  list_services_response?: { service: { name: string }[] };
+  file_descriptor_response?: { file_descriptor_proto: Buffer[] };
+}
+
 /** Asks a reflection service (v1 or v1alpha) for the services it knows and one file. */
 async function reflect(address: string, version: 'v1' | 'v1alpha') {
   const definition = loadSync(`grpc/reflection/${version}/reflection.proto`, {
     includeDirs: [reflectionProtos],
     keepCase: true,
   });
-  const pkg = loadPackageDefinition(definition) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  const Reflection = pkg.grpc.reflection[version].ServerReflection;
-  const client = new Reflection(address, credentials.createInsecure());
+  const pkg = loadPackageDefinition(definition) as unknown as {
+    grpc: { reflection: Record<typeof version, { ServerReflection: ServiceClientConstructor }> };
+  };
+  const client = new pkg.grpc.reflection[version].ServerReflection(
+    address,
+    credentials.createInsecure(),
+  ) as unknown as Client & {
+    ServerReflectionInfo(): ClientDuplexStream<object, ReflectionAnswer>;
+  };
   const call = client.ServerReflectionInfo();
   call.write({ list_services: '' });
   call.write({ file_containing_symbol: 'users.v1.UserService' });
   call.end();
-  const answers: any[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
-  for await (const answer of call) answers.push(answer);
+  const answers: ReflectionAnswer[] = [];
+  for await (const answer of call) answers.push(answer as ReflectionAnswer);
   client.close();
   return answers;
 }
@@ -51,9 +70,9 @@ describe('standard gRPC services', async () => {
   it('serves reflection v1 and v1alpha, so tools work without the .proto', async () => {
     for (const version of ['v1', 'v1alpha'] as const) {
       const [list, file] = await reflect(address, version);
-      const names = list.list_services_response.service.map((s: { name: string }) => s.name);
-      assert.ok(names.includes('users.v1.UserService'), `${version}: ${names}`);
-      assert.ok(file.file_descriptor_response.file_descriptor_proto.length > 0);
+      const names = list?.list_services_response?.service.map((s) => s.name) ?? [];
+      assert.ok(names.includes('users.v1.UserService'), `${version}: ${names.join(', ')}`);
+      assert.ok((file?.file_descriptor_response?.file_descriptor_proto.length ?? 0) > 0);
     }
   });
 
@@ -61,7 +80,7 @@ describe('standard gRPC services', async () => {
     const health = healthClient(address);
     assert.equal(await check(health, ''), 'SERVING');
     assert.equal(await check(health, 'users.v1.UserService'), 'SERVING');
-    assert.equal(describeError(await check(health, 'no.Such').catch((e: unknown) => e)).code, status.NOT_FOUND);
+    assert.equal((await grpcFailure(check(health, 'no.Such'))).code, status.NOT_FOUND);
 
     const watch = health.watch({ service: 'users.v1.UserService' });
     const updates = take(watch, 2);
@@ -69,7 +88,7 @@ describe('standard gRPC services', async () => {
     // Shutdown with a client stream still open: it must finish, and watches end UNAVAILABLE.
     const userWatch = client.watchUsers();
     userWatch.send({});
-    const userWatchEnd = take(userWatch.events, 1).catch((e: unknown) => e);
+    const userWatchEnd = grpcFailure(take(userWatch.events, 1));
     const batch = new Promise<unknown>((resolve) => {
       let more = 100;
       async function* slowly() {
@@ -89,7 +108,7 @@ describe('standard gRPC services', async () => {
     watch.cancel();
     health.close();
     assert.deepEqual(((await batch) as { createdCount?: number }).createdCount, 100, 'the in-flight call finished');
-    assert.equal(describeError(await userWatchEnd).code, status.UNAVAILABLE);
+    assert.equal((await userWatchEnd).code, status.UNAVAILABLE);
     await closing;
   });
 });

@@ -9,11 +9,13 @@ import type { UserEvent } from '../src/gen/users/v1/users.js';
 import { describeError, UserClient } from '../src/grpc/client.js';
 import { RestClient, RestError } from '../src/rest/client.js';
 import { LISTENER_NAME, openPostgresStore } from '../src/store/postgres.js';
-import { freshSchemaUrl } from './databases.js';
-import { POSTGRES_URL, postgresUnreachable } from './engine.js';
-import { aUser, consecutive, openStack, rejectsWith, sseRevisions, until } from './helpers.js';
-import { startServeProcess } from './serve-process.js';
-import { startStack } from './stack.js';
+import { freshSchemaUrl } from './support/databases.js';
+import { POSTGRES_URL, postgresUnreachable } from './support/engine.js';
+import { grpcFailure, rejectsWith } from './support/failures.js';
+import { aUser, consecutive, openStack, until } from './support/helpers.js';
+import { openSse } from './support/sse.js';
+import { startServeProcess } from './support/serve-process.js';
+import { startStack } from './support/stack.js';
 
 // Off CI, a machine without PostgreSQL skips these (saying why); in CI they must run.
 const unreachable = await postgresUnreachable();
@@ -68,7 +70,7 @@ describe('PostgreSQL: many instances, one database', { skip }, () => {
       void (async () => {
         for await (const event of watch.events) grpcEvents.push(event);
       })().catch(() => {});
-      const sse = sseRevisions(`${b.restUrl}`);
+      const sse = openSse(b.restUrl);
       try {
         const first = await writerGrpc.createUsers([aUser(), aUser(), aUser()]);
         await writerRest.createUser({ name: 'Via REST', email: `rest.${process.pid}@example.com` });
@@ -147,19 +149,17 @@ describe('PostgreSQL: many instances, one database', { skip }, () => {
         await locker.query('begin');
         await locker.query(`lock table ${schema}.users in access exclusive mode`);
         const started = Date.now();
-        const failure = describeError(
-          await stack.client.getUser({ id: user.id }, { deadlineMs: 400 }).catch((e: unknown) => e),
-        );
+        const failure = await grpcFailure(stack.client.getUser({ id: user.id }, { deadlineMs: 400 }));
         assert.equal(failure.code, status.DEADLINE_EXCEEDED);
         assert.ok(Date.now() - started < 3000, 'the call did not hang');
         // The server's own statement must be gone too, not left waiting on the lock.
         const waiting = async () =>
           Number(
             (
-              await locker.query(
+              await locker.query<{ n: string }>(
                 `select count(*) as n from pg_stat_activity where application_name = 'twinapi' and wait_event_type = 'Lock'`,
               )
-            ).rows[0].n,
+            ).rows[0]!.n,
           );
         const deadline = Date.now() + 2000;
         while ((await waiting()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

@@ -10,8 +10,9 @@ import { migrator } from '../src/store/migrations.js';
 import { openStore } from '../src/store/open.js';
 import { currentSchema, isPostgresUrl, postgresKysely } from '../src/store/postgres.js';
 import { openSqliteDatabase, sqliteKysely } from '../src/store/sqlite.js';
-import { testDatabase } from './databases.js';
-import { aUser, changing, openStack, rejectsWith } from './helpers.js';
+import { testDatabase } from './support/databases.js';
+import { rejectsWith } from './support/failures.js';
+import { aUser, changing, openStack } from './support/helpers.js';
 
 const noFeed = {
   notify() {},
@@ -23,12 +24,12 @@ const noFeed = {
 describe('store on SQLite', () => {
   it('lets exactly one of simultaneous creates with one email win, across connections', async () => {
     const { path, service } = await openStack();
-    const worker = new Worker(new URL('./fixtures/ts-worker.mjs', import.meta.url), {
-      workerData: { path, entry: new URL('./fixtures/create-user-worker.ts', import.meta.url).href },
+    const worker = new Worker(new URL('./support/fixtures/ts-worker.mjs', import.meta.url), {
+      workerData: { path, entry: new URL('./support/fixtures/create-user-worker.ts', import.meta.url).href },
     });
     const replies: { ok: boolean; code?: string; ready?: boolean }[] = [];
     const waiters: (() => void)[] = [];
-    worker.on('message', (m) => {
+    worker.on('message', (m: (typeof replies)[number]) => {
       replies.push(m);
       waiters.shift()?.();
     });

@@ -6,8 +6,9 @@ import { describe, it } from 'node:test';
 import { childrenOf } from '../src/bench/load/cpu.js';
 import { UserClient } from '../src/grpc/client.js';
 import { RestClient } from '../src/rest/client.js';
-import { aUser, consecutive, sseRevisions, tempDir, until } from './helpers.js';
-import { spawnServe, startServeProcess, type SpawnedServe } from './serve-process.js';
+import { aUser, consecutive, tempDir, until } from './support/helpers.js';
+import { openSse } from './support/sse.js';
+import { spawnServe, startServeProcess, type SpawnedServe } from './support/serve-process.js';
 
 /** The worker pids whose parent is `pid` (tsx runs an esbuild child too). */
 function workersOf(pid: number): number[] {
@@ -101,7 +102,7 @@ describe('--workers N', () => {
       };
       await rest.createUser(aRestUser());
       // Round-robin hands these connections to both workers in turn.
-      const subscribers = Array.from({ length: 4 }, () => sseRevisions(server.restUrl, 0));
+      const subscribers = Array.from({ length: 4 }, () => openSse(server.restUrl, '/users/events?after_revision=0'));
       try {
         await until(
           () => subscribers.every((s) => s.revisions.length === 1),

@@ -40,11 +40,11 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDescription> = {
     action: 're-read the users you need, then watch from now',
   },
   UNAUTHENTICATED: {
-    meaning: 'the call carries no valid credentials',
+    meaning: 'the call carries no valid credentials (reserved: nothing raises it until authentication exists)',
     action: 'get a new token, then retry',
   },
   PERMISSION_DENIED: {
-    meaning: 'the caller may not do this',
+    meaning: 'the caller may not do this (reserved: nothing raises it until authorization exists)',
     action: 'do not retry with the same credentials',
   },
   UNAVAILABLE: {

@@ -128,7 +128,15 @@ export const eventsQuery = {
   additionalProperties: false,
 } as const;
 
-/** Error responses every route may give, by status. */
+/** Any route can fail inside (500) or be refused while the server cannot serve (503). */
+const ANY_ROUTE = [500, 503];
+
+/** Error responses a route may give, by status: always the Error body, as JSON, whatever the route's own media types. */
 export function errorResponses(...statuses: number[]) {
-  return Object.fromEntries(statuses.map((s) => [s, { $ref: 'Error#' }]));
+  return Object.fromEntries(
+    [...statuses, ...ANY_ROUTE].map((s) => [
+      s,
+      { description: `Error (${s})`, content: { 'application/json': { schema: { $ref: 'Error#' } } } },
+    ]),
+  );
 }

@@ -94,7 +94,7 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
         summary: 'List users, newest first (offset or cursor pages)',
         querystring: listQuery,
         produces,
-        response: { 200: { $ref: 'UserPage#' }, ...errorResponses(400, 406) },
+        response: { 200: { $ref: 'UserPage#' }, ...errorResponses(400, 406, 504) },
       },
     },
     async (request, reply) => {
@@ -132,7 +132,7 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
         response: {
           200: { $ref: 'User#' },
           304: { type: 'null', description: 'Not modified' },
-          ...errorResponses(400, 404, 406),
+          ...errorResponses(400, 404, 406, 504),
         },
       },
     },
@@ -167,7 +167,7 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
           summary: 'Create a user',
           body: createUserBody,
           produces,
-          response: { 201: { $ref: 'User#' }, ...errorResponses(400, 406, 409, 413, 415) },
+          response: { 201: { $ref: 'User#' }, ...errorResponses(400, 406, 409, 413, 415, 504) },
         },
       },
       async (request, reply) => {
@@ -187,7 +187,7 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
         params: idParams,
         body: patchUserBody,
         produces,
-        response: { 200: { $ref: 'User#' }, ...errorResponses(400, 404, 406, 409, 413, 415) },
+        response: { 200: { $ref: 'User#' }, ...errorResponses(400, 404, 406, 409, 413, 415, 504) },
       },
     },
     async (request, reply) => {
@@ -203,7 +203,7 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
       schema: {
         summary: 'Delete a user',
         params: idParams,
-        response: { 204: { type: 'null', description: 'Deleted' }, ...errorResponses(400, 404) },
+        response: { 204: { type: 'null', description: 'Deleted' }, ...errorResponses(400, 404, 504) },
       },
     },
     async (request, reply) => {
@@ -219,7 +219,7 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
         summary: 'Create many users atomically (the REST twin of CreateUsers)',
         body: batchBody,
         produces,
-        response: { 201: batchResponse, ...errorResponses(400, 406, 409, 413, 415) },
+        response: { 201: batchResponse, ...errorResponses(400, 406, 409, 413, 415, 504) },
       },
     },
     async (request, reply) => {

@@ -1,14 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
-import { UserService } from '../src/domain/user-service.js';
-import type { UserChanges, UserUpdate } from '../src/domain/user.js';
-import { ChangeFeed, type ChangeFeedOptions } from '../src/events/change-feed.js';
-import { openStore } from '../src/store/open.js';
-import { SseParser } from '../src/rest/sse-parser.js';
-import type { SqlUserStore } from '../src/store/sql-store.js';
+import { UserService } from '../../src/domain/user-service.js';
+import type { UserChanges, UserUpdate } from '../../src/domain/user.js';
+import { ChangeFeed, type ChangeFeedOptions } from '../../src/events/change-feed.js';
+import { openStore } from '../../src/store/open.js';
+import type { SqlUserStore } from '../../src/store/sql-store.js';
 import { testDatabase } from './databases.js';
 
 /** A fresh directory removed when the test file ends. */
@@ -55,6 +53,12 @@ export function aUser<T extends object = object>(overrides?: T): { name: string;
   } as never;
 }
 
+/** A new user as REST's JSON body, unique in this process. */
+export function aUserJson<T extends object = object>(overrides?: T): { name: string; email: string } & T {
+  const { name, email } = aUser();
+  return { name, email, ...overrides } as never;
+}
+
 /** A domain update of exactly the fields given. */
 export const changing = (changes: UserChanges): UserUpdate => ({ fields: Object.keys(changes), changes });
 
@@ -79,17 +83,6 @@ export async function take<T>(source: AsyncIterable<T>, count: number, timeoutMs
   return items;
 }
 
-/** Asserts that `promise` rejects with a DomainError of `code`, and returns it. */
-export async function rejectsWith<E extends { code: string }>(promise: Promise<unknown>, code: string): Promise<E> {
-  try {
-    await promise;
-  } catch (error) {
-    if ((error as E).code === code) return error as E;
-    throw new Error(`expected ${code}, got ${String((error as E).code)}: ${String(error)}`);
-  }
-  throw new Error(`expected ${code}, but it succeeded`);
-}
-
 /** Polls `check` until it holds, failing after `timeoutMs`. */
 export async function until(check: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -97,25 +90,6 @@ export async function until(check: () => boolean, what: string, timeoutMs = 3000
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
-}
-
-/** Collects the revisions of one SSE subscriber, as a browser would see them; from now, or resumed after `afterRevision`. */
-export function sseRevisions(restUrl: string, afterRevision?: number) {
-  const revisions: number[] = [];
-  const parser = new SseParser();
-  const query = afterRevision === undefined ? '' : `?after_revision=${afterRevision}`;
-  const request = http.get(
-    `${restUrl}/users/events${query}`,
-    { headers: { accept: 'text/event-stream' }, agent: false },
-    (response) => {
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => {
-        for (const message of parser.push(chunk)) revisions.push(Number(message.id));
-      });
-    },
-  );
-  request.on('error', () => {});
-  return { revisions, close: () => request.destroy() };
 }
 
 export const consecutive = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);

@@ -19,7 +19,7 @@ export interface ServeProcess extends SpawnedServe {
   stop(): Promise<number | null>;
 }
 
-const MAIN = new URL('../src/cli/main.ts', import.meta.url).pathname;
+const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 
 /** A real `twinapi serve` process on loopback (port 0 unless `flags` say otherwise); killed after the test file. */
 export function spawnServe(flags: Record<string, string>): SpawnedServe {
@@ -44,7 +44,7 @@ export function spawnServe(flags: Record<string, string>): SpawnedServe {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   const logs: LogLine[] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => logs.push(JSON.parse(line) as LogLine));
+  createInterface({ input: child.stdout }).on('line', (line) => logs.push(JSON.parse(line) as LogLine));
   return { process: child, logs, exited };
 }
 

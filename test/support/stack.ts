@@ -1,11 +1,11 @@
 import { after } from 'node:test';
-import { type App, openApp, startServers } from '../src/app/app.js';
-import { type Config, loadConfig } from '../src/app/config.js';
-import { createLogger } from '../src/app/logger.js';
-import { UserClient } from '../src/grpc/client.js';
-import type { GrpcServer } from '../src/grpc/server.js';
-import { RestClient } from '../src/rest/client.js';
-import type { RestServer } from '../src/rest/server.js';
+import { type App, openApp, startServers } from '../../src/app/app.js';
+import { type Config, loadConfig } from '../../src/app/config.js';
+import { createLogger } from '../../src/app/logger.js';
+import { UserClient } from '../../src/grpc/client.js';
+import type { GrpcServer } from '../../src/grpc/server.js';
+import { RestClient } from '../../src/rest/client.js';
+import type { RestServer } from '../../src/rest/server.js';
 import { testDatabase } from './databases.js';
 
 export interface Stack {
@@ -18,7 +18,7 @@ export interface Stack {
   baseUrl: string;
   restClient: RestClient;
   /** Shuts the app down once, whichever of the test or `after` comes first. */
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 /** The real app (SQLite file, change feed, gRPC and REST servers on loopback port 0) and real clients. */

@@ -87,6 +87,33 @@ describe('architecture', () => {
     assert.deepEqual(wrong, []);
   });
 
+  it('serves with its dependencies alone: what the server imports is in dependencies, the rest is dev-only', () => {
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    const packageOf = (specifier: string) =>
+      specifier
+        .split('/')
+        .slice(0, specifier.startsWith('@') ? 2 : 1)
+        .join('/');
+    const used = new Set<string>();
+    const wrong: string[] = [];
+    for (const file of sourceFiles('src').filter((f) => !f.startsWith('src/bench/'))) {
+      for (const { target } of importsOf(file)) {
+        if (target.startsWith('.') || target.startsWith('node:')) continue;
+        const name = packageOf(target);
+        used.add(name);
+        if (!(name in manifest.dependencies)) wrong.push(`${file} → ${name} (not a dependency)`);
+      }
+    }
+    // pino loads pino-pretty by name, for a terminal.
+    for (const name of Object.keys(manifest.dependencies))
+      if (!used.has(name) && name !== 'pino-pretty') wrong.push(`${name}: a dependency the server never imports`);
+    assert.deepEqual(wrong, []);
+    assert.ok('express' in manifest.devDependencies, 'the original design (bench only) is a dev dependency');
+  });
+
   it('finds the imports it checks (the check itself can fail)', () => {
     const cli = importsOf('src/cli/main.ts');
     assert.ok(cli.some((i) => !i.lazy && i.target === '../app/app.js'));

@@ -168,6 +168,8 @@ describe('behaviour when the database fails', () => {
   it('answers INTERNAL with nothing of the cause on every protocol', async () => {
     const broken = await startStack();
     const user = await broken.app.service.createUser(aUser());
+    // Break the database underneath the running servers (the feed first: it would be mid-read).
+    await broken.app.feed.close();
     await broken.app.store.close();
     for (const api of apisOf(broken)) {
       const error = await failsWith(api, api.getUser(user.id), ErrorCode.INTERNAL);

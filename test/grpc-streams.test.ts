@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { UserEvent_EventType as EventType } from '../src/gen/users/v1/users.js';
+import { CreateUserRequest, UserEvent_EventType as EventType } from '../src/gen/users/v1/users.js';
 import { grpcFailure } from './support/failures.js';
 import { aUser, take, until } from './support/helpers.js';
-import { startStack } from './support/stack.js';
+import { runPython } from './support/python.js';
+import { type LogLine, startStack } from './support/stack.js';
 
 const codeOf = async (call: Promise<unknown>) => (await grpcFailure(call)).code;
 
@@ -79,13 +80,54 @@ describe('gRPC ListUsers (server streaming)', async () => {
 });
 
 describe('gRPC CreateUsers (client streaming)', async () => {
-  const { client, app } = await startStack();
+  const logs: LogLine[] = [];
+  const { client, app, server, address } = await startStack({ 'log-level': 'info' }, { logs });
+
+  it('creates nothing when a client resets the stream before it is complete (C-core client)', async () => {
+    const before = (await app.service.listUsersByOffset({})).totalCount;
+    const requests = [aUser(), aUser()].map((u) =>
+      Buffer.from(CreateUserRequest.encode(CreateUserRequest.fromPartial(u)).finish()).toString('hex'),
+    );
+    const python = runPython('create_users_cancel.py', [address, ...requests]);
+    assert.equal(await python.nextLine(), 'sent');
+    await until(() => server.openStreams === 1, 'the server to take the call');
+    python.send('cancel');
+    assert.equal(await python.nextLine(), 'code CANCELLED');
+    await until(() => server.openStreams === 0, 'the server to let the call go');
+    assert.equal((await app.service.listUsersByOffset({})).totalCount, before, 'a cut-off batch is not a batch');
+    assert.deepEqual(
+      logs.filter((l) => l.level >= 50),
+      [],
+      'nothing logged as an error',
+    );
+  });
+
+  it('takes a grpc-js client that cancels for what it is, not an internal error', async () => {
+    // Node's HTTP/2 client half-closes before it resets, so the server may take the batch as whole
+    // (the catalogue: a cancelled write may have committed); either way nothing is an error.
+    const abort = new AbortController();
+    async function* halfABatch() {
+      yield aUser();
+      await new Promise((resolve) => abort.signal.addEventListener('abort', resolve));
+    }
+    const call = grpcFailure(client.createUsers(halfABatch(), { signal: abort.signal }));
+    await until(() => server.openStreams === 1, 'the server to take the call');
+    abort.abort();
+    assert.equal((await call).code, status.CANCELLED);
+    await until(() => server.openStreams === 0, 'the server to let the call go');
+    assert.deepEqual(
+      logs.filter((l) => l.level >= 50),
+      [],
+      'nothing logged as an error',
+    );
+  });
 
   it('creates every streamed user atomically', async () => {
+    const before = (await app.service.listUsersByOffset({})).totalCount;
     const response = await client.createUsers(Array.from({ length: 250 }, () => aUser()));
     assert.equal(response.createdCount, 250);
     assert.equal(response.users.length, 250);
-    assert.equal((await app.service.listUsersByOffset({})).totalCount, 250);
+    assert.equal((await app.service.listUsersByOffset({})).totalCount, before + 250);
   });
 
   it('fails the whole call on one bad item, naming its index', async () => {

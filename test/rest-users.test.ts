@@ -191,6 +191,7 @@ describe('REST users', async () => {
 describe('REST readiness', () => {
   it('answers 503 when the database is gone, and INTERNAL errors reveal nothing', async () => {
     const { baseUrl, app } = await startStack();
+    await app.feed.close(); // it would be mid-read when the store goes
     await app.store.close();
     const ready = await fetch(`${baseUrl}/readyz`);
     assert.equal(ready.status, 503);

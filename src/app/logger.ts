@@ -1,12 +1,20 @@
-import { pino, type Logger } from 'pino';
+import { type DestinationStream, pino, type Logger } from 'pino';
 
 export type { Logger };
 
-/** JSON lines for machines; colourised lines when a person is watching the terminal. */
-export function createLogger(level: string, pretty = process.stdout.isTTY === true): Logger {
+/**
+ * JSON lines for machines; colourised lines when a person is watching the terminal.
+ * `destination`: where the JSON lines go instead of stdout (tests read them).
+ */
+export function createLogger(
+  level: string,
+  pretty = process.stdout.isTTY === true,
+  destination?: DestinationStream,
+): Logger {
+  const options = { level, base: { service: 'twinapi' } };
+  if (destination) return pino(options, destination);
   return pino({
-    level,
-    base: { service: 'twinapi' },
+    ...options,
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
   });
 }

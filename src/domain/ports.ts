@@ -11,6 +11,8 @@ export interface ListQuery {
 export interface CallLimits {
   /** Epoch milliseconds; absent means no limit. */
   deadline?: number;
+  /** Aborts when the caller has gone: work not yet begun is not begun (CANCELLED). */
+  signal?: AbortSignal;
 }
 
 /**

@@ -105,11 +105,14 @@ export class UserClient {
         (error: ServiceError | null, response?: CreateUsersResponse) => (error ? reject(error) : resolve(response!)),
       );
       cancelOnAbort(call, options?.signal);
+      const aborted = () => options?.signal?.aborted === true;
       (async () => {
         for await (const request of requests) {
+          if (aborted()) return;
           if (!call.write(CreateUserRequest.fromPartial(request))) await new Promise((r) => call.once('drain', r));
         }
-        call.end();
+        // A cancelled call must not also say "that was all": the server would take it for a whole batch.
+        if (!aborted()) call.end();
       })().catch((error: unknown) => {
         call.cancel();
         reject(error instanceof Error ? error : new Error(String(error)));

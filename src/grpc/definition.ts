@@ -11,9 +11,9 @@ interface MessageCodec<T> {
 
 interface GenericMethod {
   name: string;
-  requestType: MessageCodec<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  requestType: MessageCodec<unknown>;
   requestStream: boolean;
-  responseType: MessageCodec<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  responseType: MessageCodec<unknown>;
   responseStream: boolean;
 }
 

@@ -68,10 +68,27 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
     };
   }
 
-  /** Ends a streaming call with an error status; a cancelled call is left as the client left it. */
-  const endWithError = (call: AnyCall, method: string, error: unknown) => {
-    if (!call.cancelled) call.emit('error', fail(method, error));
-  };
+  /**
+   * A server-streaming call: `work` writes under the call's signal; the call ends OK when it is
+   * done, or with its error's status (a cancelled call is left as the client left it).
+   */
+  function streaming<C extends AnyCall>(
+    method: string,
+    endless: boolean,
+    work: (call: C, signal: AbortSignal) => Promise<void>,
+  ) {
+    return (call: C) => {
+      const scope = hooks.begin(call, { endless });
+      work(call, scope.signal)
+        .then(
+          () => call.end(),
+          (error: unknown) => {
+            if (!call.cancelled) call.emit('error', fail(method, error));
+          },
+        )
+        .finally(scope.done);
+    };
+  }
 
   return {
     getUser: unary<GetUserRequest, User>('GetUser', async (request, limits) =>
@@ -88,15 +105,9 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
       return {};
     }),
 
-    listUsers(call: ServerWritableStream<ListUsersRequest, User>) {
-      const scope = hooks.begin(call, { endless: false });
-      streamList(service, call, scope.signal)
-        .then(
-          () => call.end(),
-          (error: unknown) => endWithError(call, 'ListUsers', error),
-        )
-        .finally(scope.done);
-    },
+    listUsers: streaming('ListUsers', false, (call: ServerWritableStream<ListUsersRequest, User>, signal) =>
+      streamList(service, call, signal),
+    ),
 
     createUsers(
       call: ServerReadableStream<CreateUserRequest, CreateUsersResponse>,
@@ -104,7 +115,7 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
     ) {
       const scope = hooks.begin(call, { endless: false });
       collect(call, scope.signal)
-        .then((requests) => service.createUsers(requests, limitsOf(call)))
+        .then((requests) => service.createUsers(requests, { ...limitsOf(call), signal: scope.signal }))
         .then(
           (users) => callback(null, { users: users.map(userToProto), createdCount: users.length }),
           (error: unknown) => callback(fail('CreateUsers', error)),
@@ -112,15 +123,10 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
         .finally(scope.done);
     },
 
-    watchUsers(call: ServerDuplexStream<WatchUsersRequest, UserEvent>) {
-      const scope = hooks.begin(call, { endless: true });
-      streamWatch(service, call, scope.signal)
-        .then(
-          () => call.end(),
-          (error: unknown) => endWithError(call, 'WatchUsers', error),
-        )
-        .finally(scope.done);
-    },
+    // Endless: shutdown ends it with UNAVAILABLE instead of waiting for it.
+    watchUsers: streaming('WatchUsers', true, (call: ServerDuplexStream<WatchUsersRequest, UserEvent>, signal) =>
+      streamWatch(service, call, signal),
+    ),
   };
 }
 
@@ -167,7 +173,8 @@ function collect(call: ServerReadableStream<CreateUserRequest, unknown>, signal:
         reject(asDomainError(error));
       }
     });
-    call.on('end', () => resolve(requests));
+    // A client's reset also ends the request stream: a cut-off batch is never taken for a whole one.
+    call.on('end', () => (signal.aborted ? reject(cancelled()) : resolve(requests)));
     call.on('error', (error) => reject(signal.aborted ? cancelled() : error));
   });
 }

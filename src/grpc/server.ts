@@ -33,6 +33,8 @@ export interface GrpcServer {
   name: 'grpc';
   address: string;
   port: number;
+  /** Streaming calls in progress (ListUsers, CreateUsers, WatchUsers). */
+  readonly openStreams: number;
   /** NOT_SERVING, end open streams with UNAVAILABLE, drain, then force after `timeoutMs`. */
   shutdown(timeoutMs: number): Promise<void>;
 }
@@ -103,6 +105,9 @@ export async function startGrpcServer(
     name: 'grpc',
     address: `${settings.host}:${port}`,
     port,
+    get openStreams() {
+      return open.size;
+    },
     async shutdown(timeoutMs) {
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(USER_SERVICE_NAME, 'NOT_SERVING');

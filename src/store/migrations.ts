@@ -3,6 +3,8 @@ import type { Database } from './schema.js';
 
 // Migrations are append-only: a shipped one is never edited, a change is a new one.
 // They use only portable column types so SQLite and PostgreSQL share them.
+// Each takes Kysely<any>, as Kysely's migration guide says: a migration sees the schema of its own
+// moment, not today's `Database`.
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const migrations: Record<string, Migration> = {
   '0001_users': {

@@ -1,6 +1,6 @@
 import type { CompiledQuery } from 'kysely';
 import { type Kysely, sql, type Transaction } from 'kysely';
-import { deadlineExceeded, emailAlreadyExists } from '../domain/errors.js';
+import { cancelled, deadlineExceeded, emailAlreadyExists } from '../domain/errors.js';
 import type { CallLimits, ChangeLog, ListQuery, UserStore } from '../domain/ports.js';
 import type { Cursor } from '../domain/pagination.js';
 import { type EventType, searchKey, type User, type UserEvent } from '../domain/user.js';
@@ -240,8 +240,12 @@ async function appendEvents(
   return { events, head: Number(head_revision) };
 }
 
-/** Milliseconds left before the caller's deadline; undefined without one; throws once it has passed. */
+/**
+ * Milliseconds left before the caller's deadline; undefined without one. Throws once it has
+ * passed, or once the caller has gone: such work is never begun.
+ */
 function timeLeft(limits: CallLimits | undefined): number | undefined {
+  if (limits?.signal?.aborted) throw cancelled();
   if (limits?.deadline === undefined) return undefined;
   const left = Math.ceil(limits.deadline - Date.now());
   if (left <= 0) throw deadlineExceeded();

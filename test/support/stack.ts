@@ -21,8 +21,14 @@ export interface Stack {
   close: () => Promise<void>;
 }
 
+/** One JSON log line of the app. */
+export type LogLine = Record<string, unknown> & { level: number; msg: string };
+
 /** The real app (SQLite file, change feed, gRPC and REST servers on loopback port 0) and real clients. */
-export async function startStack(flags: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(
+  flags: Record<string, string> = {},
+  options: { logs?: LogLine[] } = {},
+): Promise<Stack> {
   const config = loadConfig(
     {
       db: await testDatabase(),
@@ -34,7 +40,12 @@ export async function startStack(flags: Record<string, string> = {}): Promise<St
     },
     {},
   );
-  const logger = createLogger(config.logLevel, false);
+  const { logs } = options;
+  const logger = createLogger(
+    config.logLevel,
+    false,
+    logs && { write: (line: string) => logs.push(JSON.parse(line) as LogLine) },
+  );
   const app = await openApp(config, logger);
   await startServers(app, config, logger);
   const server = app.servers.find((s) => s.name === 'grpc') as GrpcServer;

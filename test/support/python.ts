@@ -26,7 +26,7 @@ export function runPython(script: string, args: string[]): PythonClient {
   });
   const lines: string[] = [];
   const waiting: ((line: string) => void)[] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     const waiter = waiting.shift();
     if (waiter) waiter(line);
     else lines.push(line);
@@ -44,6 +44,6 @@ export function runPython(script: string, args: string[]): PythonClient {
         });
       });
     },
-    send: (line) => child.stdin!.write(`${line}\n`),
+    send: (line) => child.stdin.write(`${line}\n`),
   };
 }

@@ -11,7 +11,7 @@ import { RestClient, RestError } from '../src/rest/client.js';
 import { LISTENER_NAME, openPostgresStore } from '../src/store/postgres.js';
 import { freshSchemaUrl } from './support/databases.js';
 import { POSTGRES_URL, postgresUnreachable } from './support/engine.js';
-import { grpcFailure, rejectsWith } from './support/failures.js';
+import { grpcFailure, rejectsWith, restFailure } from './support/failures.js';
 import { aUser, consecutive, openStack, until } from './support/helpers.js';
 import { openSse } from './support/sse.js';
 import { startServeProcess } from './support/serve-process.js';
@@ -136,11 +136,11 @@ describe('PostgreSQL: many instances, one database', { skip }, () => {
   );
 
   it(
-    'bounds the database work by the gRPC deadline: a query stuck on a lock ends with DEADLINE_EXCEEDED and is cancelled in PostgreSQL',
+    'bounds the database work by the deadline: a query stuck on a lock ends with DEADLINE_EXCEEDED (gRPC) / 504 (REST) and is cancelled in PostgreSQL',
     { timeout: 30_000 },
     async () => {
       const db = await freshSchemaUrl();
-      const stack = await startStack({ db });
+      const stack = await startStack({ db, 'rest-request-timeout-ms': '300' });
       const user = await stack.client.createUser(aUser());
       const schema = new URL(db).searchParams.get('options')!.split('=')[1]!;
       const locker = new pg.Client({ connectionString: POSTGRES_URL });
@@ -164,11 +164,10 @@ describe('PostgreSQL: many instances, one database', { skip }, () => {
         const deadline = Date.now() + 2000;
         while ((await waiting()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
         assert.equal(await waiting(), 0, 'no twinapi statement still waits on the lock');
-        // In the domain, the same stop is a DEADLINE_EXCEEDED DomainError (REST maps it to 504).
-        await rejectsWith(
-          stack.app.service.getUser(user.id, { deadline: Date.now() + 200 }),
-          ErrorCode.DEADLINE_EXCEEDED,
-        );
+        // REST's deadline is its request timeout.
+        const rest = await restFailure(stack.restClient.getUser(user.id));
+        assert.equal(rest.status, 504);
+        assert.equal(rest.body.error.code, 'DEADLINE_EXCEEDED');
       } finally {
         await locker.query('rollback');
         await locker.end();

@@ -60,7 +60,10 @@ export async function openApp(
   config: Pick<Config, 'db' | 'eventRetention'> & Partial<Pick<Config, 'dbPoolSize' | 'feedPollMs'>>,
   logger: Logger,
 ): Promise<App> {
-  const { store, listenForCommits } = await openStore(config.db, { poolSize: config.dbPoolSize });
+  const { store, listenForCommits } = await openStore(config.db, {
+    poolSize: config.dbPoolSize,
+    onPoolError: (error) => logger.warn({ err: error }, 'a pooled database connection failed; it will be replaced'),
+  });
   const feed = await ChangeFeed.start(store.changeLog, {
     retention: config.eventRetention,
     ...(config.feedPollMs ? { pollIntervalMs: config.feedPollMs } : {}),

@@ -80,8 +80,10 @@ export class DomainError extends Error {
     readonly violations: readonly FieldViolation[] = [],
     /** Machine-readable facts about the error, e.g. the index of a bad batch item. */
     readonly metadata: Readonly<Record<string, string>> = {},
+    /** What caused it, for the server's log; never sent. */
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
   }
 }
 
@@ -93,9 +95,23 @@ export function asDomainError(error: unknown): DomainError {
   return error instanceof DomainError ? error : new DomainError(ErrorCode.INTERNAL, 'internal error');
 }
 
-export function invalidArgument(violations: readonly FieldViolation[]): DomainError {
-  const summary = violations.map((v) => `${v.field}: ${v.description}`).join('; ');
-  return new DomainError(ErrorCode.INVALID_ARGUMENT, `invalid request: ${summary}`, violations);
+/** Bad fields one error reports at most: a request cannot make its answer larger than itself (or any). */
+export const MAX_REPORTED_VIOLATIONS = 100;
+/** Bad fields the message spells out; the details name up to MAX_REPORTED_VIOLATIONS. */
+const SUMMARISED_VIOLATIONS = 10;
+
+/**
+ * A request with bad fields. `total`: how many there are, when more were found than are given
+ * (the error then says so in its message and in `metadata.violations`).
+ */
+export function invalidArgument(violations: readonly FieldViolation[], total = violations.length): DomainError {
+  const count = Math.max(total, violations.length);
+  const reported = violations.slice(0, MAX_REPORTED_VIOLATIONS);
+  const more = count - Math.min(count, SUMMARISED_VIOLATIONS);
+  const shown = reported.slice(0, SUMMARISED_VIOLATIONS).map((v) => `${v.field}: ${v.description}`);
+  const summary = shown.join('; ') + (more > 0 ? `; and ${more} more` : '');
+  const metadata: Record<string, string> = reported.length < count ? { violations: String(count) } : {};
+  return new DomainError(ErrorCode.INVALID_ARGUMENT, `invalid request: ${summary}`, reported, metadata);
 }
 
 export function userNotFound(id: string): DomainError {
@@ -125,6 +141,11 @@ export function revisionExpired(afterRevision: number): DomainError {
 /** Prefixes a batch item's field paths with its index, e.g. `email` → `users[3].email`. */
 export function batchField(index: number, field: string): string {
   return `users[${index}].${field}`;
+}
+
+/** The database (or another dependency) cannot serve now; a retry may succeed. */
+export function unavailable(message: string, cause?: unknown): DomainError {
+  return new DomainError(ErrorCode.UNAVAILABLE, message, [], {}, cause);
 }
 
 export function cancelled(): DomainError {

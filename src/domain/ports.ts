@@ -23,9 +23,10 @@ export interface UserStore {
   getUser(id: string, limits?: CallLimits): Promise<User | undefined>;
   /** Inserts all or none; a taken email raises EMAIL_ALREADY_EXISTS naming the item. */
   insertUsers(users: readonly User[], fieldPath: (index: number) => string, limits?: CallLimits): Promise<UserEvent[]>;
-  /** Reads the user, lets `change` compute the new one, writes it: one transaction. */
-  updateUser(id: string, change: (current: User) => User, limits?: CallLimits): Promise<UserEvent | undefined>;
-  deleteUser(id: string, limits?: CallLimits): Promise<UserEvent | undefined>;
+  /** Reads the user, lets `change` compute the new one, writes it: one transaction; USER_NOT_FOUND if absent. */
+  updateUser(id: string, change: (current: User) => User, limits?: CallLimits): Promise<UserEvent>;
+  /** USER_NOT_FOUND if absent. */
+  deleteUser(id: string, limits?: CallLimits): Promise<UserEvent>;
   /** Newest first, strictly after `after` when given. */
   listUsers(query: ListQuery & { after?: Cursor }, limits?: CallLimits): Promise<User[]>;
   listUsersByOffset(

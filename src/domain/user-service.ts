@@ -1,9 +1,8 @@
-import { batchField, emailAlreadyExists, invalidArgument, userNotFound } from './errors.js';
+import { batchField, invalidArgument, userNotFound } from './errors.js';
 import { decodePageToken, encodePageToken, pageNumber, pageSize } from './pagination.js';
 import type { CallLimits, EventFeed, UserStore, WatchOptions } from './ports.js';
+import { NewUsersBatch } from './batch.js';
 import {
-  checkBatchSize,
-  checkNewUser,
   checkUpdate,
   type NewUserInput,
   newUser,
@@ -55,38 +54,38 @@ export class UserService {
   }
 
   async createUser(request: NewUserInput, limits?: CallLimits): Promise<User> {
-    const user = newUser(request);
-    this.committed(await this.store.insertUsers([user], () => 'email', limits));
-    return user;
+    const events = await this.store.insertUsers([newUser(request)], () => 'email', limits);
+    this.committed(events);
+    return events[0]!.user;
   }
 
-  /** All or nothing: every bad item is reported, each named by its index. */
+  /** All or nothing: every bad item is reported (up to a cap), each named by its index. */
   async createUsers(requests: readonly NewUserInput[], limits?: CallLimits): Promise<User[]> {
-    if (requests.length === 0) return [];
-    checkBatchSize(requests.length);
-    const checked = requests.map((r, i) => checkNewUser(r, (field) => batchField(i, field)));
-    const violations = checked.flatMap((c) => c.violations);
-    if (violations.length > 0) throw invalidArgument(violations);
-    const users = checked.map((c) => c.user);
-    rejectRepeatedEmails(users);
-    this.committed(await this.store.insertUsers(users, (i) => batchField(i, 'email'), limits));
-    return users;
+    const batch = new NewUsersBatch();
+    for (const request of requests) batch.add(request);
+    return this.createBatch(batch, limits);
+  }
+
+  /** Commits a batch that was checked item by item as it arrived (see NewUsersBatch). */
+  async createBatch(batch: NewUsersBatch, limits?: CallLimits): Promise<User[]> {
+    const users = batch.users();
+    if (users.length === 0) return [];
+    const events = await this.store.insertUsers(users, (i) => batchField(i, 'email'), limits);
+    this.committed(events);
+    return events.map((e) => e.user);
   }
 
   async updateUser(id: string, update: UserUpdate, limits?: CallLimits): Promise<User> {
     requireId(id);
     const apply = checkUpdate(update);
     const event = await this.store.updateUser(id, apply, limits);
-    if (!event) throw userNotFound(id);
     this.committed([event]);
     return event.user;
   }
 
   async deleteUser(id: string, limits?: CallLimits): Promise<void> {
     requireId(id);
-    const event = await this.store.deleteUser(id, limits);
-    if (!event) throw userNotFound(id);
-    this.committed([event]);
+    this.committed([await this.store.deleteUser(id, limits)]);
   }
 
   /** Cursor pagination: stable while users are added or removed. */
@@ -139,13 +138,4 @@ function tokenAfter(users: readonly User[], filter: string): string {
 
 function requireId(id: string): void {
   if (id === '') throw invalidArgument([{ field: 'id', description: 'is required' }]);
-}
-
-function rejectRepeatedEmails(users: readonly User[]): void {
-  const seen = new Set<string>();
-  users.forEach((user, index) => {
-    const key = searchKey(user.email);
-    if (seen.has(key)) throw emailAlreadyExists(batchField(index, 'email'), index);
-    seen.add(key);
-  });
 }

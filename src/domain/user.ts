@@ -19,6 +19,8 @@ export interface User {
   readonly tags: readonly string[];
   readonly createdAt: Date;
   readonly updatedAt: Date;
+  /** The change-log revision of the user's last change: it changes on every write (0 until stored). */
+  readonly revision: number;
 }
 
 /** One entry of the change log. */
@@ -177,6 +179,7 @@ export function checkNewUser(
     tags: fields.tags ?? [],
     createdAt: now,
     updatedAt: now,
+    revision: 0,
   };
   return { user, violations };
 }

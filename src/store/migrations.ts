@@ -42,6 +42,49 @@ const migrations: Record<string, Migration> = {
       await sql`insert into change_log_state (id, head_revision) values (1, 0)`.execute(db);
     },
   },
+  '0003_user_revision': {
+    // The revision of each user's last change, for validators (ETag) that change on every write.
+    async up(db: Kysely<any>) {
+      await db.schema
+        .alterTable('users')
+        .addColumn('revision', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await sql`update users set revision = coalesce(
+        (select max(e.revision) from user_events e where e.user_id = users.id), 0)`.execute(db);
+    },
+  },
+  '0004_normalised_keys': {
+    // Keys compare Unicode text in one form: NFC, then lower case (NFC and NFD spellings of one
+    // email were two accounts). Existing keys are recomputed; two users whose emails become one
+    // stop the migration, naming both, for an operator to resolve.
+    async up(db: Kysely<any>) {
+      const key = (text: string) => text.normalize('NFC').toLowerCase();
+      let after = '';
+      for (;;) {
+        const rows = (await db
+          .selectFrom('users')
+          .select(['id', 'name', 'email', 'name_key', 'email_key'])
+          .where('id', '>', after)
+          .orderBy('id')
+          .limit(1000)
+          .execute()) as { id: string; name: string; email: string; name_key: string; email_key: string }[];
+        if (rows.length === 0) return;
+        for (const row of rows) {
+          const keys = { name_key: key(row.name), email_key: key(row.email) };
+          if (keys.name_key === row.name_key && keys.email_key === row.email_key) continue;
+          const twin = await db
+            .selectFrom('users')
+            .select('id')
+            .where('email_key', '=', keys.email_key)
+            .where('id', '<>', row.id)
+            .executeTakeFirst();
+          if (twin) throw new Error(`users ${twin.id} and ${row.id} have one email in two Unicode forms`);
+          await db.updateTable('users').set(keys).where('id', '=', row.id).execute();
+        }
+        after = rows.at(-1)!.id;
+      }
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

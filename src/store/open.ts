@@ -1,4 +1,4 @@
-import { isPostgresUrl, type ListenForCommits, openPostgresStore } from './postgres.js';
+import { isPostgresUrl, type ListenForCommits, openPostgresStore, type PostgresOptions } from './postgres.js';
 import type { SqlUserStore } from './sql-store.js';
 import { openSqliteStore } from './sqlite.js';
 
@@ -9,7 +9,7 @@ export interface OpenedStore {
 }
 
 /** `db` is a postgres:// URL or a SQLite file path (the embedded default). */
-export async function openStore(db: string, options: { poolSize?: number } = {}): Promise<OpenedStore> {
+export async function openStore(db: string, options: PostgresOptions = {}): Promise<OpenedStore> {
   if (isPostgresUrl(db)) return openPostgresStore(db, options);
   return { store: await openSqliteStore(db) };
 }

@@ -9,15 +9,25 @@ export const POSTGRES_DEFAULTS = {
   poolSize: 10,
   /** How long to wait before listening again after the LISTEN connection dropped. */
   relistenDelayMs: 1000,
+  /** How long a new connection may take; past it the call ends UNAVAILABLE instead of waiting on. */
+  connectTimeoutMs: 5000,
 };
 
 export function isPostgresUrl(db: string): boolean {
   return /^postgres(ql)?:\/\//.test(db);
 }
 
-/** How the connections show in pg_stat_activity. */
+/** How the connections show in pg_stat_activity (an `application_name` in the URL wins). */
 export const APPLICATION_NAME = 'twinapi';
-export const LISTENER_NAME = 'twinapi-listen';
+/** The LISTEN connection shows as the pool's name with `-listen` (`twinapi-listen`). */
+export function listenerUrl(url: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.set(
+    'application_name',
+    `${parsed.searchParams.get('application_name') ?? APPLICATION_NAME}-listen`,
+  );
+  return parsed.toString();
+}
 
 const INT8 = 20;
 // Revisions and millisecond timestamps are int8, well inside Number's exact range; node-pg would return strings.
@@ -30,6 +40,33 @@ const types = {
 
 const errorCode = (error: unknown) => (error as { code?: unknown })?.code;
 
+/**
+ * Failures that mean "the database cannot serve now", not "this call is wrong": connection
+ * exceptions (class 08), the server shutting down or starting (57P01-57P03), too many
+ * connections (53300), the network's own errors, and node-pg's messages for a lost connection.
+ */
+const UNAVAILABLE_CODES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+]);
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Cannot use a pool after calling end/;
+
+export function isUnavailable(error: unknown): boolean {
+  const code = errorCode(error);
+  if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
+  return error instanceof Error && UNAVAILABLE_MESSAGES.test(error.message);
+}
+
 /** Commits of the change log are announced on this channel, one per schema, with the new head revision. */
 const channelFor = (schema: string) => `twinapi_changes.${schema}`;
 
@@ -37,6 +74,8 @@ function postgresDialect(channel: string): Dialect {
   return {
     isUniqueViolation: (error) => errorCode(error) === '23505',
     isStatementTimeout: (error) => errorCode(error) === '57014',
+    isUnavailable,
+    rowLocks: true,
     async limitStatements(trx, ms) {
       await sql`select set_config('statement_timeout', ${String(ms)}, true)`.execute(trx);
     },
@@ -58,13 +97,31 @@ export interface PostgresStore {
   listenForCommits: ListenForCommits;
 }
 
+export interface PostgresOptions {
+  poolSize?: number;
+  /**
+   * A pooled connection failed (the server restarted, a backend was terminated). The pool drops it
+   * and opens another when needed; the call using it, if any, ends UNAVAILABLE.
+   */
+  onPoolError?: (error: Error) => void;
+}
+
 /** Kysely on a pool of `url`; its search_path picks the schema. */
-export function postgresKysely(url: string, poolSize = POSTGRES_DEFAULTS.poolSize): Kysely<Database> {
-  return new Kysely<Database>({
-    dialect: new PostgresDialect({
-      pool: new pg.Pool({ connectionString: url, max: poolSize, types, application_name: APPLICATION_NAME }),
-    }),
+export function postgresKysely(url: string, options: PostgresOptions = {}): Kysely<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? POSTGRES_DEFAULTS.poolSize,
+    connectionTimeoutMillis: POSTGRES_DEFAULTS.connectTimeoutMs,
+    types,
+    application_name: APPLICATION_NAME,
   });
+  const onError = options.onPoolError ?? (() => {});
+  pool.on('error', onError);
+  // A connection that dies while checked out (between a transaction's statements, or as a failed
+  // query's socket closes) reports on the client, where the pool listens only while it is idle:
+  // unheard, that error would end the process. The pool drops the dead client on release.
+  pool.on('connect', (client) => client.on('error', onError));
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
 /** The schema the connection's search_path selects: where the tables live. */
@@ -75,8 +132,8 @@ export async function currentSchema(db: Kysely<Database>): Promise<string> {
 }
 
 /** Opens a pool on `url` and applies pending migrations. */
-export async function openPostgresStore(url: string, options: { poolSize?: number } = {}): Promise<PostgresStore> {
-  const db = postgresKysely(url, options.poolSize);
+export async function openPostgresStore(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
+  const db = postgresKysely(url, options);
   let schema: string;
   try {
     schema = await currentSchema(db);
@@ -107,7 +164,7 @@ function listen(
   let client: pg.Client | undefined;
   let retry: NodeJS.Timeout | undefined;
   const connect = async () => {
-    const next = new pg.Client({ connectionString: url, application_name: LISTENER_NAME });
+    const next = new pg.Client({ connectionString: listenerUrl(url) });
     client = next;
     next.on('notification', (message) => onCommit(Number(message.payload) || undefined));
     next.on('error', (error) => {

@@ -1,17 +1,26 @@
-import { EVENT_TYPES, type EventType, isRole, type Role, type User, type UserEvent } from '../domain/user.js';
+import {
+  EVENT_TYPES,
+  type EventType,
+  isRole,
+  type Role,
+  searchKey,
+  type User,
+  type UserEvent,
+} from '../domain/user.js';
 import type { UserEventsTable, UsersTable } from './schema.js';
 
 export function userToRow(user: User): UsersTable {
   return {
     id: user.id,
     name: user.name,
-    name_key: user.name.toLowerCase(),
+    name_key: searchKey(user.name),
     email: user.email,
-    email_key: user.email.toLowerCase(),
+    email_key: searchKey(user.email),
     role: user.role,
     tags: JSON.stringify(user.tags),
     created_at: user.createdAt.getTime(),
     updated_at: user.updatedAt.getTime(),
+    revision: user.revision,
   };
 }
 
@@ -24,6 +33,7 @@ export function rowToUser(row: UsersTable): User {
     tags: JSON.parse(row.tags) as string[],
     createdAt: new Date(Number(row.created_at)),
     updatedAt: new Date(Number(row.updated_at)),
+    revision: Number(row.revision ?? 0),
   };
 }
 
@@ -41,7 +51,8 @@ export function rowToEvent(row: UserEventsTable): UserEvent {
   return {
     revision: Number(row.revision),
     type: known(row.type, isEventType, 'event type'),
-    user: rowToUser(JSON.parse(row.user) as UsersTable),
+    // The event's revision is the user's: rows logged before users had a revision column lack it.
+    user: { ...rowToUser(JSON.parse(row.user) as UsersTable), revision: Number(row.revision) },
     timestamp: new Date(Number(row.occurred_at)),
   };
 }

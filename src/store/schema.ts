@@ -16,6 +16,8 @@ export interface UsersTable {
   /** Milliseconds since the epoch. */
   created_at: number;
   updated_at: number;
+  /** The change-log revision of the user's last change (0 for rows older than the column). */
+  revision: number;
 }
 
 export interface UserEventsTable {

@@ -1,6 +1,6 @@
 import type { CompiledQuery } from 'kysely';
 import { type Kysely, sql, type Transaction } from 'kysely';
-import { cancelled, deadlineExceeded, emailAlreadyExists } from '../domain/errors.js';
+import { cancelled, deadlineExceeded, emailAlreadyExists, unavailable, userNotFound } from '../domain/errors.js';
 import type { CallLimits, ChangeLog, ListQuery, UserStore } from '../domain/ports.js';
 import type { Cursor } from '../domain/pagination.js';
 import { type EventType, searchKey, type User, type UserEvent } from '../domain/user.js';
@@ -12,6 +12,13 @@ const INSERT_CHUNK = 500;
 
 export interface Dialect {
   isUniqueViolation(error: unknown): boolean;
+  /**
+   * The database cannot serve now (connection lost or refused, server restarting, lock wait
+   * exhausted): the call ends UNAVAILABLE, and a retry may succeed.
+   */
+  isUnavailable(error: unknown): boolean;
+  /** Whether `select … for update` exists (PostgreSQL); SQLite locks the whole database per write anyway. */
+  rowLocks: boolean;
   /**
    * Makes the engine stop any statement of `trx` that runs past `ms`; absent
    * when the engine cannot interrupt one (SQLite runs each in a blink, in-process).
@@ -40,24 +47,55 @@ export class SqlUserStore implements UserStore, ChangeLog {
     this.userById = db.selectFrom('users').selectAll().where('id', '=', '').compile();
   }
 
-  /** One transaction within the caller's deadline: the engine stops any statement still running at it. */
-  private async write<T>(limits: CallLimits | undefined, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  /**
+   * One transaction within the caller's limits: never begun once the deadline has passed or the
+   * caller has gone, stopped by the engine at the deadline, and rolled back rather than committed
+   * when the deadline passed while it ran (the caller has been told DEADLINE_EXCEEDED by then).
+   */
+  private async transaction<T>(
+    limits: CallLimits | undefined,
+    work: (trx: Transaction<Database>) => Promise<T>,
+  ): Promise<T> {
     const left = timeLeft(limits);
-    try {
-      return await this.db.transaction().execute(async (trx) => {
+    return this.translated(() =>
+      this.db.transaction().execute(async (trx) => {
         if (left !== undefined) await this.dialect.limitStatements?.(trx, left);
-        return await work(trx);
-      });
+        const result = await work(trx);
+        timeLeft(limits);
+        return result;
+      }),
+    );
+  }
+
+  /** A read within the caller's deadline; without one (or on an engine that cannot stop a statement) no transaction is needed. */
+  private async read<T>(limits: CallLimits | undefined, work: (db: Executor) => Promise<T>): Promise<T> {
+    if (timeLeft(limits) === undefined || !this.dialect.limitStatements) return this.translated(() => work(this.db));
+    return this.transaction(limits, work);
+  }
+
+  /** The driver's errors in the domain's terms: the domain never sees SQL. */
+  private async translated<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
     } catch (error) {
       if (this.dialect.isStatementTimeout(error)) throw deadlineExceeded();
+      if (this.dialect.isUnavailable(error)) throw unavailable('the database cannot be reached', error);
       throw error;
     }
   }
 
-  /** A read within the caller's deadline; without one (or on an engine that cannot stop a statement) no transaction is needed. */
-  private read<T>(limits: CallLimits | undefined, work: (db: Executor) => Promise<T>): Promise<T> {
-    if (timeLeft(limits) === undefined || !this.dialect.limitStatements) return work(this.db);
-    return this.write(limits, work);
+  /**
+   * A write: its first statement takes the next revisions from the change log's head row. That
+   * row's lock orders all writers, so revisions become visible in commit order with no gap, and
+   * what a write reads after it cannot change under it (no lost update); holding it first, no
+   * writer ever waits for another while holding a lock that one needs (no deadlock).
+   */
+  private write<T>(
+    limits: CallLimits | undefined,
+    count: number,
+    work: (trx: Transaction<Database>, firstRevision: number) => Promise<T>,
+  ): Promise<T> {
+    return this.transaction(limits, async (trx) => work(trx, await reserveRevisions(trx, count)));
   }
 
   async getUser(id: string, limits?: CallLimits): Promise<User | undefined> {
@@ -73,24 +111,27 @@ export class SqlUserStore implements UserStore, ChangeLog {
     fieldPath: (index: number) => string,
     limits?: CallLimits,
   ): Promise<UserEvent[]> {
-    return this.write(limits, async (trx) => {
+    return this.write(limits, users.length, async (trx, first) => {
       await rejectTakenEmails(trx, users, fieldPath);
+      const stored = users.map((user, i) => ({ ...user, revision: first + i }));
       try {
-        for (const chunk of chunks(users.map(userToRow))) await trx.insertInto('users').values(chunk).execute();
+        for (const chunk of chunks(stored.map(userToRow))) await trx.insertInto('users').values(chunk).execute();
       } catch (error) {
-        // Lost a race with another writer between the check and the insert.
+        // Another instance committed the email between the check and the insert.
         if (this.dialect.isUniqueViolation(error)) throw emailAlreadyExists(fieldPath(0));
         throw error;
       }
-      return this.appendEvents(trx, 'EVENT_TYPE_CREATED', users);
+      return this.appendEvents(trx, 'EVENT_TYPE_CREATED', stored);
     });
   }
 
-  async updateUser(id: string, change: (current: User) => User, limits?: CallLimits): Promise<UserEvent | undefined> {
-    return this.write(limits, async (trx) => {
-      const row = await trx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!row) return undefined;
-      const updated = change(rowToUser(row));
+  async updateUser(id: string, change: (current: User) => User, limits?: CallLimits): Promise<UserEvent> {
+    return this.write(limits, 1, async (trx, revision) => {
+      let select = trx.selectFrom('users').selectAll().where('id', '=', id);
+      if (this.dialect.rowLocks) select = select.forUpdate();
+      const row = await select.executeTakeFirst();
+      if (!row) throw userNotFound(id);
+      const updated = { ...change(rowToUser(row)), revision };
       const { id: _, created_at: __, ...columns } = userToRow(updated);
       try {
         await trx.updateTable('users').set(columns).where('id', '=', id).execute();
@@ -99,16 +140,16 @@ export class SqlUserStore implements UserStore, ChangeLog {
         throw error;
       }
       const [event] = await this.appendEvents(trx, 'EVENT_TYPE_UPDATED', [updated]);
-      return event;
+      return event!;
     });
   }
 
-  async deleteUser(id: string, limits?: CallLimits): Promise<UserEvent | undefined> {
-    return this.write(limits, async (trx) => {
+  async deleteUser(id: string, limits?: CallLimits): Promise<UserEvent> {
+    return this.write(limits, 1, async (trx, revision) => {
       const row = await trx.deleteFrom('users').where('id', '=', id).returningAll().executeTakeFirst();
-      if (!row) return undefined;
-      const [event] = await this.appendEvents(trx, 'EVENT_TYPE_DELETED', [rowToUser(row)]);
-      return event;
+      if (!row) throw userNotFound(id);
+      const [event] = await this.appendEvents(trx, 'EVENT_TYPE_DELETED', [{ ...rowToUser(row), revision }]);
+      return event!;
     });
   }
 
@@ -153,27 +194,33 @@ export class SqlUserStore implements UserStore, ChangeLog {
   }
 
   async headRevision(): Promise<number> {
-    const row = await this.db.selectFrom('change_log_state').select('head_revision').executeTakeFirstOrThrow();
+    const row = await this.translated(() =>
+      this.db.selectFrom('change_log_state').select('head_revision').executeTakeFirstOrThrow(),
+    );
     return Number(row.head_revision);
   }
 
   async readAfter(afterRevision: number, limit: number): Promise<UserEvent[]> {
-    const rows = await this.db
-      .selectFrom('user_events')
-      .selectAll()
-      .where('revision', '>', afterRevision)
-      .orderBy('revision')
-      .limit(limit)
-      .execute();
+    const rows = await this.translated(() =>
+      this.db
+        .selectFrom('user_events')
+        .selectAll()
+        .where('revision', '>', afterRevision)
+        .orderBy('revision')
+        .limit(limit)
+        .execute(),
+    );
     return rows.map(rowToEvent);
   }
 
   async prune(retain: number): Promise<number> {
     const head = await this.headRevision();
-    const result = await this.db
-      .deleteFrom('user_events')
-      .where('revision', '<=', head - retain)
-      .executeTakeFirst();
+    const result = await this.translated(() =>
+      this.db
+        .deleteFrom('user_events')
+        .where('revision', '<=', head - retain)
+        .executeTakeFirst(),
+    );
     return Number(result.numDeletedRows);
   }
 
@@ -185,13 +232,16 @@ export class SqlUserStore implements UserStore, ChangeLog {
     await this.db.destroy();
   }
 
+  /** Logs one event per user (each carries its revision, taken by `write`). */
   private async appendEvents(
     trx: Transaction<Database>,
     type: EventType,
     users: readonly User[],
   ): Promise<UserEvent[]> {
-    const { events, head } = await appendEvents(trx, type, users);
-    await this.dialect.afterAppend?.(trx, head);
+    const timestamp = new Date();
+    const events = users.map((user): UserEvent => ({ type, user, timestamp, revision: user.revision }));
+    for (const chunk of chunks(events.map(eventToRow))) await trx.insertInto('user_events').values(chunk).execute();
+    await this.dialect.afterAppend?.(trx, events.at(-1)!.revision);
     return events;
   }
 
@@ -218,26 +268,15 @@ async function rejectTakenEmails(
   }
 }
 
-/**
- * Takes the next revisions by bumping the head row: the row lock orders
- * concurrent writers, so revisions become visible in commit order with no gap.
- */
-async function appendEvents(
-  trx: Transaction<Database>,
-  type: EventType,
-  users: readonly User[],
-): Promise<{ events: UserEvent[]; head: number }> {
+/** Bumps the head of the change log by `count` and returns the first of the revisions taken. */
+async function reserveRevisions(trx: Transaction<Database>, count: number): Promise<number> {
   const { head_revision } = await trx
     .updateTable('change_log_state')
-    .set((eb) => ({ head_revision: eb('head_revision', '+', users.length) }))
+    .set((eb) => ({ head_revision: eb('head_revision', '+', count) }))
     .where('id', '=', 1)
     .returning('head_revision')
     .executeTakeFirstOrThrow();
-  const first = Number(head_revision) - users.length + 1;
-  const timestamp = new Date();
-  const events = users.map((user, i): UserEvent => ({ type, user, timestamp, revision: first + i }));
-  for (const chunk of chunks(events.map(eventToRow))) await trx.insertInto('user_events').values(chunk).execute();
-  return { events, head: Number(head_revision) };
+  return Number(head_revision) - count + 1;
 }
 
 /**

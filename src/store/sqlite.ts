@@ -87,8 +87,12 @@ export async function openSqliteStore(path: string, options: SqliteOptions = {})
     await db.destroy();
     throw error;
   }
+  const code = (error: unknown) => String((error as { code?: unknown })?.code);
   return new SqlUserStore(db, {
-    isUniqueViolation: (error) => (error as { code?: unknown })?.code === 'SQLITE_CONSTRAINT_UNIQUE',
+    isUniqueViolation: (error) => code(error) === 'SQLITE_CONSTRAINT_UNIQUE',
+    // Another process held the write lock for the whole busy timeout: a retry may find it free.
+    isUnavailable: (error) => /^SQLITE_(BUSY|LOCKED)/.test(code(error)),
+    rowLocks: false,
     // better-sqlite3 cannot interrupt a statement; the deadline is checked before each call starts.
     isStatementTimeout: () => false,
   });

@@ -31,6 +31,13 @@ export async function freshSchemaUrl(): Promise<string> {
   return url.toString();
 }
 
+/** `url` with the application_name its connections show in pg_stat_activity (its LISTEN connection: `<name>-listen`). */
+export function named(url: string, applicationName: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.set('application_name', applicationName);
+  return parsed.toString();
+}
+
 /** Where a test's data lives on the engine under test: a fresh SQLite file or a fresh PostgreSQL schema. */
 export async function testDatabase(): Promise<string> {
   return ENGINE === 'postgres' ? freshSchemaUrl() : join(tempDir(), 'twinapi.db');

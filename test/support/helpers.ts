@@ -84,9 +84,9 @@ export async function take<T>(source: AsyncIterable<T>, count: number, timeoutMs
 }
 
 /** Polls `check` until it holds, failing after `timeoutMs`. */
-export async function until(check: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+export async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 3000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -60,9 +60,13 @@ function sendUser(reply: FastifyReply, user: User, type: MediaType, fields?: rea
 }
 
 /** A weak validator of the representation: the user's version, media type and field set. */
+/**
+ * A weak validator of the representation: the user's revision (it changes on every write, however
+ * close together), the media type and the field set.
+ */
 function etagOf(user: User, type: MediaType, fields?: readonly UserField[]): string {
-  const variant = `${Object.keys(MEDIA).find((k) => MEDIA[k as keyof typeof MEDIA] === type)}${fields ? `.${fields.join('.')}` : ''}`;
-  return `W/"${user.id}-${user.updatedAt.getTime()}-${variant}"`;
+  const media = Object.keys(MEDIA).find((k) => MEDIA[k as keyof typeof MEDIA] === type);
+  return `W/"${user.id}-r${user.revision}-${media}${fields ? `.${fields.join('.')}` : ''}"`;
 }
 
 /** RFC 8288 links for offset pages (first/prev/next/last) and cursor pages (next). */

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
-import { CreateUserRequest, UserEvent_EventType as EventType } from '../src/gen/users/v1/users.js';
+import { CreateUserRequest, type UserEvent, UserEvent_EventType as EventType } from '../src/gen/users/v1/users.js';
 import { grpcFailure } from './support/failures.js';
-import { aUser, take, until } from './support/helpers.js';
+import { aUser, consecutive, take, until } from './support/helpers.js';
 import { runPython } from './support/python.js';
 import { type LogLine, startStack } from './support/stack.js';
 
@@ -16,7 +16,7 @@ async function drain<T>(source: AsyncIterable<T>): Promise<T[]> {
 }
 
 describe('gRPC ListUsers (server streaming)', async () => {
-  const { client, app } = await startStack();
+  const { client, app, server } = await startStack();
   const created = await app.service.createUsers(
     Array.from({ length: 1200 }, (_, i) => aUser({ name: i % 3 ? `Plain ${i}` : `Starred ${i}` })),
   );
@@ -57,24 +57,25 @@ describe('gRPC ListUsers (server streaming)', async () => {
     try {
       const abort = new AbortController();
       const iterator = client.listUsers({ pageSize: 20 }, { signal: abort.signal })[Symbol.asyncIterator]();
-      await iterator.next();
-      await new Promise((r) => setTimeout(r, 300)); // a slow consumer
+      await iterator.next(); // then reads no more: a slow consumer
+      await until(() => server.streamsWaitingForClient === 1, 'the server to wait for the client');
       const fetchedWhilePaused = pages.length;
       assert.ok(fetchedWhilePaused < 60, `fetched ${fetchedWhilePaused} of 60 pages while the client read one user`);
       abort.abort();
       assert.equal(await codeOf(drain({ [Symbol.asyncIterator]: () => iterator })), status.CANCELLED);
-      const afterCancel = pages.length;
-      await new Promise((r) => setTimeout(r, 200));
-      assert.ok(pages.length <= afterCancel + 1, 'the server stopped paging after the cancel');
+      await until(() => server.openStreams === 0, 'the server to end the call');
+      assert.equal(pages.length, fetchedWhilePaused, 'no page was read after the pause: the cancel ended it');
     } finally {
       app.service.listUsers = original;
     }
   });
 
   it('ends a stream that outlives its deadline with DEADLINE_EXCEEDED', async () => {
+    const deadline = Date.now() + 200;
     const iterator = client.listUsers({ pageSize: 20 }, { deadlineMs: 200 })[Symbol.asyncIterator]();
-    await iterator.next();
-    await new Promise((r) => setTimeout(r, 400));
+    await iterator.next(); // then reads no more, so the stream is still open at its deadline
+    await until(() => server.streamsWaitingForClient === 1, 'the server to wait for the client');
+    await until(() => server.openStreams === 0 && Date.now() > deadline, 'the deadline to end the call');
     assert.equal(await codeOf(drain({ [Symbol.asyncIterator]: () => iterator })), status.DEADLINE_EXCEEDED);
   });
 });
@@ -150,29 +151,52 @@ describe('gRPC WatchUsers (bidirectional)', async () => {
     const a = await client.createUser(aUser());
     const b = await client.createUser(aUser());
     const watch = client.watchUsers();
+    const got: UserEvent[] = [];
+    void (async () => {
+      for await (const event of watch.events) got.push(event);
+    })().catch(() => {});
     watch.send({ userIds: [a.id] });
     await until(() => app.feed.waitingWatchers === 1, 'the watch to start');
-    const events = take(watch.events, 3);
     await client.updateUser({ user: { id: b.id, name: 'Not yet watched' }, updateMask: ['name'] });
     await client.updateUser({ user: { id: a.id, name: 'A1' }, updateMask: ['name'] });
+    await until(() => got.length === 1, 'the event of the watched user');
     watch.send({ userIds: [b.id] });
-    // No acknowledgement exists for a widening request: give the server time to read it.
-    await new Promise((r) => setTimeout(r, 200));
-    await client.updateUser({ user: { id: b.id, name: 'B1' }, updateMask: ['name'] });
+    // No acknowledgement exists for a widening request: change b until the watch reports it.
+    let round = 0;
+    await until(async () => {
+      await client.updateUser({ user: { id: b.id, name: `B${round++}` }, updateMask: ['name'] });
+      return got.some((e) => e.user?.id === b.id);
+    }, 'the widened watch to see b');
     await client.deleteUser({ id: a.id });
-    const got = await events;
+    await until(() => got.at(-1)?.type === EventType.EVENT_TYPE_DELETED, 'the deletion');
     assert.deepEqual(
-      got.map((e) => [e.type, e.user?.id]),
-      [
-        [EventType.EVENT_TYPE_UPDATED, a.id],
-        [EventType.EVENT_TYPE_UPDATED, b.id],
-        [EventType.EVENT_TYPE_DELETED, a.id],
-      ],
+      got.map((e) => e.user?.id).filter((id) => id === a.id),
+      [a.id, a.id],
     );
-    assert.ok(got[0]!.revision < got[1]!.revision && got[1]!.revision < got[2]!.revision);
-    watch.end();
-    assert.deepEqual(await drain(watch.events), [], 'the server ends the stream cleanly after the client ends');
+    assert.ok(
+      got.every((e, i) => i === 0 || e.revision > got[i - 1]!.revision),
+      'revisions increase',
+    );
+    assert.equal(got.filter((e) => e.user?.name === 'Not yet watched').length, 0, 'nothing of b before it was added');
+    watch.cancel();
     await until(() => app.feed.waitingWatchers === 0, 'the listener to go');
+  });
+
+  it('keeps watching after the client half-closes: a long replay arrives whole, then live events', async () => {
+    const start = await app.feed.sync().then(() => app.feed.headRevision);
+    await client.createUsers(Array.from({ length: 1006 }, () => aUser()));
+    const watch = client.watchUsers();
+    watch.send({ afterRevision: start });
+    watch.end(); // as grpcurl -d does: "no more requests", not "stop"
+    const replayed = await take(watch.events, 1006, 15_000);
+    assert.deepEqual(
+      replayed.map((e) => e.revision),
+      consecutive(start + 1, 1006),
+    );
+    const live = take(watch.events, 1);
+    const created = await client.createUser(aUser());
+    assert.equal((await live)[0]?.user?.id, created.id);
+    watch.cancel();
   });
 
   it('refuses after_revision on any request but the first with INVALID_ARGUMENT', async () => {

@@ -7,6 +7,7 @@ import { startGrpcServer } from '../grpc/server.js';
 import { startRestServer } from '../rest/server.js';
 import { openStore } from '../store/open.js';
 import type { Config } from './config.js';
+import { eventLoopLoadShedder } from './load-shedder.js';
 import { sharedWithSiblingWorkers } from './workers.js';
 
 /** A protocol server the app runs; each stops accepting, then drains. */
@@ -21,11 +22,19 @@ export interface App {
   store: UserStore;
   feed: ChangeFeed;
   servers: RunningServer[];
+  /** Runs `stop` when the app closes, after its servers. */
+  onClose(stop: () => void): void;
   close(timeoutMs?: number): Promise<void>;
 }
 
-/** Starts the protocol servers on the app's service; each is shut down by `app.close`. */
+/**
+ * Starts the protocol servers on the app's service; each is shut down by `app.close`. Each joins
+ * the app as soon as it listens, so when a later one fails to start (a port in use), closing the
+ * app stops the earlier ones: a failed start leaves nothing running.
+ */
 export async function startServers(app: App, config: Config, logger: Logger): Promise<void> {
+  const loadShedder = config.maxEventLoopDelayMs > 0 ? eventLoopLoadShedder(config.maxEventLoopDelayMs) : undefined;
+  if (loadShedder) app.onClose(() => loadShedder.stop());
   app.servers.push(
     await startGrpcServer(
       app.service,
@@ -37,9 +46,16 @@ export async function startServers(app: App, config: Config, logger: Logger): Pr
         maxConcurrentStreams: config.grpcMaxConcurrentStreams,
         maxReceiveMessageBytes: config.grpcMaxReceiveMessageBytes,
         maxSendMessageBytes: config.grpcMaxSendMessageBytes,
+        maxConnectionIdleMs: config.grpcMaxConnectionIdleMs,
+        maxConnectionAgeMs: config.grpcMaxConnectionAgeMs,
+        maxConnectionAgeGraceMs: config.grpcMaxConnectionAgeGraceMs,
+        maxSessionMemoryMiB: config.grpcMaxSessionMemoryMib,
+        loadShedder,
       },
       logger.child({ server: 'grpc' }),
     ),
+  );
+  app.servers.push(
     await startRestServer(
       app.service,
       {
@@ -48,7 +64,11 @@ export async function startServers(app: App, config: Config, logger: Logger): Pr
         bodyLimitBytes: config.restBodyLimitBytes,
         http2: config.restHttp2,
         requestTimeoutMs: config.restRequestTimeoutMs,
+        headersTimeoutMs: config.restHeadersTimeoutMs,
+        keepAliveTimeoutMs: config.restKeepAliveTimeoutMs,
+        idleTimeoutMs: config.restIdleTimeoutMs,
         sseHeartbeatMs: config.sseHeartbeatMs,
+        loadShedder,
       },
       logger.child({ server: 'rest' }),
     ),
@@ -57,7 +77,8 @@ export async function startServers(app: App, config: Config, logger: Logger): Pr
 
 /** Wires store, change feed and domain; the protocol servers attach to `service`. */
 export async function openApp(
-  config: Pick<Config, 'db' | 'eventRetention'> & Partial<Pick<Config, 'dbPoolSize' | 'feedPollMs'>>,
+  config: Pick<Config, 'db' | 'eventRetention'> &
+    Partial<Pick<Config, 'dbPoolSize' | 'feedPollMs' | 'maxWatchStreams'>>,
   logger: Logger,
 ): Promise<App> {
   const { store, listenForCommits } = await openStore(config.db, {
@@ -76,15 +97,20 @@ export async function openApp(
       logger.warn({ err: error }, 'lost the database notification connection; reconnecting (the feed keeps polling)'),
   );
   // Workers of one machine without such a signal (SQLite) tell each other through the cluster primary.
-  const service = new UserService(store, cluster.isWorker && !listener ? sharedWithSiblingWorkers(feed) : feed);
+  const service = new UserService(store, cluster.isWorker && !listener ? sharedWithSiblingWorkers(feed) : feed, {
+    ...(config.maxWatchStreams ? { maxWatches: config.maxWatchStreams } : {}),
+  });
   const servers: RunningServer[] = [];
+  const closing: (() => void)[] = [];
   return {
     service,
     store,
     feed,
     servers,
+    onClose: (stop) => closing.push(stop),
     async close(timeoutMs = 10_000) {
       await Promise.all(servers.map((s) => s.shutdown(timeoutMs)));
+      for (const stop of closing) stop();
       await listener?.close();
       await feed.close();
       await store.close();

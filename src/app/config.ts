@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { SERVICE_DEFAULTS } from '../domain/user-service.js';
 import { CHANGE_FEED_DEFAULTS } from '../events/change-feed.js';
 import { GRPC_DEFAULTS } from '../grpc/server.js';
 import { REST_DEFAULTS } from '../rest/server.js';
@@ -26,10 +27,21 @@ export interface Config {
   grpcMaxConcurrentStreams: number;
   grpcMaxReceiveMessageBytes: number;
   grpcMaxSendMessageBytes: number;
+  grpcMaxConnectionIdleMs: number;
+  grpcMaxConnectionAgeMs: number;
+  grpcMaxConnectionAgeGraceMs: number;
+  grpcMaxSessionMemoryMib: number;
   restBodyLimitBytes: number;
   restHttp2: boolean;
   restRequestTimeoutMs: number;
+  restHeadersTimeoutMs: number;
+  restKeepAliveTimeoutMs: number;
+  restIdleTimeoutMs: number;
   sseHeartbeatMs: number;
+  /** Watch streams (SSE and WatchUsers together) one process holds at once. */
+  maxWatchStreams: number;
+  /** Event-loop lag past which calls are refused (OVERLOADED); 0 = never. */
+  maxEventLoopDelayMs: number;
 }
 
 /** Each setting: its flag, its environment variable, its default. */
@@ -89,6 +101,31 @@ const SETTINGS = {
     default: String(GRPC_DEFAULTS.maxSendMessageBytes),
     parse: positive,
   },
+  grpcMaxConnectionIdleMs: {
+    flag: 'grpc-max-connection-idle-ms',
+    env: 'GRPC_MAX_CONNECTION_IDLE_MS',
+    default: String(GRPC_DEFAULTS.maxConnectionIdleMs),
+    parse: positive,
+  },
+  grpcMaxConnectionAgeMs: {
+    flag: 'grpc-max-connection-age-ms',
+    env: 'GRPC_MAX_CONNECTION_AGE_MS',
+    default: String(GRPC_DEFAULTS.maxConnectionAgeMs),
+    parse: nonNegative,
+  },
+  grpcMaxConnectionAgeGraceMs: {
+    flag: 'grpc-max-connection-age-grace-ms',
+    env: 'GRPC_MAX_CONNECTION_AGE_GRACE_MS',
+    default: String(GRPC_DEFAULTS.maxConnectionAgeGraceMs),
+    parse: positive,
+  },
+  grpcMaxSessionMemoryMib: {
+    flag: 'grpc-max-session-memory-mib',
+    env: 'GRPC_MAX_SESSION_MEMORY_MIB',
+    default: String(GRPC_DEFAULTS.maxSessionMemoryMiB),
+    parse: positive,
+  },
+
   restBodyLimitBytes: {
     flag: 'rest-body-limit-bytes',
     env: 'REST_BODY_LIMIT_BYTES',
@@ -102,11 +139,42 @@ const SETTINGS = {
     default: String(REST_DEFAULTS.requestTimeoutMs),
     parse: positive,
   },
+  restHeadersTimeoutMs: {
+    flag: 'rest-headers-timeout-ms',
+    env: 'REST_HEADERS_TIMEOUT_MS',
+    default: String(REST_DEFAULTS.headersTimeoutMs),
+    parse: positive,
+  },
+  restKeepAliveTimeoutMs: {
+    flag: 'rest-keep-alive-timeout-ms',
+    env: 'REST_KEEP_ALIVE_TIMEOUT_MS',
+    default: String(REST_DEFAULTS.keepAliveTimeoutMs),
+    parse: positive,
+  },
+  restIdleTimeoutMs: {
+    flag: 'rest-idle-timeout-ms',
+    env: 'REST_IDLE_TIMEOUT_MS',
+    default: String(REST_DEFAULTS.idleTimeoutMs),
+    parse: positive,
+  },
+
   sseHeartbeatMs: {
     flag: 'sse-heartbeat-ms',
     env: 'SSE_HEARTBEAT_MS',
     default: String(REST_DEFAULTS.sseHeartbeatMs),
     parse: positive,
+  },
+  maxWatchStreams: {
+    flag: 'max-watch-streams',
+    env: 'TWINAPI_MAX_WATCH_STREAMS',
+    default: String(SERVICE_DEFAULTS.maxWatches),
+    parse: positive,
+  },
+  maxEventLoopDelayMs: {
+    flag: 'max-event-loop-delay-ms',
+    env: 'TWINAPI_MAX_EVENT_LOOP_DELAY_MS',
+    default: '1000',
+    parse: nonNegative,
   },
 } as const satisfies Record<
   keyof Config,
@@ -141,7 +209,22 @@ export function loadConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEn
       throw new Error(`--${s.flag} (${envNames(s.env).join(', ')}): ${(error as Error).message}`, { cause: error });
     }
   });
-  return Object.fromEntries(entries) as Config;
+  return checked(Object.fromEntries(entries) as Config);
+}
+
+/** Settings that only make sense together. */
+function checked(config: Config): Config {
+  if (config.restHeadersTimeoutMs > config.restRequestTimeoutMs) {
+    throw new Error(
+      '--rest-headers-timeout-ms must not exceed --rest-request-timeout-ms (headers are part of the request)',
+    );
+  }
+  if (config.sseHeartbeatMs >= config.restIdleTimeoutMs) {
+    throw new Error(
+      '--sse-heartbeat-ms must be below --rest-idle-timeout-ms, or quiet event streams would be cut as idle',
+    );
+  }
+  return config;
 }
 
 export interface CommandLine {
@@ -183,6 +266,12 @@ export function describeSettings(): string {
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${value} is not a port number`);
+  return n;
+}
+
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${value} is not a whole number of at least 0`);
   return n;
 }
 

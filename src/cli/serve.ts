@@ -36,7 +36,13 @@ function stopRequested(logger: Logger): Promise<string> {
 export async function serve(config: Config, logger: Logger): Promise<number> {
   const stop = stopRequested(logger);
   const app = await openApp(config, logger);
-  await startServers(app, config, logger);
+  try {
+    await startServers(app, config, logger);
+  } catch (error) {
+    // Whatever did start stops, so the process can exit with the reason.
+    await app.close(0);
+    throw error;
+  }
   for (const server of app.servers) logger.info({ server: server.name, address: server.address }, 'listening');
   logger.info({ db: redactedDb(config.db), revision: app.feed.headRevision }, 'twinapi is serving');
   // Serving lasts until a stop request, whether or not a server holds the event loop open.

@@ -12,6 +12,8 @@ export const ErrorCode = {
   UNAVAILABLE: 'UNAVAILABLE',
   DEADLINE_EXCEEDED: 'DEADLINE_EXCEEDED',
   CANCELLED: 'CANCELLED',
+  TOO_MANY_STREAMS: 'TOO_MANY_STREAMS',
+  OVERLOADED: 'OVERLOADED',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -58,6 +60,14 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDescription> = {
   CANCELLED: {
     meaning: 'the client cancelled the call (or closed the connection)',
     action: 'nothing: the client asked for it; a cancelled write may have committed',
+  },
+  TOO_MANY_STREAMS: {
+    meaning: 'the server holds as many watch streams as it may (--max-watch-streams)',
+    action: 'retry after the Retry-After / RetryInfo delay, or on another instance',
+  },
+  OVERLOADED: {
+    meaning: 'the server is too busy to start this call now (its event loop lags)',
+    action: 'retry after the Retry-After / RetryInfo delay, with backoff',
   },
   INTERNAL: {
     meaning: 'an unexpected failure; the cause is logged by the server, never sent',
@@ -141,6 +151,21 @@ export function revisionExpired(afterRevision: number): DomainError {
 /** Prefixes a batch item's field paths with its index, e.g. `email` → `users[3].email`. */
 export function batchField(index: number, field: string): string {
   return `users[${index}].${field}`;
+}
+
+/** Metadata key of the seconds after which a retry may succeed (REST: Retry-After; gRPC: RetryInfo). */
+export const RETRY_AFTER_KEY = 'retry_after_seconds';
+
+export function tooManyStreams(limit: number, retryAfterSeconds: number): DomainError {
+  return new DomainError(ErrorCode.TOO_MANY_STREAMS, `this server holds its maximum of ${limit} watch streams`, [], {
+    [RETRY_AFTER_KEY]: String(retryAfterSeconds),
+  });
+}
+
+export function overloaded(retryAfterSeconds: number): DomainError {
+  return new DomainError(ErrorCode.OVERLOADED, 'the server is too busy to take this call now', [], {
+    [RETRY_AFTER_KEY]: String(retryAfterSeconds),
+  });
 }
 
 /** The database (or another dependency) cannot serve now; a retry may succeed. */

@@ -1,4 +1,5 @@
 import { invalidArgument } from './errors.js';
+import { LIMITS } from './user.js';
 
 export const PAGE_SIZE = { default: 50, max: 500 } as const;
 
@@ -33,6 +34,7 @@ export function encodePageToken(cursor: Cursor, filter: string): string {
 export function decodePageToken(token: string, filter: string): Cursor | undefined {
   if (token === '') return undefined;
   const bad = (description: string) => invalidArgument([{ field: 'page_token', description }]);
+  if (token.length > LIMITS.pageTokenMaxLength) throw bad('is not a token this service issued');
   let body: Partial<TokenBody>;
   try {
     body = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<TokenBody>;
@@ -46,11 +48,15 @@ export function decodePageToken(token: string, filter: string): Cursor | undefin
   return { createdAt: body.c, id: body.i };
 }
 
-/** 1-based page number for offset pagination. */
-export function pageNumber(requested: number | undefined): number {
+/** 1-based page number for offset pagination, within LIMITS.offsetMax users of the top. */
+export function pageNumber(requested: number | undefined, limit: number): number {
   if (requested === undefined) return 1;
   if (!Number.isInteger(requested) || requested < 1) {
     throw invalidArgument([{ field: 'page', description: 'must be a whole number of at least 1' }]);
+  }
+  if ((requested - 1) * limit >= LIMITS.offsetMax) {
+    const description = `starts past the first ${LIMITS.offsetMax} users, where offset pages stop; go further with page_token`;
+    throw invalidArgument([{ field: 'page', description }]);
   }
   return requested;
 }

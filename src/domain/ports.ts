@@ -1,3 +1,4 @@
+import type { DomainError } from './errors.js';
 import type { Cursor } from './pagination.js';
 import type { User, UserEvent } from './user.js';
 
@@ -45,6 +46,15 @@ export interface ChangeLog {
   readAfter(afterRevision: number, limit: number): Promise<UserEvent[]>;
   /** Drops all but the newest `retain` events; returns how many went. */
   prune(retain: number): Promise<number>;
+}
+
+/**
+ * Whether the process can take another call now: adapters ask before they start one, so an
+ * overloaded process answers OVERLOADED at once instead of queueing work without bound.
+ */
+export interface LoadShedder {
+  /** The error to answer with while overloaded (it says when to retry); undefined while not. */
+  refusal(): DomainError | undefined;
 }
 
 /** Which users a watcher wants; an empty set means everyone. Grows while watching. */

@@ -1,9 +1,11 @@
-import { batchField, invalidArgument, userNotFound } from './errors.js';
+import { batchField, invalidArgument, tooManyStreams, userNotFound } from './errors.js';
 import { decodePageToken, encodePageToken, pageNumber, pageSize } from './pagination.js';
 import type { CallLimits, EventFeed, UserStore, WatchOptions } from './ports.js';
 import { NewUsersBatch } from './batch.js';
+import { characters, textProblem } from './text.js';
 import {
   checkUpdate,
+  LIMITS,
   type NewUserInput,
   newUser,
   searchKey,
@@ -39,12 +41,33 @@ export interface OffsetPage {
   nextPageToken: string;
 }
 
+export interface ServiceOptions {
+  /** Watches (of every protocol) one process holds at once; past it, TOO_MANY_STREAMS. */
+  maxWatches?: number;
+}
+
+export const SERVICE_DEFAULTS: Required<ServiceOptions> = { maxWatches: 10_000 };
+
+/** What a client refused for capacity is told to wait before retrying, in seconds. */
+const RETRY_AFTER_SECONDS = 5;
+
 /** The use cases of the User service; adapters translate protocols to these calls. */
 export class UserService {
+  private readonly options: Required<ServiceOptions>;
+  private watches = 0;
+
   constructor(
     private readonly store: UserStore,
     private readonly feed: EventFeed,
-  ) {}
+    options: ServiceOptions = {},
+  ) {
+    this.options = { ...SERVICE_DEFAULTS, ...options };
+  }
+
+  /** Watches open now, over every protocol. */
+  get openWatches(): number {
+    return this.watches;
+  }
 
   async getUser(id: string, limits?: CallLimits): Promise<User> {
     requireId(id);
@@ -91,7 +114,7 @@ export class UserService {
   /** Cursor pagination: stable while users are added or removed. */
   async listUsers(input: ListUsersInput, limits?: CallLimits): Promise<ListUsersPage> {
     // Tokens are bound to the filter as matched: case-insensitively.
-    const filter = searchKey(input.filter ?? '');
+    const filter = nameFilter(input.filter);
     const limit = pageSize(input.pageSize, 'page_size');
     const after = decodePageToken(input.pageToken ?? '', filter);
     const users = await this.store.listUsers({ nameContains: filter, limit: limit + 1, after }, limits);
@@ -102,9 +125,9 @@ export class UserService {
 
   /** Offset pagination with a total, for UIs that show page numbers. */
   async listUsersByOffset(input: OffsetPageInput, limits?: CallLimits): Promise<OffsetPage> {
-    const page = pageNumber(input.page);
     const limit = pageSize(input.limit, 'limit');
-    const filter = searchKey(input.filter ?? '');
+    const page = pageNumber(input.page, limit);
+    const filter = nameFilter(input.filter);
     const offset = (page - 1) * limit;
     const result = await this.store.listUsersByOffset({ nameContains: filter, limit, offset }, limits);
     const hasMore = offset + result.users.length < result.totalCount;
@@ -114,11 +137,34 @@ export class UserService {
   async watchUsers(options: WatchOptions): Promise<AsyncIterable<UserEvent>> {
     if (
       options.afterRevision !== undefined &&
-      !(Number.isInteger(options.afterRevision) && options.afterRevision >= 0)
+      !(Number.isSafeInteger(options.afterRevision) && options.afterRevision >= 0)
     ) {
       throw invalidArgument([{ field: 'after_revision', description: 'must be a whole number of at least 0' }]);
     }
-    return this.feed.watch(options);
+    watchMore(new Set(), [...options.userIds]);
+    if (this.watches >= this.options.maxWatches) throw tooManyStreams(this.options.maxWatches, RETRY_AFTER_SECONDS);
+    // The slot is held until the watch's events end or its signal aborts, whichever comes first.
+    this.watches++;
+    let held = true;
+    const release = () => {
+      if (held) this.watches--;
+      held = false;
+      options.signal.removeEventListener('abort', release);
+    };
+    options.signal.addEventListener('abort', release, { once: true });
+    try {
+      const events = await this.feed.watch(options);
+      return (async function* () {
+        try {
+          yield* events;
+        } finally {
+          release();
+        }
+      })();
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   async ping(): Promise<void> {
@@ -136,6 +182,39 @@ function tokenAfter(users: readonly User[], filter: string): string {
   return last ? encodePageToken({ createdAt: last.createdAt.getTime(), id: last.id }, filter) : '';
 }
 
+/**
+ * Adds `ids` to a watch's set (which a gRPC watch widens request by request), refusing a bad id or
+ * more than LIMITS.watchIdsMax in all.
+ */
+export function watchMore(watching: Set<string>, ids: readonly string[]): void {
+  ids.forEach((id, i) => {
+    const field = `user_ids[${i}]`;
+    if (id === '' || id.length > LIMITS.idMaxLength) {
+      throw invalidArgument([{ field, description: `must be a user id (1 to ${LIMITS.idMaxLength} characters)` }]);
+    }
+    watching.add(id);
+  });
+  if (watching.size > LIMITS.watchIdsMax) {
+    throw invalidArgument([
+      { field: 'user_ids', description: `may name at most ${LIMITS.watchIdsMax} users per watch` },
+    ]);
+  }
+}
+
+/** The search key of a name filter: bounded, valid text. */
+function nameFilter(filter = ''): string {
+  const problem =
+    textProblem(filter) ??
+    (characters(filter) > LIMITS.filterMaxLength ? `must be at most ${LIMITS.filterMaxLength} characters` : undefined);
+  if (problem) throw invalidArgument([{ field: 'filter', description: problem }]);
+  return searchKey(filter);
+}
+
 function requireId(id: string): void {
   if (id === '') throw invalidArgument([{ field: 'id', description: 'is required' }]);
+  if (id.length > LIMITS.idMaxLength) {
+    throw invalidArgument([
+      { field: 'id', description: `is not a user id (at most ${LIMITS.idMaxLength} characters)` },
+    ]);
+  }
 }

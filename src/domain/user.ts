@@ -1,5 +1,6 @@
 import { type FieldViolation, invalidArgument } from './errors.js';
 import { newId } from './ids.js';
+import { characters, normalized, textProblem } from './text.js';
 
 /** Roles, named as the contract names them (`users.v1.UserRole`), which is also how REST and the store spell them. */
 export const ROLES = ['USER_ROLE_USER', 'USER_ROLE_ADMIN'] as const;
@@ -68,6 +69,16 @@ export const LIMITS = {
   tagMaxLength: 64,
   /** Users in one batch create. */
   batchMax: 10_000,
+  /** A user id: ids are UUIDs (36 characters); anything longer is no id. */
+  idMaxLength: 64,
+  /** A name filter: no longer than a name can be. */
+  filterMaxLength: 200,
+  /** Offset pages reach this deep; cursor pages (page_token) reach every user. */
+  offsetMax: 10_000,
+  /** A page token as this service issues it. */
+  pageTokenMaxLength: 512,
+  /** User ids one watch may name (over all its requests); none means everyone. */
+  watchIdsMax: 1000,
 } as const;
 
 /** The fields an update may change; everything else is server-owned. */
@@ -81,10 +92,7 @@ export const isRole = (role: string): role is Role => (ROLES as readonly string[
 // for a confirmation mail to prove, not a regex.
 const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
 
-/** Lower-cased form used for uniqueness and case-insensitive search. */
-export function searchKey(value: string): string {
-  return value.toLowerCase();
-}
+export { searchKey } from './text.js';
 
 /** The validated, normalised value of each field. */
 interface Fields {
@@ -99,18 +107,27 @@ type Checker<K extends UpdatableField> = (
   report: (description: string, path?: string) => void,
 ) => Fields[K] | undefined;
 
+/** Text a person typed: valid, NFC, trimmed; undefined (reported) when it is not text at all. */
+function text(value: string, report: (description: string) => void): string | undefined {
+  const problem = textProblem(value);
+  if (problem) return void report(problem);
+  return normalized(value).trim();
+}
+
 const checkName: Checker<'name'> = (value = '', report) => {
-  const name = value.trim();
-  const length = [...name].length;
+  const name = text(value, report);
+  if (name === undefined) return;
+  const length = characters(name);
   if (length === 0) report('is required');
   else if (length > LIMITS.nameMaxLength) report(`must be at most ${LIMITS.nameMaxLength} characters`);
   else return name;
 };
 
 const checkEmail: Checker<'email'> = (value = '', report) => {
-  const email = value.trim();
+  const email = text(value, report);
+  if (email === undefined) return;
   if (email.length === 0) report('is required');
-  else if (email.length > LIMITS.emailMaxLength) report(`must be at most ${LIMITS.emailMaxLength} characters`);
+  else if (characters(email) > LIMITS.emailMaxLength) report(`must be at most ${LIMITS.emailMaxLength} characters`);
   else if (!EMAIL.test(email)) report('is not a valid email address');
   else return email;
 };
@@ -121,18 +138,17 @@ const checkRole: Checker<'role'> = (role = DEFAULT_ROLE, report) => {
 };
 
 const checkTags: Checker<'tags'> = (value = [], report) => {
-  const tags = [...value];
+  // Too many is one violation, not one per tag: a request cannot grow its own error.
+  if (value.length > LIMITS.tagsMax) return void report(`must hold at most ${LIMITS.tagsMax} tags`);
   let ok = true;
-  if (tags.length > LIMITS.tagsMax) {
-    report(`must hold at most ${LIMITS.tagsMax} tags`);
-    ok = false;
-  }
-  tags.forEach((tag, i) => {
-    const length = [...tag].length;
-    if (length === 0 || length > LIMITS.tagMaxLength) {
-      report(`must be 1 to ${LIMITS.tagMaxLength} characters`, `[${i}]`);
+  const tags = value.map((tag, i) => {
+    const problem = textProblem(tag);
+    const length = characters(tag);
+    if (problem || length === 0 || length > LIMITS.tagMaxLength) {
+      report(problem ?? `must be 1 to ${LIMITS.tagMaxLength} characters`, `[${i}]`);
       ok = false;
     }
+    return normalized(tag);
   });
   return ok ? tags : undefined;
 };

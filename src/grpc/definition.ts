@@ -2,6 +2,7 @@ import type { ServiceDefinition } from '@grpc/grpc-js';
 import type { Writer } from 'protobufjs/minimal.js';
 import { UserServiceDefinition } from '../gen/users/v1/users.js';
 import { asBuffer } from '../contract/wire.js';
+import { DomainError, ErrorCode } from '../domain/errors.js';
 
 /** What ts-proto generates for each message: a static, reflection-free codec. */
 interface MessageCodec<T> {
@@ -15,6 +16,31 @@ interface GenericMethod {
   requestStream: boolean;
   responseType: MessageCodec<unknown>;
   responseStream: boolean;
+}
+
+/**
+ * A request whose bytes did not decode as its message type (truncated, a bad wire type, an int64
+ * beyond 2^53). grpc-js would answer a throwing deserializer with INTERNAL; the client sent bad
+ * input, so handlers answer INVALID_ARGUMENT with `toError()`.
+ */
+export class MalformedMessage {
+  constructor(
+    readonly method: string,
+    readonly reason: string,
+  ) {}
+
+  toError(): DomainError {
+    return new DomainError(ErrorCode.INVALID_ARGUMENT, `not a valid ${this.method} request message: ${this.reason}`);
+  }
+}
+
+/** Decodes `bytes`, or says why not. */
+function decodeOrMalformed(codec: MessageCodec<unknown>, method: string, bytes: Buffer): unknown {
+  try {
+    return codec.decode(bytes);
+  } catch (error) {
+    return new MalformedMessage(method, error instanceof Error ? error.message : String(error));
+  }
 }
 
 /**
@@ -35,7 +61,8 @@ export function toGrpcDefinition(service: {
         requestStream: m.requestStream,
         responseStream: m.responseStream,
         requestSerialize: (message: unknown) => asBuffer(m.requestType.encode(message).finish()),
-        requestDeserialize: (bytes: Buffer): unknown => m.requestType.decode(bytes),
+        requestDeserialize: (bytes: Buffer): unknown =>
+          decodeOrMalformed(m.requestType, `${service.fullName}/${m.name}`, bytes),
         responseSerialize: (message: unknown) => asBuffer(m.responseType.encode(message).finish()),
         responseDeserialize: (bytes: Buffer): unknown => m.responseType.decode(bytes),
       },

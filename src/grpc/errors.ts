@@ -1,8 +1,8 @@
 import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
 import { type Any } from '../gen/google/protobuf/any.js';
-import { BadRequest, ErrorInfo } from '../gen/google/rpc/error_details.js';
+import { BadRequest, ErrorInfo, RetryInfo } from '../gen/google/rpc/error_details.js';
 import { Status } from '../gen/google/rpc/status.js';
-import { type DomainError, ErrorCode } from '../domain/errors.js';
+import { type DomainError, ErrorCode, RETRY_AFTER_KEY } from '../domain/errors.js';
 import { asBuffer } from '../contract/wire.js';
 
 /** The `ErrorInfo.domain` of every error this service raises. */
@@ -21,6 +21,8 @@ export const GRPC_STATUS_OF: Record<ErrorCode, status> = {
   [ErrorCode.UNAVAILABLE]: status.UNAVAILABLE,
   [ErrorCode.DEADLINE_EXCEEDED]: status.DEADLINE_EXCEEDED,
   [ErrorCode.CANCELLED]: status.CANCELLED,
+  [ErrorCode.TOO_MANY_STREAMS]: status.RESOURCE_EXHAUSTED,
+  [ErrorCode.OVERLOADED]: status.UNAVAILABLE,
   [ErrorCode.INTERNAL]: status.INTERNAL,
 };
 
@@ -47,6 +49,10 @@ export function toStatus(error: DomainError): Partial<StatusObject> {
     const fieldViolations = error.violations.map((v) => ({ ...v, reason: error.code }));
     details.push(pack(BadRequest, 'google.rpc.BadRequest', { fieldViolations }));
   }
+  const retryAfter = error.metadata[RETRY_AFTER_KEY];
+  if (retryAfter !== undefined) {
+    details.push(pack(RetryInfo, 'google.rpc.RetryInfo', { retryDelay: { seconds: Number(retryAfter), nanos: 0 } }));
+  }
   const metadata = new Metadata();
   metadata.set(ERROR_TYPE_KEY, error.code);
   metadata.set(STATUS_DETAILS_KEY, asBuffer(Status.encode({ code, message: error.message, details }).finish()));
@@ -56,6 +62,7 @@ export function toStatus(error: DomainError): Partial<StatusObject> {
 export interface StatusDetails {
   errorInfo?: ErrorInfo;
   badRequest?: BadRequest;
+  retryInfo?: RetryInfo;
 }
 
 /** Decodes `grpc-status-details-bin` from a received error's metadata. */
@@ -66,6 +73,7 @@ export function readStatusDetails(metadata: Metadata | undefined): StatusDetails
   for (const any of Status.decode(raw).details) {
     if (any.typeUrl === `${TYPE_URL}google.rpc.ErrorInfo`) result.errorInfo = ErrorInfo.decode(any.value);
     if (any.typeUrl === `${TYPE_URL}google.rpc.BadRequest`) result.badRequest = BadRequest.decode(any.value);
+    if (any.typeUrl === `${TYPE_URL}google.rpc.RetryInfo`) result.retryInfo = RetryInfo.decode(any.value);
   }
   return result;
 }

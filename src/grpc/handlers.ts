@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type {
   Deadline,
   sendUnaryData,
@@ -10,9 +9,10 @@ import type {
 } from '@grpc/grpc-js';
 import { eventToProto, newUserFromProto, roleFromProto, userToProto } from '../contract/users.js';
 import { asDomainError, cancelled, invalidArgument, DomainError, ErrorCode } from '../domain/errors.js';
-import { checkBatchSize, type NewUserInput, type UserUpdate } from '../domain/user.js';
+import { NewUsersBatch } from '../domain/batch.js';
+import type { UserUpdate } from '../domain/user.js';
 import type { CallLimits } from '../domain/ports.js';
-import type { UserService } from '../domain/user-service.js';
+import { type UserService, watchMore } from '../domain/user-service.js';
 import type {
   CreateUserRequest,
   CreateUsersResponse,
@@ -25,6 +25,7 @@ import type {
   WatchUsersRequest,
 } from '../gen/users/v1/users.js';
 import type { Empty } from '../gen/google/protobuf/empty.js';
+import { MalformedMessage } from './definition.js';
 import { toStatus } from './errors.js';
 
 export interface CallHooks {
@@ -39,12 +40,22 @@ export interface CallHooks {
       removeListener(event: 'cancelled', listener: () => void): unknown;
     },
     options: { endless: boolean },
-  ): { signal: AbortSignal; done: () => void };
+  ): CallScope;
   /** An error that is not the client's fault. */
   onInternalError(error: unknown, method: string): void;
+  /** Why the process cannot take a call now (overloaded), or undefined when it can. */
+  refusal(): DomainError | undefined;
 }
 
 type AnyCall = ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>;
+
+/** One streaming call's life: its signal, its end, and its waits for a client that reads slowly. */
+export interface CallScope {
+  signal: AbortSignal;
+  done: () => void;
+  /** Resolves once the client has read enough to write again, or `signal` (default: the call's) aborts. */
+  drained(call: AnyCall, signal?: AbortSignal): Promise<unknown>;
+}
 
 /** The handlers of users.v1.UserService: protobuf in, domain call, protobuf or status out. */
 export function userServiceHandlers(service: UserService, hooks: CallHooks): UntypedServiceImplementation {
@@ -60,13 +71,23 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
       // Through a promise, so a synchronous throw becomes a status too.
       Promise.resolve(call.request)
-        .then((request) => run(request, limitsOf(call)))
+        .then((request) => {
+          refuseIfOverloaded();
+          return run(decoded(request), limitsOf(call));
+        })
         .then(
           (response) => callback(null, response),
           (error: unknown) => callback(fail(method, error)),
         );
     };
   }
+
+  /** Throws the refusal (OVERLOADED) while the process cannot take a call. */
+  const refuseIfOverloaded = () => {
+    const refusal = hooks.refusal();
+    if (refusal) throw refusal;
+  };
+  const admitted = async () => refuseIfOverloaded();
 
   /**
    * A server-streaming call: `work` writes under the call's signal; the call ends OK when it is
@@ -75,11 +96,12 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
   function streaming<C extends AnyCall>(
     method: string,
     endless: boolean,
-    work: (call: C, signal: AbortSignal) => Promise<void>,
+    work: (call: C, scope: CallScope) => Promise<void>,
   ) {
     return (call: C) => {
       const scope = hooks.begin(call, { endless });
-      work(call, scope.signal)
+      admitted()
+        .then(() => work(call, scope))
         .then(
           () => call.end(),
           (error: unknown) => {
@@ -105,8 +127,8 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
       return {};
     }),
 
-    listUsers: streaming('ListUsers', false, (call: ServerWritableStream<ListUsersRequest, User>, signal) =>
-      streamList(service, call, signal),
+    listUsers: streaming('ListUsers', false, (call: ServerWritableStream<ListUsersRequest, User>, scope) =>
+      streamList(service, call, scope),
     ),
 
     createUsers(
@@ -114,8 +136,9 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
       callback: sendUnaryData<CreateUsersResponse>,
     ) {
       const scope = hooks.begin(call, { endless: false });
-      collect(call, scope.signal)
-        .then((requests) => service.createUsers(requests, { ...limitsOf(call), signal: scope.signal }))
+      admitted()
+        .then(() => collect(call, scope.signal))
+        .then((batch) => service.createBatch(batch, { ...limitsOf(call), signal: scope.signal }))
         .then(
           (users) => callback(null, { users: users.map(userToProto), createdCount: users.length }),
           (error: unknown) => callback(fail('CreateUsers', error)),
@@ -124,8 +147,8 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
     },
 
     // Endless: shutdown ends it with UNAVAILABLE instead of waiting for it.
-    watchUsers: streaming('WatchUsers', true, (call: ServerDuplexStream<WatchUsersRequest, UserEvent>, signal) =>
-      streamWatch(service, call, signal),
+    watchUsers: streaming('WatchUsers', true, (call: ServerDuplexStream<WatchUsersRequest, UserEvent>, scope) =>
+      streamWatch(service, call, scope),
     ),
   };
 }
@@ -138,18 +161,15 @@ function limitsOf(call: { getDeadline(): Deadline }): CallLimits {
 }
 
 /** Pages through the store, writing each user; waits while the client's buffer is full. */
-async function streamList(
-  service: UserService,
-  call: ServerWritableStream<ListUsersRequest, User>,
-  signal: AbortSignal,
-) {
-  const { filter, pageSize } = call.request;
-  let pageToken = call.request.pageToken;
+async function streamList(service: UserService, call: ServerWritableStream<ListUsersRequest, User>, scope: CallScope) {
+  const { signal } = scope;
+  const { filter, pageSize, pageToken: first } = decoded(call.request);
+  let pageToken = first;
   do {
     const page = await service.listUsers({ filter, pageSize, pageToken }, limitsOf(call));
     for (const user of page.users) {
       if (signal.aborted) return;
-      if (!call.write(userToProto(user))) await drained(call, signal);
+      if (!call.write(userToProto(user))) await scope.drained(call);
     }
     pageToken = page.nextPageToken;
   } while (pageToken !== '' && !signal.aborted);
@@ -159,14 +179,14 @@ async function streamList(
  * Reads a client stream to its end, refusing more items than a batch may hold.
  * A client that cancels meanwhile ends it with CANCELLED (its own doing, not a server fault).
  */
-function collect(call: ServerReadableStream<CreateUserRequest, unknown>, signal: AbortSignal): Promise<NewUserInput[]> {
+function collect(call: ServerReadableStream<CreateUserRequest, unknown>, signal: AbortSignal): Promise<NewUsersBatch> {
   return new Promise((resolve, reject) => {
     signal.addEventListener('abort', () => reject(cancelled()), { once: true });
-    const requests: NewUserInput[] = [];
-    call.on('data', (request: CreateUserRequest) => {
-      requests.push(newUserFromProto(request));
+    const batch = new NewUsersBatch();
+    call.on('data', (request: CreateUserRequest | MalformedMessage) => {
       try {
-        checkBatchSize(requests.length);
+        // Checked as it arrives: only checked users are kept, and a hopeless batch is refused at once.
+        batch.add(newUserFromProto(decoded(request)));
       } catch (error) {
         call.removeAllListeners('data');
         call.pause();
@@ -174,60 +194,69 @@ function collect(call: ServerReadableStream<CreateUserRequest, unknown>, signal:
       }
     });
     // A client's reset also ends the request stream: a cut-off batch is never taken for a whole one.
-    call.on('end', () => (signal.aborted ? reject(cancelled()) : resolve(requests)));
+    call.on('end', () => (signal.aborted ? reject(cancelled()) : resolve(batch)));
     call.on('error', (error) => reject(signal.aborted ? cancelled() : error));
   });
 }
 
+/** A request as decoded; a MalformedMessage is the client's error (INVALID_ARGUMENT). */
+function decoded<T>(request: T | MalformedMessage): T {
+  if (request instanceof MalformedMessage) throw request.toError();
+  return request;
+}
+
 /**
- * Each request adds user ids to the watch set; the first may resume after a
- * revision. Ends cleanly when the client half-closes.
+ * Each request adds user ids to the watch set; the first may resume after a revision. A half-close
+ * means "no more requests", not "stop": the watch goes on until the client cancels, the deadline
+ * passes or the server shuts down (UNAVAILABLE, resumable). A client that half-closes before its
+ * first request asked for nothing: the call ends OK at once.
  */
 async function streamWatch(
   service: UserService,
   call: ServerDuplexStream<WatchUsersRequest, UserEvent>,
-  signal: AbortSignal,
+  scope: CallScope,
 ) {
+  const { signal } = scope;
   const watching = new AbortController();
-  const stop = () => watching.abort();
-  signal.addEventListener('abort', stop, { once: true });
-  const userIds = new Set<string>();
   let protocolError: DomainError | undefined;
-  let first = true;
+  const stop = (error?: DomainError) => {
+    protocolError ??= error;
+    watching.abort();
+  };
+  const cancelled = () => stop();
+  signal.addEventListener('abort', cancelled, { once: true });
+  const userIds = new Set<string>();
+  let opened = false;
   const firstRequest = new Promise<WatchUsersRequest | undefined>((resolve) => {
-    call.on('data', (request: WatchUsersRequest) => {
-      for (const id of request.userIds) userIds.add(id);
-      if (first) {
-        first = false;
-        resolve(request);
-      } else if (request.afterRevision !== undefined) {
-        protocolError = invalidArgument([
-          { field: 'after_revision', description: 'only the first request may carry it' },
-        ]);
-        stop();
+    call.on('end', () => resolve(undefined));
+    call.on('data', (message: WatchUsersRequest | MalformedMessage) => {
+      try {
+        const request = decoded(message);
+        if (opened && request.afterRevision !== undefined) {
+          throw invalidArgument([{ field: 'after_revision', description: 'only the first request may carry it' }]);
+        }
+        watchMore(userIds, request.userIds);
+        if (!opened) resolve(request);
+        opened = true;
+      } catch (error) {
+        stop(asDomainError(error));
+        resolve(undefined);
       }
-    });
-    call.on('end', () => {
-      resolve(undefined);
-      stop();
     });
   });
   try {
     const opening = await firstRequest;
+    if (protocolError) throw protocolError;
     if (!opening) return;
     const events = await service.watchUsers({ afterRevision: opening.afterRevision, userIds, signal: watching.signal });
     for await (const event of events) {
-      if (!call.write(eventToProto(event))) await drained(call, watching.signal);
+      if (!call.write(eventToProto(event))) await scope.drained(call, watching.signal);
     }
     if (protocolError) throw protocolError;
     if (signal.reason instanceof DomainError) throw signal.reason;
   } finally {
-    signal.removeEventListener('abort', stop);
+    signal.removeEventListener('abort', cancelled);
   }
-}
-
-function drained(call: AnyCall, signal: AbortSignal): Promise<unknown> {
-  return once(call, 'drain', { signal }).catch(() => undefined);
 }
 
 /**

@@ -1,10 +1,12 @@
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import { type ChannelOptions, Server, ServerCredentials, setLogger } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { DomainError, ErrorCode } from '../domain/errors.js';
+import type { LoadShedder } from '../domain/ports.js';
 import type { UserService } from '../domain/user-service.js';
 import { USER_SERVICE_NAME, userServiceDefinition } from './definition.js';
 import { userServiceHandlers } from './handlers.js';
@@ -19,6 +21,15 @@ export interface GrpcServerOptions {
   maxConcurrentStreams: number;
   maxReceiveMessageBytes: number;
   maxSendMessageBytes: number;
+  /** A connection with no call in progress for this long is closed (GOAWAY); clients reconnect when needed. */
+  maxConnectionIdleMs: number;
+  /** A connection this old is asked to close (GOAWAY), then cut after the grace; 0 = never. */
+  maxConnectionAgeMs: number;
+  maxConnectionAgeGraceMs: number;
+  /** Memory one HTTP/2 connection may hold in buffers (MiB); past it new streams are refused. */
+  maxSessionMemoryMiB: number;
+  /** Asked before each call: an overloaded process answers UNAVAILABLE at once. */
+  loadShedder?: LoadShedder;
 }
 
 export const GRPC_DEFAULTS: Omit<GrpcServerOptions, 'host' | 'port'> = {
@@ -27,6 +38,10 @@ export const GRPC_DEFAULTS: Omit<GrpcServerOptions, 'host' | 'port'> = {
   maxConcurrentStreams: 1000,
   maxReceiveMessageBytes: 4 * 1024 * 1024,
   maxSendMessageBytes: 16 * 1024 * 1024,
+  maxConnectionIdleMs: 300_000,
+  maxConnectionAgeMs: 0,
+  maxConnectionAgeGraceMs: 30_000,
+  maxSessionMemoryMiB: 64,
 };
 
 export interface GrpcServer {
@@ -35,6 +50,8 @@ export interface GrpcServer {
   port: number;
   /** Streaming calls in progress (ListUsers, CreateUsers, WatchUsers). */
   readonly openStreams: number;
+  /** Streams paused because their client reads more slowly than they write (flow control). */
+  readonly streamsWaitingForClient: number;
   /** NOT_SERVING, end open streams with UNAVAILABLE, drain, then force after `timeoutMs`. */
   shutdown(timeoutMs: number): Promise<void>;
 }
@@ -51,7 +68,28 @@ function channelOptions(o: GrpcServerOptions): ChannelOptions {
     // Let clients keep idle connections alive with their own pings.
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5000,
+    'grpc.max_connection_idle_ms': o.maxConnectionIdleMs,
+    ...(o.maxConnectionAgeMs > 0
+      ? {
+          'grpc.max_connection_age_ms': o.maxConnectionAgeMs,
+          'grpc.max_connection_age_grace_ms': o.maxConnectionAgeGraceMs,
+        }
+      : {}),
+    'grpc-node.max_session_memory': o.maxSessionMemoryMiB,
   };
+}
+
+/**
+ * grpc-js writes its own diagnostics to stderr; this sends them to `logger` instead (grpc-js has
+ * one logger per process: the last server started sets it).
+ */
+function useLoggerForGrpcJs(logger: Logger): void {
+  const line = (args: unknown[]) => args.map(String).join(' ');
+  setLogger({
+    error: (...args: unknown[]) => logger.warn({ source: 'grpc-js' }, line(args)),
+    info: (...args: unknown[]) => logger.info({ source: 'grpc-js' }, line(args)),
+    debug: (...args: unknown[]) => logger.debug({ source: 'grpc-js' }, line(args)),
+  });
 }
 
 export async function startGrpcServer(
@@ -60,9 +98,15 @@ export async function startGrpcServer(
   logger: Logger,
 ): Promise<GrpcServer> {
   const settings: GrpcServerOptions = { ...GRPC_DEFAULTS, ...options };
+  useLoggerForGrpcJs(logger);
   const server = new Server(channelOptions(settings));
-  const shuttingDown = new AbortController();
+  let shuttingDown = false;
   const open = new Set<AbortController>();
+  let waitingForClient = 0;
+  /** Watch streams: finite calls drain at shutdown, endless ones would hold it forever, so they end. */
+  const endlessCalls = new Set<AbortController>();
+  const unavailable = (controller: AbortController) =>
+    controller.abort(new DomainError(ErrorCode.UNAVAILABLE, 'the server is shutting down'));
 
   server.addService(
     userServiceDefinition,
@@ -71,21 +115,33 @@ export async function startGrpcServer(
         const controller = new AbortController();
         const cancelled = () => controller.abort();
         call.on('cancelled', cancelled);
-        // Finite calls drain; endless ones would hold shutdown forever, so they end.
-        const unavailable = () =>
-          controller.abort(new DomainError(ErrorCode.UNAVAILABLE, 'the server is shutting down'));
-        if (endless) shuttingDown.signal.addEventListener('abort', unavailable, { once: true });
         open.add(controller);
+        if (endless) {
+          endlessCalls.add(controller);
+          // One that starts after shutdown began ends at once (UNAVAILABLE), rather than never.
+          if (shuttingDown) unavailable(controller);
+        }
         return {
           signal: controller.signal,
+          async drained(stream, signal = controller.signal) {
+            waitingForClient++;
+            try {
+              await once(stream, 'drain', { signal });
+            } catch {
+              // The call ended while waiting: the caller sees its signal.
+            } finally {
+              waitingForClient--;
+            }
+          },
           done() {
             // grpc-js reports every finished call as cancelled too; an abort then would only cost a stack trace.
             call.removeListener('cancelled', cancelled);
             open.delete(controller);
-            shuttingDown.signal.removeEventListener('abort', unavailable);
+            endlessCalls.delete(controller);
           },
         };
       },
+      refusal: () => settings.loadShedder?.refusal(),
       onInternalError: (error, method) => logger.error({ err: error, method }, 'gRPC call failed'),
     }),
   );
@@ -97,7 +153,9 @@ export async function startGrpcServer(
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${settings.host}:${settings.port}`, ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
+      error
+        ? reject(new Error(`gRPC cannot listen on ${settings.host}:${settings.port}: ${error.message}`))
+        : resolve(bound),
     ),
   );
 
@@ -108,10 +166,14 @@ export async function startGrpcServer(
     get openStreams() {
       return open.size;
     },
+    get streamsWaitingForClient() {
+      return waitingForClient;
+    },
     async shutdown(timeoutMs) {
       health.setStatus('', 'NOT_SERVING');
       health.setStatus(USER_SERVICE_NAME, 'NOT_SERVING');
-      shuttingDown.abort();
+      shuttingDown = true;
+      for (const controller of endlessCalls) unavailable(controller);
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           logger.warn({ open: open.size }, 'gRPC drain timed out; cutting remaining calls');

@@ -1,5 +1,14 @@
 import type { FastifyError } from 'fastify';
-import { DomainError, ErrorCode, type ErrorDescription, type FieldViolation } from '../domain/errors.js';
+import { STATUS_CODES } from 'node:http';
+import {
+  asDomainError,
+  type DomainError,
+  ErrorCode,
+  type ErrorDescription,
+  type FieldViolation,
+  invalidArgument,
+  RETRY_AFTER_KEY,
+} from '../domain/errors.js';
 
 /** Errors of HTTP itself, beside the domain's codes. */
 export const HttpErrorCode = {
@@ -8,6 +17,10 @@ export const HttpErrorCode = {
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   NOT_ACCEPTABLE: 'NOT_ACCEPTABLE',
   ROUTE_NOT_FOUND: 'ROUTE_NOT_FOUND',
+  MALFORMED_REQUEST: 'MALFORMED_REQUEST',
+  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+  URI_TOO_LONG: 'URI_TOO_LONG',
+  HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
 } as const;
 export type HttpErrorCode = (typeof HttpErrorCode)[keyof typeof HttpErrorCode];
 export type RestErrorCode = ErrorCode | HttpErrorCode;
@@ -34,6 +47,22 @@ export const HTTP_ERROR_CATALOGUE: Record<HttpErrorCode, ErrorDescription> = {
     meaning: 'no route has this method and path',
     action: 'check the method and path against /openapi.json',
   },
+  MALFORMED_REQUEST: {
+    meaning: 'the request itself is not valid HTTP, or its URL does not decode',
+    action: 'fix the client: percent-encode the path, send valid HTTP',
+  },
+  REQUEST_TIMEOUT: {
+    meaning: 'the request (headers and body) did not arrive within the server timeouts',
+    action: 'send the whole request promptly; retry on a fresh connection',
+  },
+  URI_TOO_LONG: {
+    meaning: 'a path parameter is longer than any the routes take',
+    action: 'check the id: user ids are UUIDs',
+  },
+  HEADERS_TOO_LARGE: {
+    meaning: 'the request line and headers are larger than the server reads',
+    action: 'send fewer or smaller headers',
+  },
 };
 
 /** The HTTP status of each code: a new code does not build until it has one. */
@@ -48,12 +77,18 @@ export const HTTP_STATUS_OF: Record<RestErrorCode, number> = {
   [ErrorCode.DEADLINE_EXCEEDED]: 504,
   // nginx's "client closed request": only logs ever see it, the client has gone.
   [ErrorCode.CANCELLED]: 499,
+  [ErrorCode.TOO_MANY_STREAMS]: 503,
+  [ErrorCode.OVERLOADED]: 503,
   [ErrorCode.INTERNAL]: 500,
   [HttpErrorCode.MALFORMED_BODY]: 400,
   [HttpErrorCode.PAYLOAD_TOO_LARGE]: 413,
   [HttpErrorCode.UNSUPPORTED_MEDIA_TYPE]: 415,
   [HttpErrorCode.NOT_ACCEPTABLE]: 406,
   [HttpErrorCode.ROUTE_NOT_FOUND]: 404,
+  [HttpErrorCode.MALFORMED_REQUEST]: 400,
+  [HttpErrorCode.REQUEST_TIMEOUT]: 408,
+  [HttpErrorCode.URI_TOO_LONG]: 414,
+  [HttpErrorCode.HEADERS_TOO_LARGE]: 431,
 };
 
 /** The error body of the original design: `{"error": {"code", "message", "details"}}`. */
@@ -70,48 +105,90 @@ export class HttpError extends Error {
   }
 }
 
-/** Fastify's own errors, by their stable codes. */
-const FASTIFY_CODES: Record<string, RestErrorCode> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: HttpErrorCode.UNSUPPORTED_MEDIA_TYPE,
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: HttpErrorCode.MALFORMED_BODY,
-  FST_ERR_CTP_BODY_TOO_LARGE: HttpErrorCode.PAYLOAD_TOO_LARGE,
-  FST_ERR_CTP_EMPTY_JSON_BODY: HttpErrorCode.MALFORMED_BODY,
-  FST_ERR_CTP_INVALID_JSON_BODY: HttpErrorCode.MALFORMED_BODY,
+/** Fastify's own errors, by their stable codes, with what we say instead of its message (which may echo input). */
+const FASTIFY_CODES: Record<string, [RestErrorCode, string]> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [
+    HttpErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    'this route does not take a body of that media type',
+  ],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [HttpErrorCode.MALFORMED_BODY, 'the body is not as long as Content-Length says'],
+  FST_ERR_CTP_BODY_TOO_LARGE: [HttpErrorCode.PAYLOAD_TOO_LARGE, 'the body is larger than this server accepts'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [HttpErrorCode.MALFORMED_BODY, 'the body is empty, but its Content-Type says JSON'],
+  FST_ERR_CTP_INVALID_JSON_BODY: [HttpErrorCode.MALFORMED_BODY, 'the body is not valid JSON'],
+  FST_ERR_BAD_URL: [HttpErrorCode.MALFORMED_REQUEST, 'the URL does not decode (a bad percent-encoding)'],
+  FST_ERR_MAX_PARAM_LENGTH: [HttpErrorCode.URI_TOO_LONG, 'a path parameter is longer than any route takes'],
 };
 
-/** Maps any error to a status and body; `internal` says it is a bug worth logging. */
-export function toErrorResponse(error: unknown): { status: number; body: ErrorBody; internal: boolean } {
-  const body = (
-    code: RestErrorCode,
-    message: string,
-    details: FieldViolation[] = [],
-    metadata?: Record<string, string>,
-  ) => ({
+export interface ErrorResponse {
+  status: number;
+  body: ErrorBody;
+  /** Headers the answer carries: Retry-After when a retry may succeed later. */
+  headers: Record<string, string>;
+  /** A bug worth logging (the cause is never sent). */
+  internal: boolean;
+}
+
+function response(
+  code: RestErrorCode,
+  message: string,
+  details: FieldViolation[] = [],
+  metadata: Record<string, string> = {},
+): ErrorResponse {
+  const retryAfter = metadata[RETRY_AFTER_KEY];
+  return {
     status: HTTP_STATUS_OF[code],
-    body: { error: { code, message, details, ...(metadata && Object.keys(metadata).length > 0 ? { metadata } : {}) } },
+    body: { error: { code, message, details, ...(Object.keys(metadata).length > 0 ? { metadata } : {}) } },
+    headers: retryAfter === undefined ? {} : { 'retry-after': retryAfter },
     internal: code === ErrorCode.INTERNAL,
-  });
-  if (error instanceof DomainError)
-    return body(error.code, error.message, [...error.violations], { ...error.metadata });
-  if (error instanceof HttpError) return body(error.code, error.message);
+  };
+}
+
+/** Maps any error to a status, headers and the documented body. */
+export function toErrorResponse(error: unknown): ErrorResponse {
+  if (error instanceof HttpError) return response(error.code, error.message);
   const fastifyError = error as Partial<FastifyError>;
   if (fastifyError.validation) {
-    const details = fastifyError.validation.map((v) => ({
-      field: validationField(fastifyError.validationContext ?? 'body', v.instancePath, v.params),
+    const context = fastifyError.validationContext ?? 'body';
+    const violations = fastifyError.validation.map((v) => ({
+      field: validationField(context, v.instancePath, v.params),
       description: v.message ?? 'is invalid',
     }));
-    return body(
-      ErrorCode.INVALID_ARGUMENT,
-      `invalid request: ${details.map((d) => `${d.field}: ${d.description}`).join('; ')}`,
-      details,
-    );
+    return fromDomain(invalidArgument(violations));
   }
-  const code = fastifyError.code && FASTIFY_CODES[fastifyError.code];
-  if (code) return body(code, fastifyError.message ?? code);
-  // A JSON syntax error thrown by the body parser.
-  if (error instanceof SyntaxError || fastifyError.statusCode === 400)
-    return body(HttpErrorCode.MALFORMED_BODY, 'the request body could not be parsed');
-  return body(ErrorCode.INTERNAL, 'internal error');
+  const known = fastifyError.code === undefined ? undefined : FASTIFY_CODES[fastifyError.code];
+  if (known) return response(...known);
+  // A plugin's own client error (e.g. @fastify/static refusing a path that leaves its root): as if no route.
+  const status = fastifyError.statusCode;
+  if (status === 403 || status === 404 || status === 405) {
+    return response(HttpErrorCode.ROUTE_NOT_FOUND, 'no such route or file');
+  }
+  if (status !== undefined && status >= 400 && status < 500)
+    return response(HttpErrorCode.MALFORMED_REQUEST, 'the request is not valid');
+  return fromDomain(asDomainError(error));
+}
+
+function fromDomain(error: DomainError): ErrorResponse {
+  return response(error.code, error.message, [...error.violations], { ...error.metadata });
+}
+
+/**
+ * The answer to a connection-level error, before any route (Node's parser, its timeouts), written
+ * on the raw socket in the documented body: a timeout (408), headers too large (431), or
+ * unparsable HTTP (400).
+ */
+export function clientErrorResponse(error: { code?: string }): string {
+  const code =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? HttpErrorCode.REQUEST_TIMEOUT
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? HttpErrorCode.HEADERS_TOO_LARGE
+        : HttpErrorCode.MALFORMED_REQUEST;
+  const { status, body } = response(code, HTTP_ERROR_CATALOGUE[code].meaning);
+  const text = JSON.stringify(body);
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`
+  );
 }
 
 /** `/users/0/email` in the body → `users[0].email`; a missing property names itself. */

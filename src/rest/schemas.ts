@@ -128,8 +128,11 @@ export const eventsQuery = {
   additionalProperties: false,
 } as const;
 
-/** Any route can fail inside (500) or be refused while the server cannot serve (503). */
-const ANY_ROUTE = [500, 503];
+/**
+ * What any route may answer: a request that does not arrive in time (408) or whose headers are too
+ * large (431), a failure inside (500), a server that cannot serve now (503: unavailable, overloaded).
+ */
+const ANY_ROUTE = [408, 431, 500, 503];
 
 /** Error responses a route may give, by status: always the Error body, as JSON, whatever the route's own media types. */
 export function errorResponses(...statuses: number[]) {

@@ -1,9 +1,20 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import type { Socket } from 'node:net';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
+import secureJson from 'secure-json-parse';
 import type { Logger } from 'pino';
+import type { LoadShedder } from '../domain/ports.js';
 import type { UserService } from '../domain/user-service.js';
-import { HttpError, HttpErrorCode, toErrorResponse } from './errors.js';
+import { clientErrorResponse, HttpError, HttpErrorCode, toErrorResponse } from './errors.js';
+import { OpenStreams } from './streams.js';
+import { validatorCompiler } from './validation.js';
 import { decodeMsgpackBody, MEDIA } from './representation.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -19,8 +30,19 @@ export interface RestServerOptions {
   http2: boolean;
   /** Comment lines on idle event streams, so proxies keep them open. */
   sseHeartbeatMs: number;
-  /** How long one request may take; its database work stops at that deadline (504). */
+  /**
+   * How long one request may take: to arrive (headers and body; 408 past it) and then to be
+   * served (its database work stops at that deadline; 504). Event streams are not cut by it.
+   */
   requestTimeoutMs: number;
+  /** How long the request line and headers may take to arrive (408 past it): against header slowloris. */
+  headersTimeoutMs: number;
+  /** How long a kept-alive connection may wait idle for its next request. */
+  keepAliveTimeoutMs: number;
+  /** How long a connection may see no traffic at all, either way, before it is closed (a stalled reader). */
+  idleTimeoutMs: number;
+  /** Asked before each request (but health checks): an overloaded process answers 503 at once. */
+  loadShedder?: LoadShedder;
 }
 
 export const REST_DEFAULTS: Omit<RestServerOptions, 'host' | 'port'> = {
@@ -28,6 +50,9 @@ export const REST_DEFAULTS: Omit<RestServerOptions, 'host' | 'port'> = {
   http2: false,
   sseHeartbeatMs: 15_000,
   requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 60_000,
 };
 
 export interface RestServer {
@@ -43,19 +68,43 @@ export async function buildRestApp(
   service: UserService,
   settings: Omit<RestServerOptions, 'host' | 'port'>,
   logger: Logger,
-  shutdown: AbortSignal = new AbortController().signal,
+  streams = new OpenStreams(),
 ): Promise<FastifyInstance> {
+  const sendError = (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const { status, body, headers, internal } = toErrorResponse(error);
+    if (internal) request.log.error({ err: error, url: request.url }, 'request failed');
+    return reply.code(status).headers(headers).type('application/json').send(body);
+  };
   const app = Fastify({
     loggerInstance: logger,
     // One line per request would cost more than the request: access logs belong to the proxy.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: settings.bodyLimitBytes,
     http2: settings.http2,
-    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
+    requestTimeout: settings.requestTimeoutMs,
+    keepAliveTimeout: settings.keepAliveTimeoutMs,
+    connectionTimeout: settings.idleTimeoutMs,
+    http2SessionTimeout: settings.idleTimeoutMs,
+    // Errors before any route (a URL that does not decode, an over-long parameter), in the documented body.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
+      sendError(error, request, reply),
+    clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
+      if (error.code !== 'ECONNRESET' && !socket.destroyed && socket.writable) socket.write(clientErrorResponse(error));
+      socket.destroy(error);
+    },
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
+  if (!settings.http2) (app.server as { headersTimeout?: number }).headersTimeout = settings.headersTimeoutMs;
 
   // Bodies are JSON, MessagePack or (for POST /users) protobuf; anything else is 415.
-  app.removeContentTypeParser('text/plain');
+  app.removeContentTypeParser(['text/plain', 'application/json']);
+  app.addContentTypeParser(MEDIA.json, { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJson(body as string));
+    } catch (error) {
+      done(error as Error);
+    }
+  });
   app.addContentTypeParser(MEDIA.msgpack, { parseAs: 'buffer' }, (_request, body, done) => {
     try {
       done(null, decodeMsgpackBody(body as Buffer));
@@ -64,11 +113,16 @@ export async function buildRestApp(
     }
   });
 
-  app.setErrorHandler((error, request, reply) => {
-    const { status, body, internal } = toErrorResponse(error);
-    if (internal) request.log.error({ err: error, url: request.url }, 'request failed');
-    return reply.code(status).type('application/json').send(body);
-  });
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  if (settings.loadShedder) {
+    const shedder = settings.loadShedder;
+    app.addHook('onRequest', async (request) => {
+      // Health stays open: a load balancer must still see the process answer.
+      if (request.url === '/healthz' || request.url === '/readyz') return;
+      const refusal = shedder.refusal();
+      if (refusal) throw refusal;
+    });
+  }
   app.setNotFoundHandler((request, reply) =>
     reply
       .code(404)
@@ -90,8 +144,8 @@ export async function buildRestApp(
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  healthRoutes(app, service, () => shutdown.aborted);
-  eventRoutes(app, service, { heartbeatMs: settings.sseHeartbeatMs, shutdown });
+  healthRoutes(app, service, () => streams.closing);
+  eventRoutes(app, service, { heartbeatMs: settings.sseHeartbeatMs, streams });
   userRoutes(app, service, { requestTimeoutMs: settings.requestTimeoutMs });
   return app;
 }
@@ -102,9 +156,16 @@ export async function startRestServer(
   logger: Logger,
 ): Promise<RestServer> {
   const settings = { ...REST_DEFAULTS, ...options };
-  const shuttingDown = new AbortController();
-  const app = await buildRestApp(service, settings, logger, shuttingDown.signal);
-  await app.listen({ host: settings.host, port: settings.port });
+  const streams = new OpenStreams();
+  const app = await buildRestApp(service, settings, logger, streams);
+  try {
+    await app.listen({ host: settings.host, port: settings.port });
+  } catch (error) {
+    await app.close();
+    throw new Error(`REST cannot listen on ${settings.host}:${settings.port}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : settings.port;
   return {
@@ -113,7 +174,7 @@ export async function startRestServer(
     port,
     app,
     async shutdown(timeoutMs) {
-      shuttingDown.abort();
+      streams.closeAll();
       const force = setTimeout(() => {
         logger.warn('REST drain timed out; closing remaining connections');
         (app.server as { closeAllConnections?: () => void }).closeAllConnections?.();
@@ -122,4 +183,18 @@ export async function startRestServer(
       clearTimeout(force);
     },
   };
+}
+
+/** JSON bodies; a `__proto__` or `constructor.prototype` key (prototype pollution) is refused, and says so. */
+function parseJson(text: string): unknown {
+  if (text === '')
+    throw new HttpError(HttpErrorCode.MALFORMED_BODY, 'the body is empty, but its Content-Type says JSON');
+  try {
+    return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (error) {
+    const message = /forbidden (prototype|constructor) property/.test((error as Error).message)
+      ? 'the JSON body has a "__proto__" or "constructor.prototype" key, which is refused'
+      : 'the body is not valid JSON';
+    throw new HttpError(HttpErrorCode.MALFORMED_BODY, message);
+  }
 }

@@ -10,6 +10,8 @@ export interface SpawnedServe {
   logs: LogLine[];
   /** Resolves with the exit code once the process has exited. */
   exited: Promise<number | null>;
+  /** What it wrote to stderr so far. */
+  stderr(): string;
 }
 
 export interface ServeProcess extends SpawnedServe {
@@ -38,14 +40,19 @@ export function spawnServe(flags: Record<string, string>): SpawnedServe {
     'info',
   ];
   for (const [flag, value] of Object.entries(flags)) args.push(`--${flag}`, value);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    process.stderr.write(chunk);
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   const logs: LogLine[] = [];
   createInterface({ input: child.stdout }).on('line', (line) => logs.push(JSON.parse(line) as LogLine));
-  return { process: child, logs, exited };
+  return { process: child, logs, exited, stderr: () => stderr };
 }
 
 /**

@@ -1,10 +1,12 @@
 import type {} from '@fastify/swagger';
 import { once } from 'node:events';
 import type { FastifyInstance } from 'fastify';
-import { invalidArgument } from '../../domain/errors.js';
+import { invalidArgument, unavailable } from '../../domain/errors.js';
 import type { UserService } from '../../domain/user-service.js';
 import type { EventType, UserEvent } from '../../domain/user.js';
+import { toErrorResponse } from '../errors.js';
 import { userToJson } from '../representation.js';
+import type { OpenStreams } from '../streams.js';
 import { errorResponses, eventsQuery } from '../schemas.js';
 
 /** The SSE event name of each change: every type has one, or the build breaks. */
@@ -32,14 +34,28 @@ function afterRevision(header: string | string[] | undefined, query: number | un
 
 export interface EventsOptions {
   heartbeatMs: number;
-  /** Aborts on server shutdown: open streams end so the server can drain. */
-  shutdown: AbortSignal;
+  /** Where open streams are held, so shutdown can end them (and no stream starts after it began). */
+  streams: OpenStreams;
+}
+
+const HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no',
+};
+
+/** An error after the stream began, as an SSE event in the documented body (never a raw message). */
+function errorEvent(error: unknown): string {
+  const { body } = toErrorResponse(error);
+  return `event: error\ndata: ${JSON.stringify(body)}\n\n`;
 }
 
 export function eventRoutes(app: FastifyInstance, service: UserService, options: EventsOptions): void {
   app.get<{ Querystring: { user_ids?: string; after_revision?: number } }>(
     '/users/events',
     {
+      // HEAD answers the stream's headers and ends; it starts no watch.
+      exposeHeadRoute: false,
       schema: {
         summary: 'Server-Sent Events of user changes (created, updated, deleted); resumable with Last-Event-ID',
         querystring: eventsQuery,
@@ -54,37 +70,42 @@ export function eventRoutes(app: FastifyInstance, service: UserService, options:
         .filter(Boolean);
       const stop = new AbortController();
       const end = () => stop.abort();
+      const release = options.streams.add(end);
       request.raw.on('close', end);
-      options.shutdown.addEventListener('abort', end, { once: true });
-      // Fails here, before any byte is sent, on a bad or expired revision: a plain HTTP error.
-      const events = await service.watchUsers({
-        afterRevision: afterRevision(request.headers['last-event-id'], request.query.after_revision),
-        userIds: new Set(ids),
-        signal: stop.signal,
-      });
-      const raw = reply.hijack().raw;
-      raw.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      raw.write(': watching\n\n');
-      const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), options.heartbeatMs);
       try {
-        for await (const event of events) {
-          if (!raw.write(formatEvent(event))) await once(raw, 'drain', { signal: stop.signal }).catch(() => undefined);
+        // Fails here, before any byte is sent, on a bad or expired revision or a full server: a plain HTTP error.
+        const events = await service.watchUsers({
+          afterRevision: afterRevision(request.headers['last-event-id'], request.query.after_revision),
+          userIds: new Set(ids),
+          signal: stop.signal,
+        });
+        const raw = reply.hijack().raw;
+        // HTTP/2 forbids connection-specific headers; HTTP/1.1 keeps the connection for the stream.
+        raw.writeHead(200, request.raw.httpVersionMajor >= 2 ? HEADERS : { ...HEADERS, connection: 'keep-alive' });
+        raw.write(': watching\n\n');
+        const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), options.heartbeatMs);
+        try {
+          for await (const event of events) {
+            if (!raw.write(formatEvent(event)))
+              await once(raw, 'drain', { signal: stop.signal }).catch(() => undefined);
+          }
+        } catch (error) {
+          // Headers are gone: say it as an SSE event, then close.
+          request.log.warn({ err: error }, 'event stream ended by an error');
+          raw.write(errorEvent(error));
+        } finally {
+          clearInterval(heartbeat);
+          raw.end();
         }
-      } catch (error) {
-        // Headers are gone: say it as an SSE event, then close.
-        request.log.warn({ err: error }, 'event stream ended by an error');
-        raw.write(`event: error\ndata: ${JSON.stringify({ message: (error as Error).message })}\n\n`);
       } finally {
-        clearInterval(heartbeat);
+        release();
         request.raw.off('close', end);
-        options.shutdown.removeEventListener('abort', end);
-        raw.end();
       }
     },
   );
+
+  app.head('/users/events', { schema: { hide: true } }, async (_request, reply) => {
+    if (options.streams.closing) throw unavailable('the server is shutting down');
+    return reply.code(200).headers(HEADERS).send();
+  });
 }

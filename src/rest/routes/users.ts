@@ -136,7 +136,7 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
         response: {
           200: { $ref: 'User#' },
           304: { type: 'null', description: 'Not modified' },
-          ...errorResponses(400, 404, 406, 504),
+          ...errorResponses(400, 404, 406, 414, 504),
         },
       },
     },
@@ -191,7 +191,7 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
         params: idParams,
         body: patchUserBody,
         produces,
-        response: { 200: { $ref: 'User#' }, ...errorResponses(400, 404, 406, 409, 413, 415, 504) },
+        response: { 200: { $ref: 'User#' }, ...errorResponses(400, 404, 406, 409, 413, 414, 415, 504) },
       },
     },
     async (request, reply) => {
@@ -207,7 +207,7 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
       schema: {
         summary: 'Delete a user',
         params: idParams,
-        response: { 204: { type: 'null', description: 'Deleted' }, ...errorResponses(400, 404, 504) },
+        response: { 204: { type: 'null', description: 'Deleted' }, ...errorResponses(400, 404, 414, 504) },
       },
     },
     async (request, reply) => {

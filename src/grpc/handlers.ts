@@ -245,14 +245,16 @@ async function streamWatch(
     });
   });
   try {
+    // Set by the request handlers, which run between the awaits here.
+    const requestError = (): DomainError | undefined => protocolError;
     const opening = await firstRequest;
-    if (protocolError) throw protocolError;
+    if (requestError()) throw requestError();
     if (!opening) return;
     const events = await service.watchUsers({ afterRevision: opening.afterRevision, userIds, signal: watching.signal });
     for await (const event of events) {
       if (!call.write(eventToProto(event))) await scope.drained(call, watching.signal);
     }
-    if (protocolError) throw protocolError;
+    if (requestError()) throw requestError();
     if (signal.reason instanceof DomainError) throw signal.reason;
   } finally {
     signal.removeEventListener('abort', cancelled);

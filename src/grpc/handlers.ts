@@ -246,15 +246,18 @@ async function streamWatch(
   });
   try {
     // Set by the request handlers, which run between the awaits here.
-    const requestError = (): DomainError | undefined => protocolError;
+    const throwRequestError = () => {
+      const error: DomainError | undefined = protocolError;
+      if (error) throw error;
+    };
     const opening = await firstRequest;
-    if (requestError()) throw requestError();
+    throwRequestError();
     if (!opening) return;
     const events = await service.watchUsers({ afterRevision: opening.afterRevision, userIds, signal: watching.signal });
     for await (const event of events) {
       if (!call.write(eventToProto(event))) await scope.drained(call, watching.signal);
     }
-    if (requestError()) throw requestError();
+    throwRequestError();
     if (signal.reason instanceof DomainError) throw signal.reason;
   } finally {
     signal.removeEventListener('abort', cancelled);

@@ -9,13 +9,14 @@ import { checkNewUser, LIMITS, type NewUserInput, searchKey, type User } from '.
 
 /**
  * A batch create as it arrives, one item at a time: each item is checked on arrival and only the
- * checked user is kept, so a stream of 10,000 items of 4 MiB never sits in memory; past the batch
- * limit, or once more bad fields than one answer reports, `add` fails at once and the caller stops
- * reading. All or nothing: `users()` refuses the batch if any item was bad.
+ * checked user is kept (and at most MAX_REPORTED_VIOLATIONS of the bad fields, with their count),
+ * so a stream of 10,000 items of 4 MiB never sits in memory. Past the batch limit `add` fails at
+ * once and the caller stops reading. All or nothing: `users()` refuses the batch if any item was bad.
  */
 export class NewUsersBatch {
   private readonly checked: User[] = [];
   private readonly violations: FieldViolation[] = [];
+  private violationCount = 0;
   private readonly emails = new Map<string, number>();
   private repeated: { index: number } | undefined;
   private count = 0;
@@ -31,9 +32,8 @@ export class NewUsersBatch {
     }
     const { user, violations } = checkNewUser(input, (field) => batchField(index, field));
     if (violations.length > 0) {
-      this.violations.push(...violations);
-      if (this.violations.length > MAX_REPORTED_VIOLATIONS)
-        throw invalidArgument(this.violations, this.violations.length);
+      this.violationCount += violations.length;
+      this.violations.push(...violations.slice(0, MAX_REPORTED_VIOLATIONS - this.violations.length));
       return;
     }
     const key = searchKey(user.email);
@@ -44,7 +44,7 @@ export class NewUsersBatch {
 
   /** The checked users, or the batch's first problem: bad fields first, then a repeated email. */
   users(): User[] {
-    if (this.violations.length > 0) throw invalidArgument(this.violations);
+    if (this.violationCount > 0) throw invalidArgument(this.violations, this.violationCount);
     if (this.repeated) throw emailAlreadyExists(batchField(this.repeated.index, 'email'), this.repeated.index);
     return this.checked;
   }

@@ -1,5 +1,6 @@
 import { decode as decodeMsgpack, encode as encodeMsgpack } from '@msgpack/msgpack';
 import { invalidArgument } from '../domain/errors.js';
+import { HttpError, HttpErrorCode } from './errors.js';
 import { type NewUserInput, type ROLES, type User, type UserUpdate } from '../domain/user.js';
 import { roleFromProto, userToProto } from '../contract/users.js';
 import { asBuffer } from '../contract/wire.js';
@@ -161,7 +162,7 @@ export function createJsonFromProtobuf(body: Buffer): CreateUserJson {
   try {
     request = CreateUserRequestCodec.decode(body);
   } catch {
-    throw invalidArgument([{ field: 'body', description: 'is not a valid users.v1.CreateUserRequest' }]);
+    throw new HttpError(HttpErrorCode.MALFORMED_BODY, 'the body is not a valid users.v1.CreateUserRequest');
   }
   const json: CreateUserJson = { name: request.name, email: request.email, tags: request.tags };
   // An unknown number keeps its digits, so the schema rejects it rather than defaulting it.

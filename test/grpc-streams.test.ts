@@ -139,6 +139,20 @@ describe('gRPC CreateUsers (client streaming)', async () => {
     assert.equal((await app.service.listUsersByOffset({})).totalCount, before);
   });
 
+  it('writes nothing for a batch whose deadline passes before the client finished sending it', async () => {
+    const before = (await app.service.listUsersByOffset({})).totalCount;
+    const deadline = Date.now() + 300;
+    async function* late() {
+      yield aUser();
+      await until(() => Date.now() > deadline + 50, 'the deadline to pass', 5000);
+      yield aUser();
+    }
+    const failure = await grpcFailure(client.createUsers(late(), { deadlineMs: 300 }));
+    assert.equal(failure.code, status.DEADLINE_EXCEEDED);
+    await until(() => server.openStreams === 0, 'the server to end the call');
+    assert.equal((await app.service.listUsersByOffset({})).totalCount, before);
+  });
+
   it('answers an empty stream with created_count 0', async () => {
     assert.deepEqual(await client.createUsers([]), { users: [], createdCount: 0 });
   });

@@ -5,6 +5,11 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { aUserJson, consecutive, until } from './support/helpers.js';
 import { startStack } from './support/stack.js';
 import { openSse } from './support/sse.js';
+import { createLogger } from '../src/app/logger.js';
+import { revisionExpired } from '../src/domain/errors.js';
+import { errorEvent } from '../src/rest/routes/events.js';
+import { buildRestApp, REST_DEFAULTS } from '../src/rest/server.js';
+import { OpenStreams } from '../src/rest/streams.js';
 
 describe('REST Server-Sent Events', async () => {
   const { baseUrl, restClient: api, app } = await startStack({ 'sse-heartbeat-ms': '50' });
@@ -55,6 +60,38 @@ describe('REST Server-Sent Events', async () => {
       ((await bad.json()) as { error: { details: { field: string }[] } }).error.details[0]?.field,
       'Last-Event-ID',
     );
+  });
+});
+
+describe('REST event stream edges', () => {
+  it('answers HEAD with the stream headers and ends, starting no watch', async () => {
+    const { baseUrl, app } = await startStack();
+    const head = await fetch(`${baseUrl}/users/events`, { method: 'HEAD', signal: AbortSignal.timeout(5000) });
+    assert.equal(head.status, 200);
+    assert.match(head.headers.get('content-type') ?? '', /^text\/event-stream/);
+    assert.equal(app.service.openWatches, 0);
+  });
+
+  it('says an error after the stream began as an SSE event in the documented body, never the raw message', () => {
+    const hidden = errorEvent(new Error('SQLITE_CORRUPT: select * from users'));
+    assert.equal(
+      hidden,
+      'event: error\ndata: {"error":{"code":"INTERNAL","message":"internal error","details":[]}}\n\n',
+    );
+    assert.match(errorEvent(revisionExpired(7)), /^event: error\ndata: \{"error":\{"code":"REVISION_EXPIRED"/);
+  });
+
+  it('refuses a stream (and any request) that starts after shutdown began: 503 UNAVAILABLE, not a stream never ended', async () => {
+    const { app: stack } = await startStack();
+    const streams = new OpenStreams();
+    const app = await buildRestApp(stack.service, REST_DEFAULTS, createLogger('silent', false), streams);
+    streams.closeAll();
+    for (const url of ['/users/events', '/users']) {
+      const answer = await app.inject({ method: 'GET', url });
+      assert.equal(answer.statusCode, 503, url);
+      assert.equal((answer.json() as { error: { code: string } }).error.code, 'UNAVAILABLE');
+    }
+    await app.close();
   });
 });
 

@@ -92,10 +92,22 @@ describe('REST users', async () => {
     assert.equal(await again.text(), '');
     const sparse = await fetch(`${baseUrl}/users/${user.id}?fields=id`, { headers: { 'if-none-match': etag } });
     assert.equal(sparse.status, 200, 'another representation has another ETag');
-    await new Promise((r) => setTimeout(r, 2));
     await api.updateUser(user.id!, { name: 'Changed' });
     const changed = await fetch(`${baseUrl}/users/${user.id}`, { headers: { 'if-none-match': etag } });
     assert.equal(changed.status, 200);
+  });
+
+  it('gives two states of a user two ETags even when both writes fall in one millisecond', async (t) => {
+    const user = await api.createUser(json());
+    const etagNow = async () => (await fetch(`${baseUrl}/users/${user.id}`)).headers.get('etag');
+    // Stop the clock: both writes then carry one updatedAt, as two writes in one millisecond do.
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    const first = await api.updateUser(user.id!, { name: 'First' });
+    const firstTag = await etagNow();
+    const second = await api.updateUser(user.id!, { name: 'Second' });
+    t.mock.timers.reset();
+    assert.equal(second.updatedAt, first.updatedAt, 'one millisecond');
+    assert.notEqual(await etagNow(), firstTag, 'two states, two ETags');
   });
 
   it('negotiates JSON, MessagePack and protobuf on reads and writes', async () => {

@@ -133,7 +133,11 @@ export class UserClient {
     return {
       send: (request) => call.write(WatchUsersRequest.fromPartial(request)),
       end: () => call.end(),
-      cancel: () => call.cancel(),
+      cancel: () => {
+        // The CANCELLED that follows is expected: a stream nobody reads must not crash the process with it.
+        call.on('error', () => {});
+        call.cancel();
+      },
       events: call,
     };
   }

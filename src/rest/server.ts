@@ -11,6 +11,7 @@ import Fastify, {
 import secureJson from 'secure-json-parse';
 import type { Logger } from 'pino';
 import type { LoadShedder } from '../domain/ports.js';
+import { unavailable } from '../domain/errors.js';
 import type { UserService } from '../domain/user-service.js';
 import { clientErrorResponse, HttpError, HttpErrorCode, toErrorResponse } from './errors.js';
 import { OpenStreams } from './streams.js';
@@ -83,8 +84,14 @@ export async function buildRestApp(
     http2: settings.http2,
     requestTimeout: settings.requestTimeoutMs,
     keepAliveTimeout: settings.keepAliveTimeoutMs,
+    // Node checks those timeouts every 30 s by default, so a 10 s limit could hold for 40: check each second.
+    http: {
+      headersTimeout: settings.headersTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, settings.headersTimeoutMs),
+    },
     connectionTimeout: settings.idleTimeoutMs,
     http2SessionTimeout: settings.idleTimeoutMs,
+    return503OnClosing: false,
     // Errors before any route (a URL that does not decode, an over-long parameter), in the documented body.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
       sendError(error, request, reply),
@@ -94,7 +101,6 @@ export async function buildRestApp(
     },
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
-  if (!settings.http2) (app.server as { headersTimeout?: number }).headersTimeout = settings.headersTimeoutMs;
 
   // Bodies are JSON, MessagePack or (for POST /users) protobuf; anything else is 415.
   app.removeContentTypeParser(['text/plain', 'application/json']);
@@ -114,15 +120,14 @@ export async function buildRestApp(
   });
 
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
-  if (settings.loadShedder) {
-    const shedder = settings.loadShedder;
-    app.addHook('onRequest', async (request) => {
-      // Health stays open: a load balancer must still see the process answer.
-      if (request.url === '/healthz' || request.url === '/readyz') return;
-      const refusal = shedder.refusal();
-      if (refusal) throw refusal;
-    });
-  }
+  app.addHook('onRequest', async (request) => {
+    // Health stays open: a load balancer must still see the process answer (readiness says why not).
+    if (request.url === '/healthz' || request.url === '/readyz') return;
+    // A request on a kept-alive connection after shutdown began (Fastify's own 503 has another body).
+    if (streams.closing) throw unavailable('the server is shutting down');
+    const refusal = settings.loadShedder?.refusal();
+    if (refusal) throw refusal;
+  });
   app.setNotFoundHandler((request, reply) =>
     reply
       .code(404)

@@ -45,7 +45,7 @@ const HEADERS = {
 };
 
 /** An error after the stream began, as an SSE event in the documented body (never a raw message). */
-function errorEvent(error: unknown): string {
+export function errorEvent(error: unknown): string {
   const { body } = toErrorResponse(error);
   return `event: error\ndata: ${JSON.stringify(body)}\n\n`;
 }

@@ -89,7 +89,7 @@ describe('REST event stream edges', () => {
     for (const url of ['/users/events', '/users']) {
       const answer = await app.inject({ method: 'GET', url });
       assert.equal(answer.statusCode, 503, url);
-      assert.equal((answer.json() as { error: { code: string } }).error.code, 'UNAVAILABLE');
+      assert.equal(answer.json<{ error: { code: string } }>().error.code, 'UNAVAILABLE');
     }
     await app.close();
   });

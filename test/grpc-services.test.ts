@@ -14,7 +14,7 @@ import {
 import { loadSync } from '@grpc/proto-loader';
 import { service as healthService } from 'grpc-health-check';
 import { grpcFailure } from './support/failures.js';
-import { aUser, take } from './support/helpers.js';
+import { aUser, take, until } from './support/helpers.js';
 import { startStack } from './support/stack.js';
 
 type Callback<T> = (error: Error | null, value?: T) => void;
@@ -65,7 +65,7 @@ async function reflect(address: string, version: 'v1' | 'v1alpha') {
 }
 
 describe('standard gRPC services', async () => {
-  const { address, close, client } = await startStack();
+  const { address, close, client, server, app } = await startStack();
 
   it('serves reflection v1 and v1alpha, so tools work without the .proto', async () => {
     for (const version of ['v1', 'v1alpha'] as const) {
@@ -83,14 +83,15 @@ describe('standard gRPC services', async () => {
     assert.equal((await grpcFailure(check(health, 'no.Such'))).code, status.NOT_FOUND);
 
     const watch = health.watch({ service: 'users.v1.UserService' });
-    const updates = take(watch, 2);
-    await new Promise((r) => setTimeout(r, 50));
+    const updates = watch[Symbol.asyncIterator]();
+    assert.equal(((await updates.next()).value as { status: string }).status, 'SERVING');
     // Shutdown with a client stream still open: it must finish, and watches end UNAVAILABLE.
     const userWatch = client.watchUsers();
     userWatch.send({});
     const userWatchEnd = grpcFailure(take(userWatch.events, 1));
     const batch = new Promise<unknown>((resolve) => {
       let more = 100;
+      // A client that streams slowly: the batch is still arriving when shutdown begins.
       async function* slowly() {
         while (more-- > 0) {
           yield aUser();
@@ -99,12 +100,13 @@ describe('standard gRPC services', async () => {
       }
       client.createUsers(slowly()).then(resolve, resolve);
     });
-    await new Promise((r) => setTimeout(r, 50));
-    const closing = close();
-    assert.deepEqual(
-      (await updates).map((u) => u.status),
-      ['SERVING', 'NOT_SERVING'],
+    // Shut down while both are in progress on the server.
+    await until(
+      () => server.openStreams === 2 && app.service.openWatches === 1,
+      'the watch and the batch to be in flight',
     );
+    const closing = close();
+    assert.equal(((await updates.next()).value as { status: string }).status, 'NOT_SERVING');
     watch.cancel();
     health.close();
     assert.deepEqual(((await batch) as { createdCount?: number }).createdCount, 100, 'the in-flight call finished');

@@ -105,6 +105,7 @@ describe('contract', () => {
   it('has committed generated code identical to what buf generates now', () => {
     const out = tempDir();
     buf('generate', '--output', out);
+    execFileSync(process.execPath, [join(root, 'scripts/descriptor-set.mjs'), out]);
     const list = (dir: string): string[] =>
       readdirSync(dir, { recursive: true, withFileTypes: true })
         .filter((e) => e.isFile())

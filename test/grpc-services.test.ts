@@ -1,18 +1,8 @@
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import {
-  type Client,
-  type ClientDuplexStream,
-  credentials,
-  loadPackageDefinition,
-  makeGenericClientConstructor,
-  type ServiceClientConstructor,
-  status,
-} from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { type Client, credentials, makeGenericClientConstructor, status } from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
+import { bufCurl, grpcTo } from './support/buf.js';
 import { grpcFailure } from './support/failures.js';
 import { aUser, take, until } from './support/helpers.js';
 import { startStack } from './support/stack.js';
@@ -23,9 +13,6 @@ interface HealthClient extends Client {
   watch(request: { service: string }): AsyncIterable<{ status: string }> & { cancel(): void };
 }
 
-const require = createRequire(import.meta.url);
-const reflectionProtos = join(dirname(require.resolve('@grpc/reflection/package.json')), 'build/proto');
-
 function healthClient(address: string): HealthClient {
   const Constructor = makeGenericClientConstructor(healthService, 'Health');
   return new Constructor(address, credentials.createInsecure()) as unknown as HealthClient;
@@ -34,46 +21,49 @@ function healthClient(address: string): HealthClient {
 const check = (client: HealthClient, service: string) =>
   new Promise<string>((resolve, reject) => client.check({ service }, (e, r) => (e ? reject(e) : resolve(r!.status))));
 
-interface ReflectionAnswer {
-  list_services_response?: { service: { name: string }[] };
-  file_descriptor_response?: { file_descriptor_proto: Buffer[] };
-}
-
-/** Asks a reflection service (v1 or v1alpha) for the services it knows and one file. */
-async function reflect(address: string, version: 'v1' | 'v1alpha') {
-  const definition = loadSync(`grpc/reflection/${version}/reflection.proto`, {
-    includeDirs: [reflectionProtos],
-    keepCase: true,
-  });
-  const pkg = loadPackageDefinition(definition) as unknown as {
-    grpc: { reflection: Record<typeof version, { ServerReflection: ServiceClientConstructor }> };
-  };
-  const client = new pkg.grpc.reflection[version].ServerReflection(
-    address,
-    credentials.createInsecure(),
-  ) as unknown as Client & {
-    ServerReflectionInfo(): ClientDuplexStream<object, ReflectionAnswer>;
-  };
-  const call = client.ServerReflectionInfo();
-  call.write({ list_services: '' });
-  call.write({ file_containing_symbol: 'users.v1.UserService' });
-  call.end();
-  const answers: ReflectionAnswer[] = [];
-  for await (const answer of call) answers.push(answer as ReflectionAnswer);
-  client.close();
-  return answers;
-}
-
 describe('standard gRPC services', async () => {
   const { address, close, client, server, app } = await startStack();
 
-  it('serves reflection v1 and v1alpha, so tools work without the .proto', async () => {
-    for (const version of ['v1', 'v1alpha'] as const) {
-      const [list, file] = await reflect(address, version);
-      const names = list?.list_services_response?.service.map((s) => s.name) ?? [];
-      assert.ok(names.includes('users.v1.UserService'), `${version}: ${names.join(', ')}`);
-      assert.ok((file?.file_descriptor_response?.file_descriptor_proto.length ?? 0) > 0);
+  it('serves reflection v1 and v1alpha from the real descriptors: buf curl lists, describes and calls without the .proto', async () => {
+    const [base, url] = [grpcTo(address).slice(0, -1), grpcTo(address).at(-1)!];
+    for (const version of ['grpc-v1', 'grpc-v1alpha']) {
+      const listed = await bufCurl([...base, '--reflect-protocol', version, '--list-services', url]);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.deepEqual(listed.stdout.trim().split('\n').sort(), [
+        'grpc.health.v1.Health',
+        'grpc.reflection.v1.ServerReflection',
+        'grpc.reflection.v1alpha.ServerReflection',
+        'users.v1.UserService',
+      ]);
     }
+    const methods = await bufCurl([...base, '--list-methods', url]);
+    assert.match(methods.stdout, /^users\.v1\.UserService\/WatchUsers$/m);
+
+    const created = await bufCurl([
+      ...base,
+      '-d',
+      '{"name":"Via Reflection","email":"reflection@example.com","role":"USER_ROLE_ADMIN"}',
+      `${url}/users.v1.UserService/CreateUser`,
+    ]);
+    assert.equal(created.code, 0, created.stderr);
+    const user = JSON.parse(created.stdout) as { id: string; role: string; createdAt: string };
+    assert.equal(user.role, 'USER_ROLE_ADMIN');
+    assert.ok(user.createdAt, "a google.protobuf.Timestamp, resolved through the file's imports");
+    assert.equal((await client.getUser({ id: user.id })).name, 'Via Reflection');
+
+    const missing = await bufCurl([...base, '-d', '{"id":"nobody"}', `${url}/users.v1.UserService/GetUser`]);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /not_found/);
+    const health = await bufCurl([...base, '-d', '{}', `${url}/grpc.health.v1.Health/Check`]);
+    assert.deepEqual(JSON.parse(health.stdout), { status: 'SERVING' });
+  });
+
+  it('serves no reflection with --grpc-reflection false', async () => {
+    const off = await startStack({ 'grpc-reflection': 'false' });
+    const [base, url] = [grpcTo(off.address).slice(0, -1), grpcTo(off.address).at(-1)!];
+    const listed = await bufCurl([...base, '--list-services', url]);
+    assert.notEqual(listed.code, 0);
+    assert.match(listed.stderr, /unimplemented/i);
   });
 
   it('answers health checks overall and per service, and NOT_SERVING during shutdown', async () => {

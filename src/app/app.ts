@@ -50,6 +50,7 @@ export async function startServers(app: App, config: Config, logger: Logger): Pr
         maxConnectionAgeMs: config.grpcMaxConnectionAgeMs,
         maxConnectionAgeGraceMs: config.grpcMaxConnectionAgeGraceMs,
         maxSessionMemoryMiB: config.grpcMaxSessionMemoryMib,
+        reflection: config.grpcReflection,
         loadShedder,
       },
       logger.child({ server: 'grpc' }),

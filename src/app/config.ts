@@ -31,6 +31,7 @@ export interface Config {
   grpcMaxConnectionAgeMs: number;
   grpcMaxConnectionAgeGraceMs: number;
   grpcMaxSessionMemoryMib: number;
+  grpcReflection: boolean;
   restBodyLimitBytes: number;
   restHttp2: boolean;
   restRequestTimeoutMs: number;
@@ -124,6 +125,12 @@ const SETTINGS = {
     env: 'GRPC_MAX_SESSION_MEMORY_MIB',
     default: String(GRPC_DEFAULTS.maxSessionMemoryMiB),
     parse: positive,
+  },
+  grpcReflection: {
+    flag: 'grpc-reflection',
+    env: 'GRPC_REFLECTION',
+    default: String(GRPC_DEFAULTS.reflection),
+    parse: boolean,
   },
 
   restBodyLimitBytes: {

@@ -1,8 +1,5 @@
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { type ChannelOptions, Server, ServerCredentials, setLogger } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { DomainError, ErrorCode } from '../domain/errors.js';
@@ -10,6 +7,7 @@ import type { LoadShedder } from '../domain/ports.js';
 import type { UserService } from '../domain/user-service.js';
 import { USER_SERVICE_NAME, userServiceDefinition } from './definition.js';
 import { userServiceHandlers } from './handlers.js';
+import { addReflection, REFLECTION_SERVICE_NAMES } from './reflection.js';
 
 export interface GrpcServerOptions {
   host: string;
@@ -28,6 +26,8 @@ export interface GrpcServerOptions {
   maxConnectionAgeGraceMs: number;
   /** Memory one HTTP/2 connection may hold in buffers (MiB); past it new streams are refused. */
   maxSessionMemoryMiB: number;
+  /** Serve server reflection (v1 and v1alpha), so tools need no .proto files. */
+  reflection: boolean;
   /** Asked before each call: an overloaded process answers UNAVAILABLE at once. */
   loadShedder?: LoadShedder;
 }
@@ -42,6 +42,7 @@ export const GRPC_DEFAULTS: Omit<GrpcServerOptions, 'host' | 'port'> = {
   maxConnectionAgeMs: 0,
   maxConnectionAgeGraceMs: 30_000,
   maxSessionMemoryMiB: 64,
+  reflection: true,
 };
 
 export interface GrpcServer {
@@ -56,7 +57,7 @@ export interface GrpcServer {
   shutdown(timeoutMs: number): Promise<void>;
 }
 
-const PROTO_ROOT = fileURLToPath(new URL('../../proto', import.meta.url));
+const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
 
 function channelOptions(o: GrpcServerOptions): ChannelOptions {
   return {
@@ -148,8 +149,7 @@ export async function startGrpcServer(
 
   const health = new HealthImplementation({ '': 'SERVING', [USER_SERVICE_NAME]: 'SERVING' });
   health.addToServer(server);
-  // Reflection is off the hot path: the dynamic descriptors only describe the contract.
-  new ReflectionService(loadSync('users/v1/users.proto', { includeDirs: [PROTO_ROOT] })).addToServer(server);
+  if (settings.reflection) addReflection(server, [USER_SERVICE_NAME, HEALTH_SERVICE_NAME, ...REFLECTION_SERVICE_NAMES]);
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${settings.host}:${settings.port}`, ServerCredentials.createInsecure(), (error, bound) =>

@@ -7,10 +7,14 @@ import { writeFileSync } from 'node:fs';
 const root = new URL('..', import.meta.url).pathname;
 // Where src/gen is: the project itself, or (for the freshness test) another folder.
 const out = process.argv[2] ?? root;
-const bytes = execFileSync(`${root}node_modules/.bin/buf`, ['build', '--as-file-descriptor-set', '-o', '-#format=binpb'], {
-  cwd: root,
-  maxBuffer: 64 * 1024 * 1024,
-});
+const bytes = execFileSync(
+  `${root}node_modules/.bin/buf`,
+  ['build', '--as-file-descriptor-set', '-o', '-#format=binpb'],
+  {
+    cwd: root,
+    maxBuffer: 64 * 1024 * 1024,
+  },
+);
 const base64 = bytes.toString('base64');
 const lines = base64.match(/.{1,100}/g) ?? [];
 writeFileSync(

@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_ENV_NAMES, describeSettings, loadConfig, SETTING_LIST } from '../src/app/config.js';
+import { MAX_REPORTED_VIOLATIONS } from '../src/domain/errors.js';
+import { PAGE_SIZE } from '../src/domain/pagination.js';
+import { LIMITS } from '../src/domain/user.js';
 import { markdownTable } from './support/readme.js';
 import { USER_SERVICE_NAME } from '../src/grpc/definition.js';
 import { startStack } from './support/stack.js';
@@ -238,5 +241,15 @@ describe('README', () => {
       SETTING_LIST.map((s) => [`\`--${s.flag}\``, s.env.map((e) => `\`${e}\``).join(', '), `\`${s.default}\``]),
     );
     assert.match(describeSettings(), /--rest-port\s+REST_PORT\s+default 3000/, '--help prints the same list');
+  });
+
+  it('lists every limit with its value as the code has it', () => {
+    const limits: Record<string, number> = {
+      ...LIMITS,
+      pageSizeMax: PAGE_SIZE.max,
+      reportedViolations: MAX_REPORTED_VIOLATIONS,
+    };
+    const rows = markdownTable('Limits and timeouts', 'limit');
+    assert.deepEqual(Object.fromEntries(rows.map((r) => [r.limit!.replace(/`/g, ''), Number(r.value)])), limits);
   });
 });

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
-import { status } from '@grpc/grpc-js';
+import { connectivityState, status } from '@grpc/grpc-js';
 import { grpcFailure } from './support/failures.js';
 import { aUserJson, until } from './support/helpers.js';
 import { parseHttp } from './support/raw.js';
@@ -172,6 +172,26 @@ describe('load shedding', () => {
 
       await until(async () => (await fetch(`${stack.baseUrl}/users/${user.id}`)).status === 200, 'recovery', 5000);
       assert.equal((await stack.client.getUser({ id: user.id! })).id, user.id);
+    },
+  );
+});
+
+describe('gRPC connections', () => {
+  it(
+    'closes a connection that has had no call for --grpc-max-connection-idle-ms; the client reconnects',
+    { timeout: 20_000 },
+    async () => {
+      const stack = await startStack({ 'grpc-max-connection-idle-ms': '300' });
+      const user = await stack.restClient.createUser(aUserJson());
+      assert.equal((await stack.client.getUser({ id: user.id! })).id, user.id);
+      const channel = stack.client.channel;
+      assert.equal(channel.getConnectivityState(false), connectivityState.READY);
+      await until(
+        () => channel.getConnectivityState(false) === connectivityState.IDLE,
+        'the server to close the idle connection',
+        5000,
+      );
+      assert.equal((await stack.client.getUser({ id: user.id! })).id, user.id, 'a new call reconnects');
     },
   );
 });

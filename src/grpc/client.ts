@@ -142,6 +142,11 @@ export class UserClient {
     };
   }
 
+  /** The underlying channel: its connectivity state, for health checks and tests. */
+  get channel(): ReturnType<Client['getChannel']> {
+    return this.client.getChannel();
+  }
+
   close(): void {
     this.client.close();
   }

@@ -1,4 +1,4 @@
-import { ErrorCode } from '../domain/errors.js';
+import { ErrorCode, MAX_REPORTED_VIOLATIONS } from '../domain/errors.js';
 import { PAGE_SIZE } from '../domain/pagination.js';
 import { LIMITS, ROLES } from '../domain/user.js';
 import { HttpErrorCode } from './errors.js';
@@ -55,13 +55,18 @@ export const errorSchema = {
         message: { type: 'string' },
         details: {
           type: 'array',
+          description: `The bad fields, at most ${MAX_REPORTED_VIOLATIONS}; past that, metadata.violations counts them all.`,
           items: {
             type: 'object',
             properties: { field: { type: 'string' }, description: { type: 'string' } },
             required: ['field', 'description'],
           },
         },
-        metadata: { type: 'object', additionalProperties: { type: 'string' } },
+        metadata: {
+          type: 'object',
+          additionalProperties: { type: 'string' },
+          description: 'Facts about the error, e.g. `index` of a bad batch item, `retry_after_seconds`.',
+        },
       },
       required: ['code', 'message', 'details'],
     },
@@ -101,18 +106,32 @@ const fields = {
   description: `Comma-separated fields to return (sparse fieldset): ${USER_FIELDS.join(', ')}.`,
 } as const;
 
-export const idParams = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } as const;
+export const idParams = {
+  type: 'object',
+  properties: { id: { type: 'string', description: `A user id (UUIDv7); at most ${LIMITS.idMaxLength} characters.` } },
+  required: ['id'],
+} as const;
 export const fieldsQuery = { type: 'object', properties: { fields }, additionalProperties: false } as const;
 
 export const listQuery = {
   type: 'object',
   properties: {
-    filter: { type: 'string', description: 'Case-insensitive substring of the name.' },
-    page: { type: 'integer', description: 'Offset pagination: 1-based page number (default 1).' },
+    filter: {
+      type: 'string',
+      description: `Case-insensitive substring of the name; at most ${LIMITS.filterMaxLength} characters.`,
+    },
+    page: {
+      type: 'integer',
+      description:
+        `Offset pagination: 1-based page number (default 1), written in digits. Offset pages reach the first ` +
+        `${LIMITS.offsetMax} users; use page_token to go further.`,
+    },
     limit: { type: 'integer', description: `Page size: default ${PAGE_SIZE.default}, at most ${PAGE_SIZE.max}.` },
     page_token: {
       type: 'string',
-      description: 'Cursor pagination: continue after this token (from `nextPageToken` or the Link header).',
+      description:
+        'Cursor pagination: continue after this token (from `nextPageToken` or the Link header); ' +
+        `at most ${LIMITS.pageTokenMaxLength} characters.`,
     },
     fields,
   },
@@ -122,8 +141,14 @@ export const listQuery = {
 export const eventsQuery = {
   type: 'object',
   properties: {
-    user_ids: { type: 'string', description: 'Comma-separated user ids to watch; absent means every user.' },
-    after_revision: { type: 'integer', description: 'Resume after this revision (same as the Last-Event-ID header).' },
+    user_ids: {
+      type: 'string',
+      description: `Comma-separated user ids to watch (at most ${LIMITS.watchIdsMax}); absent means every user.`,
+    },
+    after_revision: {
+      type: 'integer',
+      description: 'Resume after this revision (same as the Last-Event-ID header), written in digits.',
+    },
   },
   additionalProperties: false,
 } as const;

@@ -221,11 +221,6 @@ export function loadConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEn
 
 /** Settings that only make sense together. */
 function checked(config: Config): Config {
-  if (config.restHeadersTimeoutMs > config.restRequestTimeoutMs) {
-    throw new Error(
-      '--rest-headers-timeout-ms must not exceed --rest-request-timeout-ms (headers are part of the request)',
-    );
-  }
   if (config.sseHeartbeatMs >= config.restIdleTimeoutMs) {
     throw new Error(
       '--sse-heartbeat-ms must be below --rest-idle-timeout-ms, or quiet event streams would be cut as idle',

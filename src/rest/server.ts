@@ -85,8 +85,9 @@ export async function buildRestApp(
     requestTimeout: settings.requestTimeoutMs,
     keepAliveTimeout: settings.keepAliveTimeoutMs,
     // Node checks those timeouts every 30 s by default, so a 10 s limit could hold for 40: check each second.
+    // Headers are part of the request: their timeout is at most the request's.
     http: {
-      headersTimeout: settings.headersTimeoutMs,
+      headersTimeout: Math.min(settings.headersTimeoutMs, settings.requestTimeoutMs),
       connectionsCheckingInterval: Math.min(1000, settings.headersTimeoutMs),
     },
     connectionTimeout: settings.idleTimeoutMs,

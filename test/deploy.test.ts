@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { adminFetch } from './support/tokens.js';
 import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_ENV_NAMES, describeSettings, loadConfig, SETTING_LIST } from '../src/app/config.js';
 import { MAX_REPORTED_VIOLATIONS } from '../src/domain/errors.js';
@@ -144,7 +145,7 @@ describe('deploy/', () => {
     for (const probe of [container.startupProbe, container.livenessProbe, container.readinessProbe]) {
       assert.equal(probe.httpGet.port, 'http');
       assert.equal(
-        (await fetch(`${stack.baseUrl}${probe.httpGet.path}`)).status,
+        (await adminFetch(`${stack.baseUrl}${probe.httpGet.path}`)).status,
         200,
         `${probe.httpGet.path} answers on the REST port`,
       );

@@ -4,6 +4,7 @@ import { type Client, credentials, makeGenericClientConstructor, status } from '
 import { service as healthService } from 'grpc-health-check';
 import { bufCurl, grpcTo } from './support/buf.js';
 import { grpcFailure } from './support/failures.js';
+import { ADMIN_TOKEN } from './support/tokens.js';
 import { aUser, take, until } from './support/helpers.js';
 import { startStack } from './support/stack.js';
 
@@ -25,7 +26,10 @@ describe('standard gRPC services', async () => {
   const { address, close, client, server, app } = await startStack();
 
   it('serves reflection v1 and v1alpha from the real descriptors: buf curl lists, describes and calls without the .proto', async () => {
-    const [base, url] = [grpcTo(address).slice(0, -1), grpcTo(address).at(-1)!];
+    const [base, url] = [
+      [...grpcTo(address).slice(0, -1), '-H', `authorization: Bearer ${ADMIN_TOKEN}`],
+      grpcTo(address).at(-1)!,
+    ];
     for (const version of ['grpc-v1', 'grpc-v1alpha']) {
       const listed = await bufCurl([...base, '--reflect-protocol', version, '--list-services', url]);
       assert.equal(listed.code, 0, listed.stderr);

@@ -5,6 +5,7 @@ import { CreateUserRequest, type UserEvent, UserEvent_EventType as EventType } f
 import { grpcFailure } from './support/failures.js';
 import { aUser, consecutive, take, until } from './support/helpers.js';
 import { runPython } from './support/python.js';
+import { ADMIN_TOKEN } from './support/tokens.js';
 import { type LogLine, startStack } from './support/stack.js';
 
 const codeOf = async (call: Promise<unknown>) => (await grpcFailure(call)).code;
@@ -89,7 +90,7 @@ describe('gRPC CreateUsers (client streaming)', async () => {
     const requests = [aUser(), aUser()].map((u) =>
       Buffer.from(CreateUserRequest.encode(CreateUserRequest.fromPartial(u)).finish()).toString('hex'),
     );
-    const python = runPython('create_users_cancel.py', [address, ...requests]);
+    const python = runPython('create_users_cancel.py', [address, ADMIN_TOKEN, ...requests]);
     assert.equal(await python.nextLine(), 'sent');
     await until(() => server.openStreams === 1, 'the server to take the call');
     python.send('cancel');

@@ -3,6 +3,7 @@
 // protocol's documented shape; afterwards the server must still answer.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { adminFetch } from './support/tokens.js';
 import { status } from '@grpc/grpc-js';
 import Long from 'long';
 import protobuf from 'protobufjs/minimal.js';
@@ -42,7 +43,7 @@ interface GrpcCase {
 
 /** A request through fetch, read as the test needs it. */
 const request = (path: string, init?: RequestInit) => async () => {
-  const response = await fetch(`${baseUrl}${path}`, init);
+  const response = await adminFetch(`${baseUrl}${path}`, init);
   const text = await response.text();
   return {
     status: response.status,
@@ -275,7 +276,7 @@ async function drain(source: AsyncIterable<unknown>): Promise<void> {
 
 /** After every case: the server still serves both protocols. */
 async function stillAnswers(): Promise<void> {
-  assert.equal((await fetch(`${baseUrl}/healthz`)).status, 200);
+  assert.equal((await adminFetch(`${baseUrl}/healthz`)).status, 200);
   const user = await stack.restClient.createUser(aUserJson());
   assert.equal((await stack.client.getUser({ id: user.id! })).id, user.id);
 }

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
+import { ADMIN_TOKEN, adminFetch } from './support/tokens.js';
 import { connectivityState, status } from '@grpc/grpc-js';
 import { grpcFailure } from './support/failures.js';
 import { aUserJson, until } from './support/helpers.js';
@@ -36,7 +37,9 @@ describe('REST timeouts', () => {
     { timeout: 20_000 },
     async () => {
       const { rest } = await startStack({ 'rest-request-timeout-ms': '1500', 'rest-headers-timeout-ms': '1000' });
-      const head = 'POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n';
+      const head =
+        'POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+        `Authorization: Bearer ${ADMIN_TOKEN}\r\nContent-Length: 1000\r\n\r\n`;
       const { answer, ms } = await dripFeed(rest.port, head, ' ', 200);
       assert.ok(ms < 5000, `held for ${ms} ms`);
       const { status: code, body } = parseHttp(answer);
@@ -86,7 +89,7 @@ describe('watch streams per process', () => {
     watch.send({});
     await until(() => stack.app.service.openWatches === 2, 'two watches');
 
-    const refused = await fetch(`${stack.baseUrl}/users/events`);
+    const refused = await adminFetch(`${stack.baseUrl}/users/events`);
     assert.equal(refused.status, 503);
     assert.equal(refused.headers.get('retry-after'), '5');
     assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'TOO_MANY_STREAMS');
@@ -147,7 +150,7 @@ describe('load shedding', () => {
       await until(
         async () => {
           block(300);
-          rest = await fetch(`${stack.baseUrl}/users/${user.id}`);
+          rest = await adminFetch(`${stack.baseUrl}/users/${user.id}`);
           return rest.status === 503;
         },
         'REST to refuse',
@@ -155,7 +158,7 @@ describe('load shedding', () => {
       );
       assert.equal(rest!.headers.get('retry-after'), '1');
       assert.equal(((await rest!.json()) as { error: { code: string } }).error.code, 'OVERLOADED');
-      assert.equal((await fetch(`${stack.baseUrl}/healthz`)).status, 200, 'health stays open');
+      assert.equal((await adminFetch(`${stack.baseUrl}/healthz`)).status, 200, 'health stays open');
 
       let grpc: Awaited<ReturnType<typeof grpcFailure>> | undefined;
       await until(
@@ -170,7 +173,7 @@ describe('load shedding', () => {
       assert.equal(grpc!.errorType, 'OVERLOADED');
       assert.equal(grpc!.retryInfo?.retryDelay?.seconds, 1);
 
-      await until(async () => (await fetch(`${stack.baseUrl}/users/${user.id}`)).status === 200, 'recovery', 5000);
+      await until(async () => (await adminFetch(`${stack.baseUrl}/users/${user.id}`)).status === 200, 'recovery', 5000);
       assert.equal((await stack.client.getUser({ id: user.id! })).id, user.id);
     },
   );

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ADMIN_TOKEN, adminFetch } from './support/tokens.js';
 import { status } from '@grpc/grpc-js';
 import pg from 'pg';
 import { loadConfig, redactedDb } from '../src/app/config.js';
@@ -61,9 +62,9 @@ describe('PostgreSQL: many instances, one database', { skip }, () => {
       const db = await freshSchemaUrl();
       const bName = `twinapi-b-${process.pid}`;
       const [a, b] = await Promise.all([startServeProcess({ db }), startServeProcess({ db: named(db, bName) })]);
-      const writerGrpc = new UserClient({ address: a.grpcAddress, defaultDeadlineMs: 10_000 });
-      const writerRest = new RestClient(a.restUrl);
-      const watcher = new UserClient({ address: b.grpcAddress, defaultDeadlineMs: 60_000 });
+      const writerGrpc = new UserClient({ address: a.grpcAddress, defaultDeadlineMs: 10_000, token: ADMIN_TOKEN });
+      const writerRest = new RestClient(a.restUrl, ADMIN_TOKEN);
+      const watcher = new UserClient({ address: b.grpcAddress, defaultDeadlineMs: 60_000, token: ADMIN_TOKEN });
       const watch = watcher.watchUsers();
       const grpcEvents: UserEvent[] = [];
       watch.send({ afterRevision: 0 });
@@ -112,8 +113,8 @@ describe('PostgreSQL: many instances, one database', { skip }, () => {
     async () => {
       const db = await freshSchemaUrl();
       const [a, b] = await Promise.all([startServeProcess({ db }), startServeProcess({ db })]);
-      const grpc = new UserClient({ address: a.grpcAddress, defaultDeadlineMs: 10_000 });
-      const rest = new RestClient(b.restUrl);
+      const grpc = new UserClient({ address: a.grpcAddress, defaultDeadlineMs: 10_000, token: ADMIN_TOKEN });
+      const rest = new RestClient(b.restUrl, ADMIN_TOKEN);
       try {
         for (let round = 0; round < 10; round++) {
           const email = `race.${round}.${process.pid}@example.com`;
@@ -229,7 +230,7 @@ describe('PostgreSQL: many instances, one database', { skip }, () => {
         'calls to succeed again',
         10_000,
       );
-      assert.equal((await fetch(`${stack.baseUrl}/readyz`)).status, 200);
+      assert.equal((await adminFetch(`${stack.baseUrl}/readyz`)).status, 200);
     },
   );
 });

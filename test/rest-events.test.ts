@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { describe, it } from 'node:test';
+import { ADMIN_TOKEN, adminFetch, bearer } from './support/tokens.js';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { aUserJson, consecutive, until } from './support/helpers.js';
 import { startStack } from './support/stack.js';
 import { openSse } from './support/sse.js';
+import { accessGate } from '../src/access/gate.js';
 import { createLogger } from '../src/app/logger.js';
 import { revisionExpired } from '../src/domain/errors.js';
 import { errorEvent } from '../src/rest/routes/events.js';
@@ -42,7 +44,10 @@ describe('REST Server-Sent Events', async () => {
     const [seen] = await first.waitFor(1);
     first.close();
     const missed = await api.createUsers([aUserJson(), aUserJson(), aUserJson()]);
-    const again = openSse(baseUrl, '/users/events?after_revision=0', { 'last-event-id': seen!.id! });
+    const again = openSse(baseUrl, '/users/events?after_revision=0', {
+      ...bearer(ADMIN_TOKEN),
+      'last-event-id': seen!.id!,
+    });
     const events = await again.waitFor(3);
     again.close();
     assert.deepEqual(
@@ -54,7 +59,7 @@ describe('REST Server-Sent Events', async () => {
       events.map((e) => (JSON.parse(e.data!) as { id: string }).id),
       missed.users.map((u) => u.id),
     );
-    const bad = await fetch(`${baseUrl}/users/events`, { headers: { 'last-event-id': 'abc' } });
+    const bad = await adminFetch(`${baseUrl}/users/events`, { headers: { 'last-event-id': 'abc' } });
     assert.equal(bad.status, 400);
     assert.equal(
       ((await bad.json()) as { error: { details: { field: string }[] } }).error.details[0]?.field,
@@ -66,7 +71,7 @@ describe('REST Server-Sent Events', async () => {
 describe('REST event stream edges', () => {
   it('answers HEAD with the stream headers and ends, starting no watch', async () => {
     const { baseUrl, app } = await startStack();
-    const head = await fetch(`${baseUrl}/users/events`, { method: 'HEAD', signal: AbortSignal.timeout(5000) });
+    const head = await adminFetch(`${baseUrl}/users/events`, { method: 'HEAD', signal: AbortSignal.timeout(5000) });
     assert.equal(head.status, 200);
     assert.match(head.headers.get('content-type') ?? '', /^text\/event-stream/);
     assert.equal(app.service.openWatches, 0);
@@ -84,7 +89,8 @@ describe('REST event stream edges', () => {
   it('refuses a stream (and any request) that starts after shutdown began: 503 UNAVAILABLE, not a stream never ended', async () => {
     const { app: stack } = await startStack();
     const streams = new OpenStreams();
-    const app = await buildRestApp(stack.service, REST_DEFAULTS, createLogger('silent', false), streams);
+    const settings = { ...REST_DEFAULTS, gate: accessGate({ auth: 'none' }) };
+    const app = await buildRestApp(stack.service, settings, createLogger('silent', false), streams);
     streams.closeAll();
     for (const url of ['/users/events', '/users']) {
       const answer = await app.inject({ method: 'GET', url });
@@ -117,7 +123,7 @@ describe('REST shutdown', () => {
 describe('OpenAPI and HTTP/2', async () => {
   it('publishes a valid OpenAPI 3.1 document with every route, and docs at /docs', async () => {
     const { baseUrl } = await startStack();
-    const document = (await (await fetch(`${baseUrl}/openapi.json`)).json()) as {
+    const document = (await (await adminFetch(`${baseUrl}/openapi.json`)).json()) as {
       openapi: string;
       paths: Record<string, Record<string, unknown>>;
     };
@@ -140,7 +146,7 @@ describe('OpenAPI and HTTP/2', async () => {
     ]) {
       assert.ok(documented.includes(route), `${route} is documented`);
     }
-    const docs = await fetch(`${baseUrl}/docs/`);
+    const docs = await adminFetch(`${baseUrl}/docs/`);
     assert.equal(docs.status, 200);
     assert.match(await docs.text(), /swagger/i);
   });
@@ -149,7 +155,12 @@ describe('OpenAPI and HTTP/2', async () => {
     const { rest } = await startStack({ 'rest-http2': 'true' });
     const session = http2.connect(`http://127.0.0.1:${rest.port}`);
     try {
-      const post = session.request({ ':method': 'POST', ':path': '/users', 'content-type': 'application/json' });
+      const post = session.request({
+        ':method': 'POST',
+        ':path': '/users',
+        'content-type': 'application/json',
+        ...bearer(ADMIN_TOKEN),
+      });
       post.end(JSON.stringify({ name: 'Over H2', email: 'h2@example.com' }));
       const [headers, body] = await new Promise<[http2.IncomingHttpHeaders, string]>((resolve, reject) => {
         let data = '';

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { adminFetch } from './support/tokens.js';
 import { decode as decodeMsgpack, encode as encodeMsgpack } from '@msgpack/msgpack';
 import { CreateUserRequest, CreateUsersResponse, User, UserPage, UserRole } from '../src/gen/users/v1/users.js';
 import { restFailure as restError } from './support/failures.js';
@@ -10,7 +11,7 @@ describe('REST users', async () => {
   const { baseUrl, restClient: api, client: grpc } = await startStack();
 
   it('answers 201 with Location, 204 on delete, and the error body for every failure', async () => {
-    const response = await fetch(`${baseUrl}/users`, {
+    const response = await adminFetch(`${baseUrl}/users`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(json({ role: 'USER_ROLE_ADMIN', tags: ['navy'] })),
@@ -19,7 +20,7 @@ describe('REST users', async () => {
     const created = (await response.json()) as { id: string; createdAt: string };
     assert.equal(response.headers.get('location'), `/users/${created.id}`);
     assert.ok(!Number.isNaN(Date.parse(created.createdAt)), 'RFC 3339 times');
-    const deleted = await fetch(`${baseUrl}/users/${created.id}`, { method: 'DELETE' });
+    const deleted = await adminFetch(`${baseUrl}/users/${created.id}`, { method: 'DELETE' });
     assert.equal(deleted.status, 204);
     const gone = await restError(api.getUser(created.id));
     assert.deepEqual(gone.body, {
@@ -83,23 +84,23 @@ describe('REST users', async () => {
 
   it('sends an ETag and answers If-None-Match with 304 until the user changes', async () => {
     const user = await api.createUser(json());
-    const first = await fetch(`${baseUrl}/users/${user.id}`);
+    const first = await adminFetch(`${baseUrl}/users/${user.id}`);
     const etag = first.headers.get('etag')!;
     assert.match(etag, /^W\/".+"$/);
     assert.equal(first.headers.get('cache-control'), 'private, no-cache');
-    const again = await fetch(`${baseUrl}/users/${user.id}`, { headers: { 'if-none-match': etag } });
+    const again = await adminFetch(`${baseUrl}/users/${user.id}`, { headers: { 'if-none-match': etag } });
     assert.equal(again.status, 304);
     assert.equal(await again.text(), '');
-    const sparse = await fetch(`${baseUrl}/users/${user.id}?fields=id`, { headers: { 'if-none-match': etag } });
+    const sparse = await adminFetch(`${baseUrl}/users/${user.id}?fields=id`, { headers: { 'if-none-match': etag } });
     assert.equal(sparse.status, 200, 'another representation has another ETag');
     await api.updateUser(user.id!, { name: 'Changed' });
-    const changed = await fetch(`${baseUrl}/users/${user.id}`, { headers: { 'if-none-match': etag } });
+    const changed = await adminFetch(`${baseUrl}/users/${user.id}`, { headers: { 'if-none-match': etag } });
     assert.equal(changed.status, 200);
   });
 
   it('gives two states of a user two ETags even when both writes fall in one millisecond', async (t) => {
     const user = await api.createUser(json());
-    const etagNow = async () => (await fetch(`${baseUrl}/users/${user.id}`)).headers.get('etag');
+    const etagNow = async () => (await adminFetch(`${baseUrl}/users/${user.id}`)).headers.get('etag');
     // Stop the clock: both writes then carry one updatedAt, as two writes in one millisecond do.
     t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
     const first = await api.updateUser(user.id!, { name: 'First' });
@@ -112,22 +113,22 @@ describe('REST users', async () => {
 
   it('negotiates JSON, MessagePack and protobuf on reads and writes', async () => {
     const user = await api.createUser(json());
-    const asProto = await fetch(`${baseUrl}/users/${user.id}`, { headers: { accept: 'application/x-protobuf' } });
+    const asProto = await adminFetch(`${baseUrl}/users/${user.id}`, { headers: { accept: 'application/x-protobuf' } });
     assert.equal(asProto.headers.get('content-type'), 'application/x-protobuf');
     const bytes = Buffer.from(await asProto.arrayBuffer());
     const viaGrpc = await grpc.getUser({ id: user.id! });
     assert.deepEqual(bytes, Buffer.from(User.encode(viaGrpc).finish()), 'the very bytes gRPC sends');
 
-    const asMsgpack = await fetch(`${baseUrl}/users/${user.id}`, {
+    const asMsgpack = await adminFetch(`${baseUrl}/users/${user.id}`, {
       headers: { accept: 'application/msgpack;q=0.9, application/json;q=0.5' },
     });
     assert.equal(asMsgpack.headers.get('content-type'), 'application/msgpack');
     assert.deepEqual(decodeMsgpack(new Uint8Array(await asMsgpack.arrayBuffer())), user);
 
-    const page = await fetch(`${baseUrl}/users?limit=2`, { headers: { accept: 'application/x-protobuf' } });
+    const page = await adminFetch(`${baseUrl}/users?limit=2`, { headers: { accept: 'application/x-protobuf' } });
     assert.equal(UserPage.decode(Buffer.from(await page.arrayBuffer())).users.length, 2);
 
-    const protoCreate = await fetch(`${baseUrl}/users`, {
+    const protoCreate = await adminFetch(`${baseUrl}/users`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-protobuf', accept: 'application/x-protobuf' },
       body: CreateUserRequest.encode({
@@ -141,7 +142,7 @@ describe('REST users', async () => {
     const protoUser = User.decode(Buffer.from(await protoCreate.arrayBuffer()));
     assert.equal(protoUser.role, UserRole.USER_ROLE_ADMIN);
 
-    const packCreate = await fetch(`${baseUrl}/users`, {
+    const packCreate = await adminFetch(`${baseUrl}/users`, {
       method: 'POST',
       headers: { 'content-type': 'application/msgpack', accept: 'application/msgpack' },
       body: encodeMsgpack({ name: 'Packed', email: 'packed@example.com' }),
@@ -149,20 +150,20 @@ describe('REST users', async () => {
     assert.equal(packCreate.status, 201);
     assert.equal((decodeMsgpack(new Uint8Array(await packCreate.arrayBuffer())) as { name: string }).name, 'Packed');
 
-    const batch = await fetch(`${baseUrl}/users/batch`, {
+    const batch = await adminFetch(`${baseUrl}/users/batch`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/x-protobuf' },
       body: JSON.stringify({ users: [json()] }),
     });
     assert.equal(CreateUsersResponse.decode(Buffer.from(await batch.arrayBuffer())).createdCount, 1);
 
-    const badProto = await fetch(`${baseUrl}/users`, {
+    const badProto = await adminFetch(`${baseUrl}/users`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-protobuf' },
       body: Buffer.from([0xff, 0xff, 0xff]),
     });
     assert.equal(badProto.status, 400);
-    const badPack = await fetch(`${baseUrl}/users`, {
+    const badPack = await adminFetch(`${baseUrl}/users`, {
       method: 'POST',
       headers: { 'content-type': 'application/msgpack' },
       body: Buffer.from([0xc1]),
@@ -180,9 +181,9 @@ describe('REST users', async () => {
       assert.ok(Array.isArray(body.error.details));
       assert.doesNotMatch(JSON.stringify(body), /at \w+ \(|SELECT|sqlite/i, 'no stack traces or SQL');
     };
-    await expect(await fetch(`${baseUrl}/nowhere`), 404, 'ROUTE_NOT_FOUND');
+    await expect(await adminFetch(`${baseUrl}/nowhere`), 404, 'ROUTE_NOT_FOUND');
     const post = (body: string | Buffer, type = 'application/json') =>
-      fetch(`${baseUrl}/users`, { method: 'POST', headers: { 'content-type': type }, body });
+      adminFetch(`${baseUrl}/users`, { method: 'POST', headers: { 'content-type': type }, body });
     await expect(await post('{"name": '), 400, 'MALFORMED_BODY');
     await expect(
       await post(JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024), email: 'big@example.com' })),
@@ -191,12 +192,12 @@ describe('REST users', async () => {
     );
     await expect(await post('name=x', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE');
     await expect(await post('<user/>', 'application/xml'), 415, 'UNSUPPORTED_MEDIA_TYPE');
-    await expect(await fetch(`${baseUrl}/users`, { headers: { accept: 'text/html' } }), 406, 'NOT_ACCEPTABLE');
+    await expect(await adminFetch(`${baseUrl}/users`, { headers: { accept: 'text/html' } }), 406, 'NOT_ACCEPTABLE');
   });
 
   it('reports liveness and readiness', async () => {
-    assert.deepEqual(await (await fetch(`${baseUrl}/healthz`)).json(), { status: 'ok' });
-    assert.deepEqual(await (await fetch(`${baseUrl}/readyz`)).json(), { status: 'ok', database: 'ok' });
+    assert.deepEqual(await (await adminFetch(`${baseUrl}/healthz`)).json(), { status: 'ok' });
+    assert.deepEqual(await (await adminFetch(`${baseUrl}/readyz`)).json(), { status: 'ok', database: 'ok' });
   });
 });
 
@@ -205,9 +206,9 @@ describe('REST readiness', () => {
     const { baseUrl, app } = await startStack();
     await app.feed.close(); // it would be mid-read when the store goes
     await app.store.close();
-    const ready = await fetch(`${baseUrl}/readyz`);
+    const ready = await adminFetch(`${baseUrl}/readyz`);
     assert.equal(ready.status, 503);
-    const failed = await fetch(`${baseUrl}/users/anything`);
+    const failed = await adminFetch(`${baseUrl}/users/anything`);
     assert.equal(failed.status, 500);
     assert.deepEqual(await failed.json(), { error: { code: 'INTERNAL', message: 'internal error', details: [] } });
   });

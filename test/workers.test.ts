@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { ADMIN_TOKEN, adminFetch } from './support/tokens.js';
 import { childrenOf } from '../src/bench/load/cpu.js';
 import { UserClient } from '../src/grpc/client.js';
 import { RestClient } from '../src/rest/client.js';
@@ -29,8 +30,8 @@ describe('--workers N', () => {
     { timeout: 60_000 },
     async () => {
       const server = await startServeProcess({ db: join(tempDir(), 'workers.db'), workers: '2' }, 2);
-      const grpc = new UserClient({ address: server.grpcAddress, defaultDeadlineMs: 5000 });
-      const rest = new RestClient(server.restUrl);
+      const grpc = new UserClient({ address: server.grpcAddress, defaultDeadlineMs: 5000, token: ADMIN_TOKEN });
+      const rest = new RestClient(server.restUrl, ADMIN_TOKEN);
       try {
         const workers = workersOf(server.process.pid!);
         assert.equal(workers.length, 2);
@@ -45,7 +46,8 @@ describe('--workers N', () => {
         );
         await until(() => servingLines(server) === 3, 'a replacement worker serving', 15_000);
         assert.equal(workersOf(server.process.pid!).length, 2);
-        for (let i = 0; i < 10; i++) assert.equal((await fetch(`${server.restUrl}/users/${created.id}`)).status, 200);
+        for (let i = 0; i < 10; i++)
+          assert.equal((await adminFetch(`${server.restUrl}/users/${created.id}`)).status, 200);
         assert.equal((await grpc.getUser({ id: created.id })).id, created.id);
       } finally {
         grpc.close();
@@ -95,7 +97,7 @@ describe('--workers N', () => {
         { db: join(tempDir(), 'relay.db'), workers: '2', 'feed-poll-ms': '3600000' },
         2,
       );
-      const rest = new RestClient(server.restUrl);
+      const rest = new RestClient(server.restUrl, ADMIN_TOKEN);
       const aRestUser = () => {
         const { name, email } = aUser();
         return { name, email };

@@ -7,7 +7,7 @@ import { startGrpcServer } from '../grpc/server.js';
 import { startRestServer } from '../rest/server.js';
 import { openStore } from '../store/open.js';
 import type { Config } from './config.js';
-import { eventLoopLoadShedder } from './load-shedder.js';
+import { openAccess, tlsFiles } from './access.js';
 import { sharedWithSiblingWorkers } from './workers.js';
 
 /** A protocol server the app runs; each stops accepting, then drains. */
@@ -23,7 +23,7 @@ export interface App {
   feed: ChangeFeed;
   servers: RunningServer[];
   /** Runs `stop` when the app closes, after its servers. */
-  onClose(stop: () => void): void;
+  onClose(stop: () => void | Promise<void>): void;
   close(timeoutMs?: number): Promise<void>;
 }
 
@@ -33,8 +33,10 @@ export interface App {
  * app stops the earlier ones: a failed start leaves nothing running.
  */
 export async function startServers(app: App, config: Config, logger: Logger): Promise<void> {
-  const loadShedder = config.maxEventLoopDelayMs > 0 ? eventLoopLoadShedder(config.maxEventLoopDelayMs) : undefined;
-  if (loadShedder) app.onClose(() => loadShedder.stop());
+  const access = openAccess(config, logger);
+  app.onClose(() => access.close());
+  const { gate } = access;
+  const tls = tlsFiles(config);
   app.servers.push(
     await startGrpcServer(
       app.service,
@@ -51,7 +53,8 @@ export async function startServers(app: App, config: Config, logger: Logger): Pr
         maxConnectionAgeGraceMs: config.grpcMaxConnectionAgeGraceMs,
         maxSessionMemoryMiB: config.grpcMaxSessionMemoryMib,
         reflection: config.grpcReflection,
-        loadShedder,
+        gate,
+        tls,
       },
       logger.child({ server: 'grpc' }),
     ),
@@ -69,7 +72,8 @@ export async function startServers(app: App, config: Config, logger: Logger): Pr
         keepAliveTimeoutMs: config.restKeepAliveTimeoutMs,
         idleTimeoutMs: config.restIdleTimeoutMs,
         sseHeartbeatMs: config.sseHeartbeatMs,
-        loadShedder,
+        gate,
+        tls,
       },
       logger.child({ server: 'rest' }),
     ),
@@ -79,7 +83,7 @@ export async function startServers(app: App, config: Config, logger: Logger): Pr
 /** Wires store, change feed and domain; the protocol servers attach to `service`. */
 export async function openApp(
   config: Pick<Config, 'db' | 'eventRetention'> &
-    Partial<Pick<Config, 'dbPoolSize' | 'feedPollMs' | 'maxWatchStreams'>>,
+    Partial<Pick<Config, 'dbPoolSize' | 'feedPollMs' | 'maxWatchStreams' | 'maxWatchStreamsPerPrincipal'>>,
   logger: Logger,
 ): Promise<App> {
   const { store, listenForCommits } = await openStore(config.db, {
@@ -100,9 +104,10 @@ export async function openApp(
   // Workers of one machine without such a signal (SQLite) tell each other through the cluster primary.
   const service = new UserService(store, cluster.isWorker && !listener ? sharedWithSiblingWorkers(feed) : feed, {
     ...(config.maxWatchStreams ? { maxWatches: config.maxWatchStreams } : {}),
+    ...(config.maxWatchStreamsPerPrincipal ? { maxWatchesPerPrincipal: config.maxWatchStreamsPerPrincipal } : {}),
   });
   const servers: RunningServer[] = [];
-  const closing: (() => void)[] = [];
+  const closing: (() => void | Promise<void>)[] = [];
   return {
     service,
     store,
@@ -111,7 +116,7 @@ export async function openApp(
     onClose: (stop) => closing.push(stop),
     async close(timeoutMs = 10_000) {
       await Promise.all(servers.map((s) => s.shutdown(timeoutMs)));
-      for (const stop of closing) stop();
+      for (const stop of closing) await stop();
       await listener?.close();
       await feed.close();
       await store.close();

@@ -43,6 +43,23 @@ export interface Config {
   maxWatchStreams: number;
   /** Event-loop lag past which calls are refused (OVERLOADED); 0 = never. */
   maxEventLoopDelayMs: number;
+  /** `jwt`: every call but health and docs needs a bearer token (or a client certificate); `none`: anyone is an admin. */
+  auth: 'jwt' | 'none';
+  /** HS256 secret (at least 32 characters); '' = none. */
+  jwtSecret: string;
+  jwtPublicKeyFile: string;
+  jwtJwksUrl: string;
+  jwtIssuer: string;
+  jwtAudience: string;
+  /** Calls per second per caller; 0 = no limit. */
+  rateLimitRps: number;
+  rateLimitBurst: number;
+  maxWatchStreamsPerPrincipal: number;
+  /** Redis for shared rate limits; '' = each process its own. */
+  redisUrl: string;
+  tlsCert: string;
+  tlsKey: string;
+  tlsClientCa: string;
 }
 
 /** Each setting: its flag, its environment variable, its default. */
@@ -183,6 +200,24 @@ const SETTINGS = {
     default: '1000',
     parse: nonNegative,
   },
+  auth: { flag: 'auth', env: 'TWINAPI_AUTH', default: 'jwt', parse: oneOf('jwt', 'none') },
+  jwtSecret: { flag: 'jwt-secret', env: 'TWINAPI_JWT_SECRET', default: '', parse: String },
+  jwtPublicKeyFile: { flag: 'jwt-public-key-file', env: 'TWINAPI_JWT_PUBLIC_KEY_FILE', default: '', parse: String },
+  jwtJwksUrl: { flag: 'jwt-jwks-url', env: 'TWINAPI_JWT_JWKS_URL', default: '', parse: String },
+  jwtIssuer: { flag: 'jwt-issuer', env: 'TWINAPI_JWT_ISSUER', default: '', parse: String },
+  jwtAudience: { flag: 'jwt-audience', env: 'TWINAPI_JWT_AUDIENCE', default: '', parse: String },
+  rateLimitRps: { flag: 'rate-limit-rps', env: 'TWINAPI_RATE_LIMIT_RPS', default: '100000', parse: nonNegative },
+  rateLimitBurst: { flag: 'rate-limit-burst', env: 'TWINAPI_RATE_LIMIT_BURST', default: '100000', parse: positive },
+  maxWatchStreamsPerPrincipal: {
+    flag: 'max-watch-streams-per-principal',
+    env: 'TWINAPI_MAX_WATCH_STREAMS_PER_PRINCIPAL',
+    default: String(SERVICE_DEFAULTS.maxWatchesPerPrincipal),
+    parse: positive,
+  },
+  redisUrl: { flag: 'redis-url', env: ['TWINAPI_REDIS_URL', 'REDIS_URL'], default: '', parse: String },
+  tlsCert: { flag: 'tls-cert', env: 'TWINAPI_TLS_CERT', default: '', parse: String },
+  tlsKey: { flag: 'tls-key', env: 'TWINAPI_TLS_KEY', default: '', parse: String },
+  tlsClientCa: { flag: 'tls-client-ca', env: 'TWINAPI_TLS_CLIENT_CA', default: '', parse: String },
 } as const satisfies Record<
   keyof Config,
   { flag: string; env: string | readonly string[]; default: string; parse: (v: string) => unknown }
@@ -221,6 +256,9 @@ export function loadConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEn
 
 /** Settings that only make sense together. */
 function checked(config: Config): Config {
+  if ((config.tlsCert === '') !== (config.tlsKey === '')) throw new Error('--tls-cert and --tls-key go together');
+  if (config.tlsClientCa !== '' && config.tlsCert === '')
+    throw new Error('--tls-client-ca needs --tls-cert and --tls-key');
   if (config.sseHeartbeatMs >= config.restIdleTimeoutMs) {
     throw new Error(
       '--sse-heartbeat-ms must be below --rest-idle-timeout-ms, or quiet event streams would be cut as idle',
@@ -269,6 +307,13 @@ function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${value} is not a port number`);
   return n;
+}
+
+function oneOf<T extends string>(...values: T[]): (value: string) => T {
+  return (value) => {
+    if (!(values as string[]).includes(value)) throw new Error(`${value} is not one of ${values.join(', ')}`);
+    return value as T;
+  };
 }
 
 function nonNegative(value: string): number {

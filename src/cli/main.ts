@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import cluster from 'node:cluster';
+import { tokenFor } from '../app/access.js';
 import { openApp } from '../app/app.js';
 import { describeSettings, loadConfig, parseCommandLine } from '../app/config.js';
 import { createLogger } from '../app/logger.js';
@@ -13,6 +14,8 @@ const USAGE = `Usage: twinapi <command> [options]
 Commands:
   serve              start the servers on the configured database
   seed --count N     add N realistic demo users
+  token --role admin|user [--sub ID] [--ttl 1h]
+                     print a signed bearer token (the key is found as serve finds it)
   bench              measure gRPC against REST on this machine (twinapi bench --help)
 
 Options (flag, environment variable, default):
@@ -27,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
     if (help) return usage(BENCH_USAGE, 0);
     return benchCommand(flags, switches.has('quick'));
   }
-  const { command, help, flags } = parseCommandLine(argv, ['count']);
+  const { command, help, flags } = parseCommandLine(argv, ['count', 'role', 'sub', 'ttl']);
   if (help || !command) return usage(USAGE, help ? 0 : 2);
   const config = loadConfig(flags);
   const logger = createLogger(config.logLevel);
@@ -51,6 +54,9 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case 'token':
+      process.stdout.write(`${await tokenFor(config, { role: flags.role, subject: flags.sub, ttl: flags.ttl })}\n`);
+      return 0;
     default:
       process.stderr.write(`unknown command: ${command}\n\n`);
       return usage(USAGE, 2);

@@ -13,6 +13,7 @@ export const ErrorCode = {
   DEADLINE_EXCEEDED: 'DEADLINE_EXCEEDED',
   CANCELLED: 'CANCELLED',
   TOO_MANY_STREAMS: 'TOO_MANY_STREAMS',
+  RATE_LIMITED: 'RATE_LIMITED',
   OVERLOADED: 'OVERLOADED',
   INTERNAL: 'INTERNAL',
 } as const;
@@ -42,11 +43,11 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDescription> = {
     action: 're-read the users you need, then watch from now',
   },
   UNAUTHENTICATED: {
-    meaning: 'the call carries no valid credentials (reserved: nothing raises it until authentication exists)',
+    meaning: 'the call carries no valid credentials (no bearer token, or one that does not verify)',
     action: 'get a new token, then retry',
   },
   PERMISSION_DENIED: {
-    meaning: 'the caller may not do this (reserved: nothing raises it until authorization exists)',
+    meaning: 'the caller may not do this; `metadata.rule` names the rule',
     action: 'do not retry with the same credentials',
   },
   UNAVAILABLE: {
@@ -64,6 +65,10 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDescription> = {
   TOO_MANY_STREAMS: {
     meaning: 'the server holds as many watch streams as it may (--max-watch-streams)',
     action: 'retry after the Retry-After / RetryInfo delay, or on another instance',
+  },
+  RATE_LIMITED: {
+    meaning: 'the caller is over its quota: calls per second, or open watch streams',
+    action: 'slow down: retry after the Retry-After / RetryInfo delay; QuotaFailure / RateLimit-* say which quota',
   },
   OVERLOADED: {
     meaning: 'the server is too busy to start this call now (its event loop lags)',
@@ -159,6 +164,22 @@ export const RETRY_AFTER_KEY = 'retry_after_seconds';
 export function tooManyStreams(limit: number, retryAfterSeconds: number): DomainError {
   return new DomainError(ErrorCode.TOO_MANY_STREAMS, `this server holds its maximum of ${limit} watch streams`, [], {
     [RETRY_AFTER_KEY]: String(retryAfterSeconds),
+  });
+}
+
+/** Metadata key of the caller a quota applies to (gRPC: QuotaFailure.subject). */
+export const QUOTA_SUBJECT_KEY = 'quota_subject';
+
+/** Metadata key of the quota's size (REST: RateLimit-Limit). */
+export const QUOTA_LIMIT_KEY = 'quota_limit';
+
+/** `quota` says which quota, in words; `limit` its size; `subject` whose. */
+export function rateLimited(quota: string, limit: number, subject: string, retryAfterSeconds: number): DomainError {
+  return new DomainError(ErrorCode.RATE_LIMITED, `over quota: ${quota}`, [], {
+    [RETRY_AFTER_KEY]: String(retryAfterSeconds),
+    [QUOTA_SUBJECT_KEY]: subject,
+    [QUOTA_LIMIT_KEY]: String(limit),
+    quota,
   });
 }
 

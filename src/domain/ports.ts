@@ -1,3 +1,4 @@
+import type { Principal } from './access.js';
 import type { DomainError } from './errors.js';
 import type { Cursor } from './pagination.js';
 import type { User, UserEvent } from './user.js';
@@ -8,12 +9,14 @@ export interface ListQuery {
   limit: number;
 }
 
-/** What a caller allows one call: the store stops its database work at the deadline. */
-export interface CallLimits {
+/** Who makes one call, and what it allows: the store stops its database work at the deadline. */
+export interface CallContext {
   /** Epoch milliseconds; absent means no limit. */
   deadline?: number;
   /** Aborts when the caller has gone: work not yet begun is not begun (CANCELLED). */
   signal?: AbortSignal;
+  /** The authenticated caller; absent for the process's own calls (seeding, tests), which may do anything. */
+  principal?: Principal;
 }
 
 /**
@@ -21,18 +24,18 @@ export interface CallLimits {
  * same transaction and returns them, so no change is ever committed unlogged.
  */
 export interface UserStore {
-  getUser(id: string, limits?: CallLimits): Promise<User | undefined>;
+  getUser(id: string, limits?: CallContext): Promise<User | undefined>;
   /** Inserts all or none; a taken email raises EMAIL_ALREADY_EXISTS naming the item. */
-  insertUsers(users: readonly User[], fieldPath: (index: number) => string, limits?: CallLimits): Promise<UserEvent[]>;
+  insertUsers(users: readonly User[], fieldPath: (index: number) => string, limits?: CallContext): Promise<UserEvent[]>;
   /** Reads the user, lets `change` compute the new one, writes it: one transaction; USER_NOT_FOUND if absent. */
-  updateUser(id: string, change: (current: User) => User, limits?: CallLimits): Promise<UserEvent>;
+  updateUser(id: string, change: (current: User) => User, limits?: CallContext): Promise<UserEvent>;
   /** USER_NOT_FOUND if absent. */
-  deleteUser(id: string, limits?: CallLimits): Promise<UserEvent>;
+  deleteUser(id: string, limits?: CallContext): Promise<UserEvent>;
   /** Newest first, strictly after `after` when given. */
-  listUsers(query: ListQuery & { after?: Cursor }, limits?: CallLimits): Promise<User[]>;
+  listUsers(query: ListQuery & { after?: Cursor }, limits?: CallContext): Promise<User[]>;
   listUsersByOffset(
     query: ListQuery & { offset: number },
-    limits?: CallLimits,
+    limits?: CallContext,
   ): Promise<{ users: User[]; totalCount: number }>;
   changeLog: ChangeLog;
   ping(): Promise<void>;
@@ -46,6 +49,26 @@ export interface ChangeLog {
   readAfter(afterRevision: number, limit: number): Promise<UserEvent[]>;
   /** Drops all but the newest `retain` events; returns how many went. */
   prune(retain: number): Promise<number>;
+}
+
+/** What a call presents about who makes it. */
+export interface Credentials {
+  /** The `Authorization` header (HTTP) or `authorization` metadata (gRPC), as sent: `Bearer <token>`. */
+  authorization?: string;
+  /** A token sent in the URL (`access_token`), for clients that cannot set headers: a browser's EventSource. */
+  accessToken?: string;
+  /** The verified client certificate's subject fields (CN, OU…), on a mutual-TLS connection. */
+  certificateSubject?: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /** The client's address: whose quotas an anonymous call uses. */
+  peer: string;
+}
+
+/**
+ * The door every call goes through, whatever its protocol: who makes it, and whether it may run
+ * now. Rejects with UNAUTHENTICATED, RATE_LIMITED or OVERLOADED.
+ */
+export interface AccessGate {
+  admit(credentials: Credentials): Principal | Promise<Principal>;
 }
 
 /**
@@ -63,6 +86,8 @@ export interface WatchOptions {
   afterRevision?: number;
   userIds: ReadonlySet<string>;
   signal: AbortSignal;
+  /** Who watches: what its events show (see access.ts) and whose stream quota it uses. */
+  principal?: Principal;
 }
 
 export interface EventFeed {

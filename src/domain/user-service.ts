@@ -1,6 +1,7 @@
-import { batchField, invalidArgument, tooManyStreams, userNotFound } from './errors.js';
+import { batchField, invalidArgument, rateLimited, tooManyStreams, userNotFound } from './errors.js';
 import { decodePageToken, encodePageToken, pageNumber, pageSize } from './pagination.js';
-import type { CallLimits, EventFeed, UserStore, WatchOptions } from './ports.js';
+import type { CallContext, EventFeed, UserStore, WatchOptions } from './ports.js';
+import { checkUpdateRights, mayChange, permissionDenied, requireAdmin, visible, visibleEvent } from './access.js';
 import { NewUsersBatch } from './batch.js';
 import { characters, textProblem } from './text.js';
 import {
@@ -44,9 +45,11 @@ export interface OffsetPage {
 export interface ServiceOptions {
   /** Watches (of every protocol) one process holds at once; past it, TOO_MANY_STREAMS. */
   maxWatches?: number;
+  /** Watches one caller (principal) holds at once in one process; past it, RATE_LIMITED. */
+  maxWatchesPerPrincipal?: number;
 }
 
-export const SERVICE_DEFAULTS: Required<ServiceOptions> = { maxWatches: 10_000 };
+export const SERVICE_DEFAULTS: Required<ServiceOptions> = { maxWatches: 10_000, maxWatchesPerPrincipal: 100 };
 
 /** What a client refused for capacity is told to wait before retrying, in seconds. */
 const RETRY_AFTER_SECONDS = 5;
@@ -55,6 +58,7 @@ const RETRY_AFTER_SECONDS = 5;
 export class UserService {
   private readonly options: Required<ServiceOptions>;
   private watches = 0;
+  private readonly watchesOf = new Map<string, number>();
 
   constructor(
     private readonly store: UserStore,
@@ -69,69 +73,98 @@ export class UserService {
     return this.watches;
   }
 
-  async getUser(id: string, limits?: CallLimits): Promise<User> {
-    requireId(id);
-    const user = await this.store.getUser(id, limits);
-    if (!user) throw userNotFound(id);
-    return user;
+  async getUser(id: string, context?: CallContext): Promise<User> {
+    return visible(await this.existing(id, context), context?.principal);
   }
 
-  async createUser(request: NewUserInput, limits?: CallLimits): Promise<User> {
-    const events = await this.store.insertUsers([newUser(request)], () => 'email', limits);
+  async createUser(request: NewUserInput, context?: CallContext): Promise<User> {
+    requireAdmin(context?.principal, 'createRequiresAdmin');
+    const events = await this.store.insertUsers([newUser(request)], () => 'email', context);
     this.committed(events);
     return events[0]!.user;
   }
 
   /** All or nothing: every bad item is reported (up to a cap), each named by its index. */
-  async createUsers(requests: readonly NewUserInput[], limits?: CallLimits): Promise<User[]> {
+  async createUsers(requests: readonly NewUserInput[], context?: CallContext): Promise<User[]> {
+    requireAdmin(context?.principal, 'createRequiresAdmin');
     const batch = new NewUsersBatch();
     for (const request of requests) batch.add(request);
-    return this.createBatch(batch, limits);
+    return this.createBatch(batch, context);
   }
 
   /** Commits a batch that was checked item by item as it arrived (see NewUsersBatch). */
-  async createBatch(batch: NewUsersBatch, limits?: CallLimits): Promise<User[]> {
+  async createBatch(batch: NewUsersBatch, context?: CallContext): Promise<User[]> {
+    requireAdmin(context?.principal, 'createRequiresAdmin');
     const users = batch.users();
     if (users.length === 0) return [];
-    const events = await this.store.insertUsers(users, (i) => batchField(i, 'email'), limits);
+    const events = await this.store.insertUsers(users, (i) => batchField(i, 'email'), context);
     this.committed(events);
     return events.map((e) => e.user);
   }
 
-  async updateUser(id: string, update: UserUpdate, limits?: CallLimits): Promise<User> {
+  async updateUser(id: string, update: UserUpdate, context?: CallContext): Promise<User> {
     requireId(id);
     const apply = checkUpdate(update);
-    const event = await this.store.updateUser(id, apply, limits);
+    await this.authorizeChange(id, 'updateSelfOnly', context);
+    checkUpdateRights(context?.principal, update);
+    const event = await this.store.updateUser(id, apply, context);
     this.committed([event]);
     return event.user;
   }
 
-  async deleteUser(id: string, limits?: CallLimits): Promise<void> {
+  async deleteUser(id: string, context?: CallContext): Promise<void> {
     requireId(id);
-    this.committed([await this.store.deleteUser(id, limits)]);
+    await this.authorizeChange(id, 'deleteSelfOnly', context);
+    this.committed([await this.store.deleteUser(id, context)]);
+  }
+
+  /** The user, or USER_NOT_FOUND. */
+  private async existing(id: string, context?: CallContext): Promise<User> {
+    requireId(id);
+    const user = await this.store.getUser(id, context);
+    if (!user) throw userNotFound(id);
+    return user;
+  }
+
+  /**
+   * A user may change only itself; asked to change another, it learns whether that user exists
+   * (404) before it is refused (403): every user may read every user, so this reveals nothing.
+   */
+  private async authorizeChange(id: string, rule: 'updateSelfOnly' | 'deleteSelfOnly', context?: CallContext) {
+    if (mayChange(context?.principal, id)) return;
+    await this.existing(id, context);
+    throw permissionDenied(rule);
   }
 
   /** Cursor pagination: stable while users are added or removed. */
-  async listUsers(input: ListUsersInput, limits?: CallLimits): Promise<ListUsersPage> {
+  async listUsers(input: ListUsersInput, context?: CallContext): Promise<ListUsersPage> {
     // Tokens are bound to the filter as matched: case-insensitively.
     const filter = nameFilter(input.filter);
     const limit = pageSize(input.pageSize, 'page_size');
     const after = decodePageToken(input.pageToken ?? '', filter);
-    const users = await this.store.listUsers({ nameContains: filter, limit: limit + 1, after }, limits);
+    const users = await this.store.listUsers({ nameContains: filter, limit: limit + 1, after }, context);
     const hasMore = users.length > limit;
     const page = hasMore ? users.slice(0, limit) : users;
-    return { users: page, nextPageToken: hasMore ? tokenAfter(page, filter) : '' };
+    const principal = context?.principal;
+    return { users: page.map((u) => visible(u, principal)), nextPageToken: hasMore ? tokenAfter(page, filter) : '' };
   }
 
   /** Offset pagination with a total, for UIs that show page numbers. */
-  async listUsersByOffset(input: OffsetPageInput, limits?: CallLimits): Promise<OffsetPage> {
+  async listUsersByOffset(input: OffsetPageInput, context?: CallContext): Promise<OffsetPage> {
     const limit = pageSize(input.limit, 'limit');
     const page = pageNumber(input.page, limit);
     const filter = nameFilter(input.filter);
     const offset = (page - 1) * limit;
-    const result = await this.store.listUsersByOffset({ nameContains: filter, limit, offset }, limits);
+    const result = await this.store.listUsersByOffset({ nameContains: filter, limit, offset }, context);
     const hasMore = offset + result.users.length < result.totalCount;
-    return { ...result, page, limit, nextPageToken: hasMore ? tokenAfter(result.users, filter) : '' };
+    const users = result.users.map((u) => visible(u, context?.principal));
+    return {
+      users,
+      totalCount: result.totalCount,
+      page,
+      limit,
+      nextPageToken: hasMore ? tokenAfter(result.users, filter) : '',
+    };
   }
 
   async watchUsers(options: WatchOptions): Promise<AsyncIterable<UserEvent>> {
@@ -142,12 +175,27 @@ export class UserService {
       throw invalidArgument([{ field: 'after_revision', description: 'must be a whole number of at least 0' }]);
     }
     watchMore(new Set(), [...options.userIds]);
+    const { principal } = options;
     if (this.watches >= this.options.maxWatches) throw tooManyStreams(this.options.maxWatches, RETRY_AFTER_SECONDS);
+    const subject = principal?.subject;
+    const own = subject === undefined ? 0 : (this.watchesOf.get(subject) ?? 0);
+    if (subject !== undefined && own >= this.options.maxWatchesPerPrincipal) {
+      const quota = `at most ${this.options.maxWatchesPerPrincipal} open watch streams per caller`;
+      throw rateLimited(quota, this.options.maxWatchesPerPrincipal, subject, RETRY_AFTER_SECONDS);
+    }
     // The slot is held until the watch's events end or its signal aborts, whichever comes first.
     this.watches++;
+    if (subject !== undefined) this.watchesOf.set(subject, own + 1);
     let held = true;
     const release = () => {
-      if (held) this.watches--;
+      if (held) {
+        this.watches--;
+        if (subject !== undefined) {
+          const left = (this.watchesOf.get(subject) ?? 1) - 1;
+          if (left > 0) this.watchesOf.set(subject, left);
+          else this.watchesOf.delete(subject);
+        }
+      }
       held = false;
       options.signal.removeEventListener('abort', release);
     };
@@ -156,7 +204,8 @@ export class UserService {
       const events = await this.feed.watch(options);
       return (async function* () {
         try {
-          yield* events;
+          // Each event as this caller may see it.
+          for await (const event of events) yield visibleEvent(event, principal);
         } finally {
           release();
         }

@@ -29,6 +29,10 @@ export interface UserClientOptions {
   keepaliveTimeMs?: number;
   keepaliveTimeoutMs?: number;
   maxReceiveMessageBytes?: number;
+  /** A bearer token sent with every call (`authorization` metadata). */
+  token?: string;
+  /** Speak TLS: the CA that signed the server's certificate, and this client's own for mutual TLS. */
+  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
 }
 
 export interface CallOptions {
@@ -52,7 +56,10 @@ export class UserClient {
   private readonly client: Client;
 
   constructor(private readonly options: UserClientOptions) {
-    this.client = new Client(options.address, credentials.createInsecure(), {
+    const channel = options.tls
+      ? credentials.createSsl(options.tls.ca, options.tls.key ?? null, options.tls.cert ?? null)
+      : credentials.createInsecure();
+    this.client = new Client(options.address, channel, {
       ...(options.keepaliveTimeMs ? { 'grpc.keepalive_time_ms': options.keepaliveTimeMs } : {}),
       ...(options.keepaliveTimeoutMs ? { 'grpc.keepalive_timeout_ms': options.keepaliveTimeoutMs } : {}),
       ...(options.maxReceiveMessageBytes ? { 'grpc.max_receive_message_length': options.maxReceiveMessageBytes } : {}),
@@ -82,7 +89,7 @@ export class UserClient {
       m.requestSerialize,
       m.responseDeserialize,
       ListUsersRequest.fromPartial(request),
-      options?.metadata ?? new Metadata(),
+      this.metadata(options),
       this.callOptions(options),
     );
     cancelOnAbort(call, options?.signal);
@@ -100,7 +107,7 @@ export class UserClient {
         m.path,
         m.requestSerialize,
         m.responseDeserialize,
-        options?.metadata ?? new Metadata(),
+        this.metadata(options),
         this.callOptions(options),
         (error: ServiceError | null, response?: CreateUsersResponse) => (error ? reject(error) : resolve(response!)),
       );
@@ -126,7 +133,7 @@ export class UserClient {
       m.path,
       m.requestSerialize,
       m.responseDeserialize,
-      options?.metadata ?? new Metadata(),
+      this.metadata(options),
       this.callOptions(options),
     );
     cancelOnAbort(call, options?.signal);
@@ -159,12 +166,21 @@ export class UserClient {
         m.requestSerialize,
         m.responseDeserialize,
         request,
-        options?.metadata ?? new Metadata(),
+        this.metadata(options),
         this.callOptions(options),
         (error: ServiceError | null, response?: unknown) => (error ? reject(error) : resolve(response as Res)),
       );
       cancelOnAbort(call, options?.signal);
     });
+  }
+
+  /** The call's metadata, with the client's token unless the call brings its own `authorization`. */
+  private metadata(options?: CallOptions): Metadata {
+    const metadata = options?.metadata?.clone() ?? new Metadata();
+    if (this.options.token && metadata.get('authorization').length === 0) {
+      metadata.set('authorization', `Bearer ${this.options.token}`);
+    }
+    return metadata;
   }
 
   private callOptions(options?: CallOptions): GrpcCallOptions {

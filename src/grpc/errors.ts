@@ -1,8 +1,8 @@
 import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
 import { type Any } from '../gen/google/protobuf/any.js';
-import { BadRequest, ErrorInfo, RetryInfo } from '../gen/google/rpc/error_details.js';
+import { BadRequest, ErrorInfo, QuotaFailure, RetryInfo } from '../gen/google/rpc/error_details.js';
 import { Status } from '../gen/google/rpc/status.js';
-import { type DomainError, ErrorCode, RETRY_AFTER_KEY } from '../domain/errors.js';
+import { type DomainError, ErrorCode, QUOTA_SUBJECT_KEY, RETRY_AFTER_KEY } from '../domain/errors.js';
 import { asBuffer } from '../contract/wire.js';
 
 /** The `ErrorInfo.domain` of every error this service raises. */
@@ -22,6 +22,7 @@ export const GRPC_STATUS_OF: Record<ErrorCode, status> = {
   [ErrorCode.DEADLINE_EXCEEDED]: status.DEADLINE_EXCEEDED,
   [ErrorCode.CANCELLED]: status.CANCELLED,
   [ErrorCode.TOO_MANY_STREAMS]: status.RESOURCE_EXHAUSTED,
+  [ErrorCode.RATE_LIMITED]: status.RESOURCE_EXHAUSTED,
   [ErrorCode.OVERLOADED]: status.UNAVAILABLE,
   [ErrorCode.INTERNAL]: status.INTERNAL,
 };
@@ -49,6 +50,11 @@ export function toStatus(error: DomainError): Partial<StatusObject> {
     const fieldViolations = error.violations.map((v) => ({ ...v, reason: error.code }));
     details.push(pack(BadRequest, 'google.rpc.BadRequest', { fieldViolations }));
   }
+  const subject = error.metadata[QUOTA_SUBJECT_KEY];
+  if (subject !== undefined) {
+    const violations = [{ subject, description: error.metadata.quota ?? error.message }];
+    details.push(pack(QuotaFailure, 'google.rpc.QuotaFailure', { violations }));
+  }
   const retryAfter = error.metadata[RETRY_AFTER_KEY];
   if (retryAfter !== undefined) {
     details.push(pack(RetryInfo, 'google.rpc.RetryInfo', { retryDelay: { seconds: Number(retryAfter), nanos: 0 } }));
@@ -63,6 +69,7 @@ export interface StatusDetails {
   errorInfo?: ErrorInfo;
   badRequest?: BadRequest;
   retryInfo?: RetryInfo;
+  quotaFailure?: QuotaFailure;
 }
 
 /** Decodes `grpc-status-details-bin` from a received error's metadata. */
@@ -74,6 +81,7 @@ export function readStatusDetails(metadata: Metadata | undefined): StatusDetails
     if (any.typeUrl === `${TYPE_URL}google.rpc.ErrorInfo`) result.errorInfo = ErrorInfo.decode(any.value);
     if (any.typeUrl === `${TYPE_URL}google.rpc.BadRequest`) result.badRequest = BadRequest.decode(any.value);
     if (any.typeUrl === `${TYPE_URL}google.rpc.RetryInfo`) result.retryInfo = RetryInfo.decode(any.value);
+    if (any.typeUrl === `${TYPE_URL}google.rpc.QuotaFailure`) result.quotaFailure = QuotaFailure.decode(any.value);
   }
   return result;
 }

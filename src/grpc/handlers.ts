@@ -1,5 +1,7 @@
+import type { PeerCertificate } from 'node:tls';
 import type {
   Deadline,
+  Metadata,
   sendUnaryData,
   ServerDuplexStream,
   ServerReadableStream,
@@ -9,9 +11,10 @@ import type {
 } from '@grpc/grpc-js';
 import { eventToProto, newUserFromProto, roleFromProto, userToProto } from '../contract/users.js';
 import { asDomainError, cancelled, invalidArgument, DomainError, ErrorCode } from '../domain/errors.js';
+import type { Principal } from '../domain/access.js';
 import { NewUsersBatch } from '../domain/batch.js';
 import type { UserUpdate } from '../domain/user.js';
-import type { CallLimits } from '../domain/ports.js';
+import type { CallContext } from '../domain/ports.js';
 import { type UserService, watchMore } from '../domain/user-service.js';
 import type {
   CreateUserRequest,
@@ -28,6 +31,13 @@ import type { Empty } from '../gen/google/protobuf/empty.js';
 import { MalformedMessage } from './definition.js';
 import { toStatus } from './errors.js';
 
+/** What the server reads of any incoming call to admit it: its metadata, peer and TLS identity. */
+export interface IncomingCall {
+  metadata: Metadata;
+  getPeer(): string;
+  getAuthContext(): { sslPeerCertificate?: PeerCertificate };
+}
+
 export interface CallHooks {
   /**
    * A call started: returns the signal that ends it and a release. The signal
@@ -43,8 +53,8 @@ export interface CallHooks {
   ): CallScope;
   /** An error that is not the client's fault. */
   onInternalError(error: unknown, method: string): void;
-  /** Why the process cannot take a call now (overloaded), or undefined when it can. */
-  refusal(): DomainError | undefined;
+  /** Who makes the call, if it may run now (UNAUTHENTICATED, RATE_LIMITED, OVERLOADED otherwise). */
+  admit(call: IncomingCall): Principal | Promise<Principal>;
 }
 
 type AnyCall = ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>;
@@ -67,14 +77,12 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
 
   // A unary call is one short domain call that cannot stop half-way, so it needs no cancellation
   // signal: setting one up per call cost more than the SQLite lookup behind GetUser.
-  function unary<Req, Res>(method: string, run: (request: Req, limits: CallLimits) => Promise<Res>) {
+  function unary<Req, Res>(method: string, run: (request: Req, context: CallContext) => Promise<Res>) {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
       // Through a promise, so a synchronous throw becomes a status too.
-      Promise.resolve(call.request)
-        .then((request) => {
-          refuseIfOverloaded();
-          return run(decoded(request), limitsOf(call));
-        })
+      Promise.resolve(call)
+        .then(hooks.admit)
+        .then((principal) => run(decoded(call.request), contextOf(call, principal)))
         .then(
           (response) => callback(null, response),
           (error: unknown) => callback(fail(method, error)),
@@ -82,12 +90,8 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
     };
   }
 
-  /** Throws the refusal (OVERLOADED) while the process cannot take a call. */
-  const refuseIfOverloaded = () => {
-    const refusal = hooks.refusal();
-    if (refusal) throw refusal;
-  };
-  const admitted = async () => refuseIfOverloaded();
+  /** Who makes the call, once admitted: through a promise, so a refusal becomes a status. */
+  const admitted = async (call: IncomingCall) => hooks.admit(call);
 
   /**
    * A server-streaming call: `work` writes under the call's signal; the call ends OK when it is
@@ -96,12 +100,12 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
   function streaming<C extends AnyCall>(
     method: string,
     endless: boolean,
-    work: (call: C, scope: CallScope) => Promise<void>,
+    work: (call: C, scope: CallScope, principal: Principal) => Promise<void>,
   ) {
     return (call: C) => {
       const scope = hooks.begin(call, { endless });
-      admitted()
-        .then(() => work(call, scope))
+      admitted(call)
+        .then((principal) => work(call, scope, principal))
         .then(
           () => call.end(),
           (error: unknown) => {
@@ -113,22 +117,22 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
   }
 
   return {
-    getUser: unary<GetUserRequest, User>('GetUser', async (request, limits) =>
-      userToProto(await service.getUser(request.id, limits)),
+    getUser: unary<GetUserRequest, User>('GetUser', async (request, context) =>
+      userToProto(await service.getUser(request.id, context)),
     ),
-    createUser: unary<CreateUserRequest, User>('CreateUser', async (request, limits) =>
-      userToProto(await service.createUser(newUserFromProto(request), limits)),
+    createUser: unary<CreateUserRequest, User>('CreateUser', async (request, context) =>
+      userToProto(await service.createUser(newUserFromProto(request), context)),
     ),
-    updateUser: unary<UpdateUserRequest, User>('UpdateUser', async (request, limits) =>
-      userToProto(await service.updateUser(request.user?.id ?? '', updateFromMask(request), limits)),
+    updateUser: unary<UpdateUserRequest, User>('UpdateUser', async (request, context) =>
+      userToProto(await service.updateUser(request.user?.id ?? '', updateFromMask(request), context)),
     ),
-    deleteUser: unary<DeleteUserRequest, Empty>('DeleteUser', async (request, limits) => {
-      await service.deleteUser(request.id, limits);
+    deleteUser: unary<DeleteUserRequest, Empty>('DeleteUser', async (request, context) => {
+      await service.deleteUser(request.id, context);
       return {};
     }),
 
-    listUsers: streaming('ListUsers', false, (call: ServerWritableStream<ListUsersRequest, User>, scope) =>
-      streamList(service, call, scope),
+    listUsers: streaming('ListUsers', false, (call: ServerWritableStream<ListUsersRequest, User>, scope, principal) =>
+      streamList(service, call, scope, contextOf(call, principal)),
     ),
 
     createUsers(
@@ -136,9 +140,11 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
       callback: sendUnaryData<CreateUsersResponse>,
     ) {
       const scope = hooks.begin(call, { endless: false });
-      admitted()
-        .then(() => collect(call, scope.signal))
-        .then((batch) => service.createBatch(batch, { ...limitsOf(call), signal: scope.signal }))
+      admitted(call)
+        .then(async (principal) => {
+          const batch = await collect(call, scope.signal);
+          return service.createBatch(batch, { ...contextOf(call, principal), signal: scope.signal });
+        })
         .then(
           (users) => callback(null, { users: users.map(userToProto), createdCount: users.length }),
           (error: unknown) => callback(fail('CreateUsers', error)),
@@ -147,26 +153,34 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
     },
 
     // Endless: shutdown ends it with UNAVAILABLE instead of waiting for it.
-    watchUsers: streaming('WatchUsers', true, (call: ServerDuplexStream<WatchUsersRequest, UserEvent>, scope) =>
-      streamWatch(service, call, scope),
+    watchUsers: streaming(
+      'WatchUsers',
+      true,
+      (call: ServerDuplexStream<WatchUsersRequest, UserEvent>, scope, principal) =>
+        streamWatch(service, call, scope, principal),
     ),
   };
 }
 
-/** The call's deadline, which bounds its database work too. */
-function limitsOf(call: { getDeadline(): Deadline }): CallLimits {
+/** Who makes the call, and its deadline (which bounds its database work too). */
+function contextOf(call: { getDeadline(): Deadline }, principal: Principal): CallContext {
   const deadline = call.getDeadline();
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
-  return Number.isFinite(ms) ? { deadline: ms } : {};
+  return Number.isFinite(ms) ? { deadline: ms, principal } : { principal };
 }
 
 /** Pages through the store, writing each user; waits while the client's buffer is full. */
-async function streamList(service: UserService, call: ServerWritableStream<ListUsersRequest, User>, scope: CallScope) {
+async function streamList(
+  service: UserService,
+  call: ServerWritableStream<ListUsersRequest, User>,
+  scope: CallScope,
+  context: CallContext,
+) {
   const { signal } = scope;
   const { filter, pageSize, pageToken: first } = decoded(call.request);
   let pageToken = first;
   do {
-    const page = await service.listUsers({ filter, pageSize, pageToken }, limitsOf(call));
+    const page = await service.listUsers({ filter, pageSize, pageToken }, context);
     for (const user of page.users) {
       if (signal.aborted) return;
       if (!call.write(userToProto(user))) await scope.drained(call);
@@ -215,6 +229,7 @@ async function streamWatch(
   service: UserService,
   call: ServerDuplexStream<WatchUsersRequest, UserEvent>,
   scope: CallScope,
+  principal: Principal,
 ) {
   const { signal } = scope;
   const watching = new AbortController();
@@ -253,7 +268,12 @@ async function streamWatch(
     const opening = await firstRequest;
     throwRequestError();
     if (!opening) return;
-    const events = await service.watchUsers({ afterRevision: opening.afterRevision, userIds, signal: watching.signal });
+    const events = await service.watchUsers({
+      afterRevision: opening.afterRevision,
+      userIds,
+      signal: watching.signal,
+      principal,
+    });
     for await (const event of events) {
       if (!call.write(eventToProto(event))) await scope.drained(call, watching.signal);
     }

@@ -3,7 +3,8 @@ import { type ChannelOptions, Server, ServerCredentials, setLogger } from '@grpc
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { DomainError, ErrorCode } from '../domain/errors.js';
-import type { LoadShedder } from '../domain/ports.js';
+import type { AccessGate } from '../domain/ports.js';
+import { credentialsOf } from './credentials.js';
 import type { UserService } from '../domain/user-service.js';
 import { USER_SERVICE_NAME, userServiceDefinition } from './definition.js';
 import { userServiceHandlers } from './handlers.js';
@@ -28,11 +29,19 @@ export interface GrpcServerOptions {
   maxSessionMemoryMiB: number;
   /** Serve server reflection (v1 and v1alpha), so tools need no .proto files. */
   reflection: boolean;
-  /** Asked before each call: an overloaded process answers UNAVAILABLE at once. */
-  loadShedder?: LoadShedder;
+  /** Admits each call (who makes it; its rate limit; load shedding): every call goes through it. */
+  gate: AccessGate;
+  /** Serve gRPC over TLS; with `clientCa`, require and verify client certificates (mutual TLS). */
+  tls?: TlsFiles;
 }
 
-export const GRPC_DEFAULTS: Omit<GrpcServerOptions, 'host' | 'port'> = {
+export interface TlsFiles {
+  cert: Buffer;
+  key: Buffer;
+  clientCa?: Buffer;
+}
+
+export const GRPC_DEFAULTS: Omit<GrpcServerOptions, 'host' | 'port' | 'gate'> = {
   keepaliveTimeMs: 60_000,
   keepaliveTimeoutMs: 20_000,
   maxConcurrentStreams: 1000,
@@ -80,6 +89,15 @@ function channelOptions(o: GrpcServerOptions): ChannelOptions {
   };
 }
 
+function serverCredentials(tls: TlsFiles | undefined): ServerCredentials {
+  if (!tls) return ServerCredentials.createInsecure();
+  return ServerCredentials.createSsl(
+    tls.clientCa ?? null,
+    [{ cert_chain: tls.cert, private_key: tls.key }],
+    tls.clientCa !== undefined,
+  );
+}
+
 /**
  * grpc-js writes its own diagnostics to stderr; this sends them to `logger` instead (grpc-js has
  * one logger per process: the last server started sets it).
@@ -95,7 +113,7 @@ function useLoggerForGrpcJs(logger: Logger): void {
 
 export async function startGrpcServer(
   service: UserService,
-  options: Partial<GrpcServerOptions> & Pick<GrpcServerOptions, 'host' | 'port'>,
+  options: Partial<GrpcServerOptions> & Pick<GrpcServerOptions, 'host' | 'port' | 'gate'>,
   logger: Logger,
 ): Promise<GrpcServer> {
   const settings: GrpcServerOptions = { ...GRPC_DEFAULTS, ...options };
@@ -142,7 +160,7 @@ export async function startGrpcServer(
           },
         };
       },
-      refusal: () => settings.loadShedder?.refusal(),
+      admit: (call) => settings.gate.admit(credentialsOf(call)),
       onInternalError: (error, method) => logger.error({ err: error, method }, 'gRPC call failed'),
     }),
   );
@@ -152,7 +170,7 @@ export async function startGrpcServer(
   if (settings.reflection) addReflection(server, [USER_SERVICE_NAME, HEALTH_SERVICE_NAME, ...REFLECTION_SERVICE_NAMES]);
 
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${settings.host}:${settings.port}`, ServerCredentials.createInsecure(), (error, bound) =>
+    server.bindAsync(`${settings.host}:${settings.port}`, serverCredentials(settings.tls), (error, bound) =>
       error
         ? reject(new Error(`gRPC cannot listen on ${settings.host}:${settings.port}: ${error.message}`))
         : resolve(bound),

@@ -26,7 +26,17 @@ export interface ListResult extends PageJson {
 
 /** A small typed client for the REST API (JSON), on fetch. */
 export class RestClient {
-  constructor(readonly baseUrl: string) {}
+  /** `token`: a bearer token sent with every request. `init`: more fetch options, e.g. a TLS dispatcher. */
+  constructor(
+    readonly baseUrl: string,
+    readonly token?: string,
+    private readonly init: RequestInit = {},
+  ) {}
+
+  /** The headers every request carries. */
+  get headers(): Record<string, string> {
+    return this.token ? { authorization: `Bearer ${this.token}` } : {};
+  }
 
   getUser(id: string, fields?: string[]): Promise<UserJson> {
     return this.call('GET', `/users/${encodeURIComponent(id)}${fields ? `?fields=${fields.join(',')}` : ''}`);
@@ -55,7 +65,7 @@ export class RestClient {
     if (params.limit !== undefined) query.set('limit', String(params.limit));
     if (params.pageToken !== undefined) query.set('page_token', params.pageToken);
     if (params.fields) query.set('fields', params.fields.join(','));
-    const response = await fetch(`${this.baseUrl}/users?${query.toString()}`);
+    const response = await fetch(`${this.baseUrl}/users?${query.toString()}`, { ...this.init, headers: this.headers });
     const body = await this.parse<PageJson>(response);
     const total = response.headers.get('x-total-count');
     return {
@@ -67,8 +77,9 @@ export class RestClient {
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const response = await fetch(`${this.baseUrl}${path}`, {
+      ...this.init,
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? this.headers : { ...this.headers, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return this.parse<T>(response);

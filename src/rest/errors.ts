@@ -7,6 +7,7 @@ import {
   type ErrorDescription,
   type FieldViolation,
   invalidArgument,
+  QUOTA_LIMIT_KEY,
   RETRY_AFTER_KEY,
 } from '../domain/errors.js';
 
@@ -78,6 +79,7 @@ export const HTTP_STATUS_OF: Record<RestErrorCode, number> = {
   // nginx's "client closed request": only logs ever see it, the client has gone.
   [ErrorCode.CANCELLED]: 499,
   [ErrorCode.TOO_MANY_STREAMS]: 503,
+  [ErrorCode.RATE_LIMITED]: 429,
   [ErrorCode.OVERLOADED]: 503,
   [ErrorCode.INTERNAL]: 500,
   [HttpErrorCode.MALFORMED_BODY]: 400,
@@ -135,10 +137,21 @@ function response(
   metadata: Record<string, string> = {},
 ): ErrorResponse {
   const retryAfter = metadata[RETRY_AFTER_KEY];
+  const quotaLimit = metadata[QUOTA_LIMIT_KEY];
+  const headers: Record<string, string> = {};
+  if (retryAfter !== undefined) headers['retry-after'] = retryAfter;
+  // The rate-limit header fields (IETF httpapi draft): which quota, none left, and when it refills.
+  if (quotaLimit !== undefined) {
+    Object.assign(headers, {
+      'ratelimit-limit': quotaLimit,
+      'ratelimit-remaining': '0',
+      'ratelimit-reset': retryAfter ?? '1',
+    });
+  }
   return {
     status: HTTP_STATUS_OF[code],
     body: { error: { code, message, details, ...(Object.keys(metadata).length > 0 ? { metadata } : {}) } },
-    headers: retryAfter === undefined ? {} : { 'retry-after': retryAfter },
+    headers,
     internal: code === ErrorCode.INTERNAL,
   };
 }

@@ -149,15 +149,25 @@ export const eventsQuery = {
       type: 'integer',
       description: 'Resume after this revision (same as the Last-Event-ID header), written in digits.',
     },
+    access_token: {
+      type: 'string',
+      description:
+        'The bearer token, for clients that cannot set headers (a browser EventSource). It lands in access logs: ' +
+        'use short-lived tokens here.',
+    },
   },
   additionalProperties: false,
 } as const;
 
 /**
- * What any route may answer: a request that does not arrive in time (408) or whose headers are too
- * large (431), a failure inside (500), a server that cannot serve now (503: unavailable, overloaded).
+ * What any protected route may answer: no valid credentials (401), a request that does not arrive in
+ * time (408), a caller over its rate limit (429), headers too large (431), a failure inside (500), a
+ * server that cannot serve now (503: unavailable, overloaded).
  */
-const ANY_ROUTE = [408, 431, 500, 503];
+const ANY_ROUTE = [401, 408, 429, 431, 500, 503];
+
+/** Protected routes take a bearer token (the event stream also in its URL). */
+export const BEARER = [{ bearer: [] }];
 
 /** Error responses a route may give, by status: always the Error body, as JSON, whatever the route's own media types. */
 export function errorResponses(...statuses: number[]) {

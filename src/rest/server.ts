@@ -10,8 +10,8 @@ import Fastify, {
 } from 'fastify';
 import secureJson from 'secure-json-parse';
 import type { Logger } from 'pino';
-import type { LoadShedder } from '../domain/ports.js';
-import { unavailable } from '../domain/errors.js';
+import type { AccessGate } from '../domain/ports.js';
+import { accessHook } from './access.js';
 import type { UserService } from '../domain/user-service.js';
 import { clientErrorResponse, HttpError, HttpErrorCode, toErrorResponse } from './errors.js';
 import { OpenStreams } from './streams.js';
@@ -42,11 +42,13 @@ export interface RestServerOptions {
   keepAliveTimeoutMs: number;
   /** How long a connection may see no traffic at all, either way, before it is closed (a stalled reader). */
   idleTimeoutMs: number;
-  /** Asked before each request (but health checks): an overloaded process answers 503 at once. */
-  loadShedder?: LoadShedder;
+  /** Admits each request but the open routes (who makes it; its rate limit; load shedding). */
+  gate: AccessGate;
+  /** Serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN with `http2`); with `clientCa`, require client certificates. */
+  tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer };
 }
 
-export const REST_DEFAULTS: Omit<RestServerOptions, 'host' | 'port'> = {
+export const REST_DEFAULTS: Omit<RestServerOptions, 'host' | 'port' | 'gate'> = {
   bodyLimitBytes: 1024 * 1024,
   http2: false,
   sseHeartbeatMs: 15_000,
@@ -82,6 +84,7 @@ export async function buildRestApp(
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: settings.bodyLimitBytes,
     http2: settings.http2,
+    ...(settings.tls ? { https: httpsOptions(settings.tls, settings.http2) } : {}),
     requestTimeout: settings.requestTimeoutMs,
     keepAliveTimeout: settings.keepAliveTimeoutMs,
     // Node checks those timeouts every 30 s by default, so a 10 s limit could hold for 40: check each second.
@@ -121,14 +124,7 @@ export async function buildRestApp(
   });
 
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
-  app.addHook('onRequest', async (request) => {
-    // Health stays open: a load balancer must still see the process answer (readiness says why not).
-    if (request.url === '/healthz' || request.url === '/readyz') return;
-    // A request on a kept-alive connection after shutdown began (Fastify's own 503 has another body).
-    if (streams.closing) throw unavailable('the server is shutting down');
-    const refusal = settings.loadShedder?.refusal();
-    if (refusal) throw refusal;
-  });
+  app.addHook('onRequest', accessHook(settings.gate, streams));
   app.setNotFoundHandler((request, reply) =>
     reply
       .code(404)
@@ -142,6 +138,12 @@ export async function buildRestApp(
     openapi: {
       openapi: '3.1.0',
       info: { title: 'twinapi users', version: '1.0.0', description: 'The REST face of users.v1.UserService.' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          accessToken: { type: 'apiKey', in: 'query', name: 'access_token' },
+        },
+      },
     },
     refResolver: {
       buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
@@ -158,7 +160,7 @@ export async function buildRestApp(
 
 export async function startRestServer(
   service: UserService,
-  options: Partial<RestServerOptions> & Pick<RestServerOptions, 'host' | 'port'>,
+  options: Partial<RestServerOptions> & Pick<RestServerOptions, 'host' | 'port' | 'gate'>,
   logger: Logger,
 ): Promise<RestServer> {
   const settings = { ...REST_DEFAULTS, ...options };
@@ -203,4 +205,15 @@ function parseJson(text: string): unknown {
       : 'the body is not valid JSON';
     throw new HttpError(HttpErrorCode.MALFORMED_BODY, message);
   }
+}
+
+/** Node's TLS options: the server's certificate, and with a client CA, client certificates required. */
+function httpsOptions(tls: NonNullable<RestServerOptions['tls']>, http2: boolean) {
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+    // HTTP/2 by ALPN, HTTP/1.1 for clients that do not offer it.
+    ...(http2 ? { allowHTTP1: true } : {}),
+  };
 }

@@ -1,7 +1,7 @@
 import type { CompiledQuery } from 'kysely';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { cancelled, deadlineExceeded, emailAlreadyExists, unavailable, userNotFound } from '../domain/errors.js';
-import type { CallLimits, ChangeLog, ListQuery, UserStore } from '../domain/ports.js';
+import type { CallContext, ChangeLog, ListQuery, UserStore } from '../domain/ports.js';
 import type { Cursor } from '../domain/pagination.js';
 import { type EventType, searchKey, type User, type UserEvent } from '../domain/user.js';
 import { eventToRow, rowToEvent, rowToUser, userToRow } from './rows.js';
@@ -53,7 +53,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
    * when the deadline passed while it ran (the caller has been told DEADLINE_EXCEEDED by then).
    */
   private async transaction<T>(
-    limits: CallLimits | undefined,
+    limits: CallContext | undefined,
     work: (trx: Transaction<Database>) => Promise<T>,
   ): Promise<T> {
     const left = timeLeft(limits);
@@ -68,7 +68,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
   }
 
   /** A read within the caller's deadline; without one (or on an engine that cannot stop a statement) no transaction is needed. */
-  private async read<T>(limits: CallLimits | undefined, work: (db: Executor) => Promise<T>): Promise<T> {
+  private async read<T>(limits: CallContext | undefined, work: (db: Executor) => Promise<T>): Promise<T> {
     if (timeLeft(limits) === undefined || !this.dialect.limitStatements) return this.translated(() => work(this.db));
     return this.transaction(limits, work);
   }
@@ -91,14 +91,14 @@ export class SqlUserStore implements UserStore, ChangeLog {
    * writer ever waits for another while holding a lock that one needs (no deadlock).
    */
   private write<T>(
-    limits: CallLimits | undefined,
+    limits: CallContext | undefined,
     count: number,
     work: (trx: Transaction<Database>, firstRevision: number) => Promise<T>,
   ): Promise<T> {
     return this.transaction(limits, async (trx) => work(trx, await reserveRevisions(trx, count)));
   }
 
-  async getUser(id: string, limits?: CallLimits): Promise<User | undefined> {
+  async getUser(id: string, limits?: CallContext): Promise<User | undefined> {
     const { rows } = await this.read(limits, (db) =>
       db.executeQuery<UsersTable>({ ...this.userById, parameters: [id] }),
     );
@@ -109,7 +109,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
   async insertUsers(
     users: readonly User[],
     fieldPath: (index: number) => string,
-    limits?: CallLimits,
+    limits?: CallContext,
   ): Promise<UserEvent[]> {
     return this.write(limits, users.length, async (trx, first) => {
       await rejectTakenEmails(trx, users, fieldPath);
@@ -125,7 +125,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
     });
   }
 
-  async updateUser(id: string, change: (current: User) => User, limits?: CallLimits): Promise<UserEvent> {
+  async updateUser(id: string, change: (current: User) => User, limits?: CallContext): Promise<UserEvent> {
     return this.write(limits, 1, async (trx, revision) => {
       let select = trx.selectFrom('users').selectAll().where('id', '=', id);
       if (this.dialect.rowLocks) select = select.forUpdate();
@@ -144,7 +144,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
     });
   }
 
-  async deleteUser(id: string, limits?: CallLimits): Promise<UserEvent> {
+  async deleteUser(id: string, limits?: CallContext): Promise<UserEvent> {
     return this.write(limits, 1, async (trx, revision) => {
       const row = await trx.deleteFrom('users').where('id', '=', id).returningAll().executeTakeFirst();
       if (!row) throw userNotFound(id);
@@ -153,7 +153,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
     });
   }
 
-  async listUsers(query: ListQuery & { after?: Cursor }, limits?: CallLimits): Promise<User[]> {
+  async listUsers(query: ListQuery & { after?: Cursor }, limits?: CallContext): Promise<User[]> {
     return this.read(limits, (db) => this.listAfter(db, query));
   }
 
@@ -169,7 +169,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
 
   async listUsersByOffset(
     query: ListQuery & { offset: number },
-    limits?: CallLimits,
+    limits?: CallContext,
   ): Promise<{ users: User[]; totalCount: number }> {
     return this.read(limits, (db) => this.offsetPage(db, query));
   }
@@ -283,7 +283,7 @@ async function reserveRevisions(trx: Transaction<Database>, count: number): Prom
  * Milliseconds left before the caller's deadline; undefined without one. Throws once it has
  * passed, or once the caller has gone: such work is never begun.
  */
-function timeLeft(limits: CallLimits | undefined): number | undefined {
+function timeLeft(limits: CallContext | undefined): number | undefined {
   if (limits?.signal?.aborted) throw cancelled();
   if (limits?.deadline === undefined) return undefined;
   const left = Math.ceil(limits.deadline - Date.now());

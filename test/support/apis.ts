@@ -212,7 +212,7 @@ export function restApi(client: RestClient): Api {
       const query = new URLSearchParams();
       if (userIds.length > 0) query.set('user_ids', userIds.join(','));
       if (afterRevision !== undefined) query.set('after_revision', String(afterRevision));
-      const stream = openSse(client.baseUrl, `/users/events?${query.toString()}`);
+      const stream = openSse(client.baseUrl, `/users/events?${query.toString()}`, client.headers);
       let taken = 0;
       return {
         async take(count, timeoutMs) {

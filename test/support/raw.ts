@@ -2,10 +2,11 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
+import { ADMIN_TOKEN } from './tokens.js';
 
 const identity = (bytes: Buffer) => bytes;
 
-/** A gRPC call of `method` (e.g. `GetUser`) whose request messages are these raw bytes; rejects with the error it ends with. */
+/** A gRPC call of `method` (e.g. `GetUser`), as an admin, whose request messages are these raw bytes; rejects with the error it ends with. */
 export async function rawGrpc(
   address: string,
   method: string,
@@ -13,13 +14,15 @@ export async function rawGrpc(
   options: { stream?: 'client' | 'bidi' } = {},
 ) {
   const client = new Client(address, credentials.createInsecure());
+  const metadata = new Metadata();
+  metadata.set('authorization', `Bearer ${ADMIN_TOKEN}`);
   const path = `/users.v1.UserService/${method}`;
   const deadline = new Date(Date.now() + 10_000);
   try {
     return await new Promise((resolve, reject) => {
       const done = (error: Error | null, value?: unknown) => (error ? reject(error) : resolve(value));
       if (options.stream === 'bidi') {
-        const call = client.makeBidiStreamRequest(path, identity, identity, new Metadata(), { deadline });
+        const call = client.makeBidiStreamRequest(path, identity, identity, metadata, { deadline });
         call.on('data', () => {});
         call.on('error', reject);
         call.on('end', () => resolve(undefined));
@@ -28,14 +31,14 @@ export async function rawGrpc(
         return;
       }
       if (options.stream === 'client') {
-        const call = client.makeClientStreamRequest(path, identity, identity, new Metadata(), { deadline }, done);
+        const call = client.makeClientStreamRequest(path, identity, identity, metadata, { deadline }, done);
         void (async () => {
           for (const message of messages) if (!call.write(message)) await once(call, 'drain');
           call.end();
         })();
         return;
       }
-      client.makeUnaryRequest(path, identity, identity, messages[0]!, new Metadata(), { deadline }, done);
+      client.makeUnaryRequest(path, identity, identity, messages[0]!, metadata, { deadline }, done);
     });
   } finally {
     client.close();

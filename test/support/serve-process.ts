@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { after } from 'node:test';
+import { TEST_JWT_SECRET } from './tokens.js';
 
 type LogLine = Record<string, unknown> & { msg?: string; server?: string; address?: string };
 
@@ -38,6 +39,8 @@ export function spawnServe(flags: Record<string, string>): SpawnedServe {
     '0',
     '--log-level',
     'info',
+    '--jwt-secret',
+    TEST_JWT_SECRET,
   ];
   for (const [flag, value] of Object.entries(flags)) args.push(`--${flag}`, value);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { type SseMessage, SseParser } from '../../src/rest/sse-parser.js';
+import { ADMIN_TOKEN, bearer } from './tokens.js';
 
 /** An SSE subscriber over node:http, as a browser's EventSource is: the test controls headers and disconnects. */
 export interface SseStream {
@@ -16,7 +17,12 @@ export interface SseStream {
   close(): void;
 }
 
-export function openSse(baseUrl: string, path = '/users/events', headers: Record<string, string> = {}): SseStream {
+/** `headers` default to an admin's Authorization. */
+export function openSse(
+  baseUrl: string,
+  path = '/users/events',
+  headers: Record<string, string> = bearer(ADMIN_TOKEN),
+): SseStream {
   const messages: SseMessage[] = [];
   const comments: string[] = [];
   const parser = new SseParser((comment) => comments.push(comment));

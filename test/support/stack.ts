@@ -7,6 +7,7 @@ import type { GrpcServer } from '../../src/grpc/server.js';
 import { RestClient } from '../../src/rest/client.js';
 import type { RestServer } from '../../src/rest/server.js';
 import { testDatabase } from './databases.js';
+import { ADMIN_TOKEN, TEST_JWT_SECRET } from './tokens.js';
 
 export interface Stack {
   app: App;
@@ -16,6 +17,7 @@ export interface Stack {
   client: UserClient;
   rest: RestServer;
   baseUrl: string;
+  /** REST as an admin (the stack verifies tokens of test/support/tokens.ts). */
   restClient: RestClient;
   /** Shuts the app down once, whichever of the test or `after` comes first. */
   close: () => Promise<void>;
@@ -36,6 +38,7 @@ export async function startStack(
       'grpc-port': '0',
       'rest-port': '0',
       'log-level': 'silent',
+      'jwt-secret': TEST_JWT_SECRET,
       ...flags,
     },
     {},
@@ -50,7 +53,7 @@ export async function startStack(
   await startServers(app, config, logger);
   const server = app.servers.find((s) => s.name === 'grpc') as GrpcServer;
   const address = `127.0.0.1:${server.port}`;
-  const client = new UserClient({ address, defaultDeadlineMs: 10_000 });
+  const client = new UserClient({ address, defaultDeadlineMs: 10_000, token: ADMIN_TOKEN });
   const rest = app.servers.find((s) => s.name === 'rest') as RestServer;
   const baseUrl = `http://127.0.0.1:${rest.port}`;
   let closing: Promise<void> | undefined;
@@ -60,5 +63,6 @@ export async function startStack(
       await app.close(1000);
     })());
   after(close);
-  return { app, config, server, address, client, rest, baseUrl, restClient: new RestClient(baseUrl), close };
+  const restClient = new RestClient(baseUrl, ADMIN_TOKEN);
+  return { app, config, server, address, client, rest, baseUrl, restClient, close };
 }

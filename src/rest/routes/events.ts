@@ -7,7 +7,7 @@ import type { EventType, UserEvent } from '../../domain/user.js';
 import { toErrorResponse } from '../errors.js';
 import { userToJson } from '../representation.js';
 import type { OpenStreams } from '../streams.js';
-import { errorResponses, eventsQuery } from '../schemas.js';
+import { BEARER, errorResponses, eventsQuery } from '../schemas.js';
 
 /** The SSE event name of each change: every type has one, or the build breaks. */
 export const SSE_EVENT_NAME: Record<EventType, string> = {
@@ -58,6 +58,7 @@ export function eventRoutes(app: FastifyInstance, service: UserService, options:
       exposeHeadRoute: false,
       schema: {
         summary: 'Server-Sent Events of user changes (created, updated, deleted); resumable with Last-Event-ID',
+        security: [...BEARER, { accessToken: [] }],
         querystring: eventsQuery,
         produces: ['text/event-stream'],
         response: { 200: { type: 'string', description: 'text/event-stream' }, ...errorResponses(400, 410) },
@@ -78,6 +79,7 @@ export function eventRoutes(app: FastifyInstance, service: UserService, options:
           afterRevision: afterRevision(request.headers['last-event-id'], request.query.after_revision),
           userIds: new Set(ids),
           signal: stop.signal,
+          principal: request.principal,
         });
         const raw = reply.hijack().raw;
         // HTTP/2 forbids connection-specific headers; HTTP/1.1 keeps the connection for the stream.

@@ -1,7 +1,7 @@
 import type {} from '@fastify/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { invalidArgument } from '../../domain/errors.js';
-import type { CallLimits } from '../../domain/ports.js';
+import type { CallContext } from '../../domain/ports.js';
 import type { UserService } from '../../domain/user-service.js';
 import type { User } from '../../domain/user.js';
 import { HttpError, HttpErrorCode } from '../errors.js';
@@ -24,6 +24,7 @@ import {
   batchBody,
   batchResponse,
   createUserBody,
+  BEARER,
   errorResponses,
   fieldsQuery,
   idParams,
@@ -89,12 +90,17 @@ export interface UserRoutesOptions {
 }
 
 export function userRoutes(app: FastifyInstance, service: UserService, options: UserRoutesOptions): void {
-  const limits = (): CallLimits => ({ deadline: Date.now() + options.requestTimeoutMs });
+  /** Who asks, and until when: the request timeout is its deadline. */
+  const context = (request: FastifyRequest): CallContext => ({
+    deadline: Date.now() + options.requestTimeoutMs,
+    principal: request.principal,
+  });
 
   app.get<{ Querystring: ListQuery }>(
     '/users',
     {
       schema: {
+        security: BEARER,
         summary: 'List users, newest first (offset or cursor pages)',
         querystring: listQuery,
         produces,
@@ -109,12 +115,12 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
       if (pageToken !== undefined) {
         if (page !== undefined)
           throw invalidArgument([{ field: 'page', description: 'cannot be combined with page_token' }]);
-        const result = await service.listUsers({ filter, pageSize: limit, pageToken }, limits());
+        const result = await service.listUsers({ filter, pageSize: limit, pageToken }, context(request));
         if (result.nextPageToken)
           reply.header('link', linkHeader(request, { next: { page_token: result.nextPageToken } }));
         return reply.type(type).send(encodePage(result, type, fields));
       }
-      const result = await service.listUsersByOffset({ filter, page, limit }, limits());
+      const result = await service.listUsersByOffset({ filter, page, limit }, context(request));
       const last = Math.max(1, Math.ceil(result.totalCount / result.limit));
       const links: Record<string, Record<string, number>> = { first: { page: 1 } };
       if (result.page > 1) links.prev = { page: Math.min(result.page - 1, last) };
@@ -129,6 +135,7 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
     '/users/:id',
     {
       schema: {
+        security: BEARER,
         summary: 'Get one user (ETag and If-None-Match supported)',
         params: idParams,
         querystring: fieldsQuery,
@@ -143,7 +150,7 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
     async (request, reply) => {
       const type = responseType(request);
       const fields = parseFields(request.query.fields);
-      const user = await service.getUser(request.params.id, limits());
+      const user = await service.getUser(request.params.id, context(request));
       const etag = etagOf(user, type, fields);
       reply.header('etag', etag).header('cache-control', 'private, no-cache').header('vary', 'Accept');
       const ifNoneMatch = request.headers['if-none-match'];
@@ -168,15 +175,16 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
       '/users',
       {
         schema: {
+          security: BEARER,
           summary: 'Create a user',
           body: createUserBody,
           produces,
-          response: { 201: { $ref: 'User#' }, ...errorResponses(400, 406, 409, 413, 415, 504) },
+          response: { 201: { $ref: 'User#' }, ...errorResponses(400, 403, 406, 409, 413, 415, 504) },
         },
       },
       async (request, reply) => {
         const type = responseType(request);
-        const user = await service.createUser(newUserFromJson(request.body), limits());
+        const user = await service.createUser(newUserFromJson(request.body), context(request));
         reply.code(201).header('location', `/users/${user.id}`);
         return sendUser(reply, user, type);
       },
@@ -187,16 +195,17 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
     '/users/:id',
     {
       schema: {
+        security: BEARER,
         summary: 'Update some fields of a user',
         params: idParams,
         body: patchUserBody,
         produces,
-        response: { 200: { $ref: 'User#' }, ...errorResponses(400, 404, 406, 409, 413, 414, 415, 504) },
+        response: { 200: { $ref: 'User#' }, ...errorResponses(400, 403, 404, 406, 409, 413, 414, 415, 504) },
       },
     },
     async (request, reply) => {
       const type = responseType(request);
-      const user = await service.updateUser(request.params.id, updateFromJson(request.body), limits());
+      const user = await service.updateUser(request.params.id, updateFromJson(request.body), context(request));
       return sendUser(reply, user, type);
     },
   );
@@ -205,13 +214,14 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
     '/users/:id',
     {
       schema: {
+        security: BEARER,
         summary: 'Delete a user',
         params: idParams,
-        response: { 204: { type: 'null', description: 'Deleted' }, ...errorResponses(400, 404, 414, 504) },
+        response: { 204: { type: 'null', description: 'Deleted' }, ...errorResponses(400, 403, 404, 414, 504) },
       },
     },
     async (request, reply) => {
-      await service.deleteUser(request.params.id, limits());
+      await service.deleteUser(request.params.id, context(request));
       return reply.code(204).send();
     },
   );
@@ -220,15 +230,16 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
     '/users/batch',
     {
       schema: {
+        security: BEARER,
         summary: 'Create many users atomically (the REST twin of CreateUsers)',
         body: batchBody,
         produces,
-        response: { 201: batchResponse, ...errorResponses(400, 406, 409, 413, 415, 504) },
+        response: { 201: batchResponse, ...errorResponses(400, 403, 406, 409, 413, 415, 504) },
       },
     },
     async (request, reply) => {
       const type = responseType(request);
-      const users = await service.createUsers(request.body.users.map(newUserFromJson), limits());
+      const users = await service.createUsers(request.body.users.map(newUserFromJson), context(request));
       return reply.code(201).type(type).send(encodeBatch(users, type));
     },
   );

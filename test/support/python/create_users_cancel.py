@@ -1,7 +1,7 @@
 """A C-core gRPC client (Debian's python3-grpcio) that streams CreateUsers requests and cancels
 before it has sent them all. C-core cancels with a bare RST_STREAM, without half-closing first.
 
-argv: address, then each request as hex-encoded users.v1.CreateUserRequest bytes.
+argv: address, a bearer token, then each request as hex-encoded users.v1.CreateUserRequest bytes.
 stdout: "sent" once every request is written; then it waits for a line on stdin and cancels;
 finally "code <StatusCode name>".
 """
@@ -10,7 +10,7 @@ import threading
 
 import grpc
 
-address, *requests = sys.argv[1:]
+address, token, *requests = sys.argv[1:]
 cancel = threading.Event()
 
 
@@ -27,7 +27,7 @@ create_users = channel.stream_unary(
     request_serializer=lambda b: b,
     response_deserializer=lambda b: b,
 )
-future = create_users.future(stream())
+future = create_users.future(stream(), metadata=(("authorization", f"Bearer {token}"),))
 sys.stdin.readline()
 future.cancel()
 cancel.set()

@@ -44,6 +44,16 @@ export interface RetryInfo {
   retryDelay: Duration | undefined;
 }
 
+/** Which quota a call broke, and whose. */
+export interface QuotaFailure {
+  violations: QuotaFailure_Violation[];
+}
+
+export interface QuotaFailure_Violation {
+  subject: string;
+  description: string;
+}
+
 function createBaseErrorInfo(): ErrorInfo {
   return { reason: "", domain: "", metadata: {} };
 }
@@ -330,6 +340,107 @@ export const RetryInfo = {
     message.retryDelay = (object.retryDelay !== undefined && object.retryDelay !== null)
       ? Duration.fromPartial(object.retryDelay)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseQuotaFailure(): QuotaFailure {
+  return { violations: [] };
+}
+
+export const QuotaFailure = {
+  encode(message: QuotaFailure, writer: _m0.Writer = _m0.Writer.create()): _m0.Writer {
+    for (const v of message.violations) {
+      QuotaFailure_Violation.encode(v!, writer.uint32(10).fork()).ldelim();
+    }
+    return writer;
+  },
+
+  decode(input: _m0.Reader | Uint8Array, length?: number): QuotaFailure {
+    const reader = input instanceof _m0.Reader ? input : _m0.Reader.create(input);
+    let end = length === undefined ? reader.len : reader.pos + length;
+    const message = createBaseQuotaFailure();
+    while (reader.pos < end) {
+      const tag = reader.uint32();
+      switch (tag >>> 3) {
+        case 1:
+          if (tag !== 10) {
+            break;
+          }
+
+          message.violations.push(QuotaFailure_Violation.decode(reader, reader.uint32()));
+          continue;
+      }
+      if ((tag & 7) === 4 || tag === 0) {
+        break;
+      }
+      reader.skipType(tag & 7);
+    }
+    return message;
+  },
+
+  create(base?: DeepPartial<QuotaFailure>): QuotaFailure {
+    return QuotaFailure.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<QuotaFailure>): QuotaFailure {
+    const message = createBaseQuotaFailure();
+    message.violations = object.violations?.map((e) => QuotaFailure_Violation.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseQuotaFailure_Violation(): QuotaFailure_Violation {
+  return { subject: "", description: "" };
+}
+
+export const QuotaFailure_Violation = {
+  encode(message: QuotaFailure_Violation, writer: _m0.Writer = _m0.Writer.create()): _m0.Writer {
+    if (message.subject !== "") {
+      writer.uint32(10).string(message.subject);
+    }
+    if (message.description !== "") {
+      writer.uint32(18).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: _m0.Reader | Uint8Array, length?: number): QuotaFailure_Violation {
+    const reader = input instanceof _m0.Reader ? input : _m0.Reader.create(input);
+    let end = length === undefined ? reader.len : reader.pos + length;
+    const message = createBaseQuotaFailure_Violation();
+    while (reader.pos < end) {
+      const tag = reader.uint32();
+      switch (tag >>> 3) {
+        case 1:
+          if (tag !== 10) {
+            break;
+          }
+
+          message.subject = reader.string();
+          continue;
+        case 2:
+          if (tag !== 18) {
+            break;
+          }
+
+          message.description = reader.string();
+          continue;
+      }
+      if ((tag & 7) === 4 || tag === 0) {
+        break;
+      }
+      reader.skipType(tag & 7);
+    }
+    return message;
+  },
+
+  create(base?: DeepPartial<QuotaFailure_Violation>): QuotaFailure_Violation {
+    return QuotaFailure_Violation.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<QuotaFailure_Violation>): QuotaFailure_Violation {
+    const message = createBaseQuotaFailure_Violation();
+    message.subject = object.subject ?? "";
+    message.description = object.description ?? "";
     return message;
   },
 };

@@ -1,0 +1,45 @@
+import type { TLSSocket } from 'node:tls';
+import type { FastifyRequest } from 'fastify';
+import type { Principal } from '../domain/access.js';
+import { unavailable } from '../domain/errors.js';
+import type { AccessGate } from '../domain/ports.js';
+import type { OpenStreams } from './streams.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who makes the request, once the access gate admitted it (absent on open routes). */
+    principal?: Principal;
+  }
+}
+
+/** Routes anyone may call: liveness and readiness (load balancers), the OpenAPI document and its docs. */
+const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/openapi.json']);
+const HEALTH = new Set(['/healthz', '/readyz']);
+
+const isOpen = (route: string | undefined) =>
+  route === undefined || OPEN_ROUTES.has(route) || route.startsWith('/docs');
+
+/**
+ * Runs on every request before its route: refuses new work once shutdown began (health stays up to
+ * say so), then has the access gate admit the caller (credentials, rate limit, load shedding) for
+ * every route but the open ones. Unknown routes answer 404 without credentials.
+ */
+export function accessHook(gate: AccessGate, streams: OpenStreams) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const route = request.routeOptions.url;
+    if (route !== undefined && HEALTH.has(route)) return;
+    // A request on a kept-alive connection after shutdown began (Fastify's own 503 has another body).
+    if (streams.closing) throw unavailable('the server is shutting down');
+    if (isOpen(route)) return;
+    const socket = request.raw.socket as Partial<TLSSocket>;
+    const certificateSubject = socket.authorized ? socket.getPeerCertificate?.().subject : undefined;
+    // A browser's EventSource cannot set headers: the event stream also takes ?access_token=.
+    const query = request.query as { access_token?: unknown };
+    request.principal = await gate.admit({
+      authorization: request.headers.authorization,
+      accessToken: route === '/users/events' && typeof query.access_token === 'string' ? query.access_token : undefined,
+      peer: request.ip,
+      ...(certificateSubject ? { certificateSubject } : {}),
+    });
+  };
+}

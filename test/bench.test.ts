@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { GetUserRequest } from '../src/gen/users/v1/users.js';
-import { prepareData } from '../src/bench/fixtures.js';
+import { oursSettings, prepareData } from '../src/bench/fixtures.js';
 import { h2loadVersion, runLoad } from '../src/bench/load/drivers.js';
 import { probe } from '../src/bench/load/node-driver.js';
 import { grpcFrame, type LoadSpec } from '../src/bench/load/spec.js';
@@ -122,13 +122,14 @@ describe('twinapi bench', () => {
     async () => {
       const data = await prepareData(tempDir(), 200);
       const pinning = planPinning();
-      const server = await launchServer('ours', { db: data.db, http2: false }, pinning.serverCores);
+      const server = await launchServer('ours', oursSettings(data), pinning.serverCores);
       try {
         const url = `http://127.0.0.1:${server.ports.grpc}/users.v1.UserService/GetUser`;
         const call = (id: string): LoadSpec => ({
           protocol: 'grpc',
           url,
           body: grpcFrame(GetUserRequest.encode({ id }).finish()),
+          headers: { authorization: `Bearer ${data.token}` },
           connections: 2,
           streams: 1,
           durationS: 0.4,

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { issueToken } from '../access/tokens.js';
 import { openApp } from '../app/app.js';
 import { createLogger } from '../app/logger.js';
 import { seed } from '../app/seed.js';
@@ -13,7 +15,26 @@ export interface BenchData {
   /** A cursor after all but the last 100 users: ListUsers from it streams exactly those 100. */
   listPageToken: string;
   listPage: User[];
+  /** The secret our servers verify tokens with, and an admin token the load carries. */
+  jwtSecret: string;
+  token: string;
 }
+
+/** What our server (`ours`) runs with in the lab: the seeded database, and auth on unless `auth: 'none'`. */
+export interface OursSettings {
+  db: string;
+  http2: boolean;
+  jwtSecret: string;
+  auth?: 'jwt' | 'none';
+  workers?: number;
+}
+
+export const oursSettings = (data: BenchData, more: Partial<OursSettings> = {}): OursSettings => ({
+  db: data.db,
+  http2: false,
+  jwtSecret: data.jwtSecret,
+  ...more,
+});
 
 export const LIST_SIZE = 100;
 
@@ -33,7 +54,18 @@ export async function prepareData(dir: string, userCount: number): Promise<Bench
       pageToken = page.nextPageToken;
     }
     const last = await app.service.listUsers({ pageSize: LIST_SIZE, pageToken });
-    return { db, userCount, sampleUser: sampleUser ?? last.users[0]!, listPageToken: pageToken, listPage: last.users };
+    const jwtSecret = randomBytes(32).toString('base64url');
+    const key = { kind: 'secret', secret: new TextEncoder().encode(jwtSecret), source: 'setting' } as const;
+    const token = await issueToken(key, { role: 'admin', subject: 'bench', ttl: '7d', issuer: '', audience: '' });
+    return {
+      db,
+      userCount,
+      sampleUser: sampleUser ?? last.users[0]!,
+      listPageToken: pageToken,
+      listPage: last.users,
+      jwtSecret,
+      token,
+    };
   } finally {
     await app.close();
   }

@@ -124,6 +124,7 @@ async function runH2load(spec: LoadSpec, context: RunContext, threads: number): 
       logFile,
     );
     if (spec.protocol === 'http1') args.push('--h1');
+    for (const [name, value] of Object.entries(spec.headers ?? {})) args.push('-H', `${name}: ${value}`);
     if (spec.body) {
       const bodyFile = join(dir, 'request.bin');
       writeFileSync(bodyFile, spec.body);

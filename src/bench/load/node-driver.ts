@@ -31,8 +31,8 @@ function grpcStatusOf(headers: IncomingHttpHeaders): number | undefined {
 function http2Call(session: ClientHttp2Session, spec: LoadSpec, path: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const headers = spec.body
-      ? { ':method': 'POST', ':path': path, ...GRPC_REQUEST_HEADERS }
-      : { ':method': 'GET', ':path': path };
+      ? { ':method': 'POST', ':path': path, ...GRPC_REQUEST_HEADERS, ...spec.headers }
+      : { ':method': 'GET', ':path': path, ...spec.headers };
     const stream = session.request(headers, { endStream: !spec.body });
     const reply: Reply = { status: 0, dataBytes: 0 };
     stream.on('response', (h) => {
@@ -51,9 +51,9 @@ function http2Call(session: ClientHttp2Session, spec: LoadSpec, path: string): P
   });
 }
 
-function http1Call(agent: Agent, url: URL): Promise<Reply> {
+function http1Call(agent: Agent, url: URL, headers: Record<string, string> = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { agent }, (res) => {
+    const req = httpRequest(url, { agent, headers }, (res) => {
       let dataBytes = 0;
       res.on('data', (chunk: Buffer) => {
         dataBytes += chunk.length;
@@ -71,7 +71,7 @@ export async function probe(spec: LoadSpec): Promise<Reply> {
   const url = new URL(spec.url);
   if (spec.protocol === 'http1') {
     const agent = new Agent({ keepAlive: false });
-    return http1Call(agent, url);
+    return http1Call(agent, url, spec.headers);
   }
   const session = connect(url.origin);
   try {
@@ -127,7 +127,7 @@ export async function runNodeLoad(spec: LoadSpec): Promise<NodeLoadOutcome> {
   if (spec.protocol === 'http1') {
     const agent = new Agent({ keepAlive: true, maxSockets: spec.connections });
     closers.push(() => agent.destroy());
-    for (let i = 0; i < spec.connections; i++) loops.push(loop(() => http1Call(agent, url)));
+    for (let i = 0; i < spec.connections; i++) loops.push(loop(() => http1Call(agent, url, spec.headers)));
   } else {
     for (let c = 0; c < spec.connections; c++) {
       const session = connect(url.origin);

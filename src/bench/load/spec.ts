@@ -8,6 +8,8 @@ export interface LoadSpec {
   url: string;
   /** A gRPC call's request frame (the call is then a POST). */
   body?: Buffer;
+  /** Headers every request carries (the bearer token of a server with auth on). */
+  headers?: Record<string, string>;
   connections: number;
   /** Concurrent streams per connection; HTTP/1.1 is never pipelined, so 1 there. */
   streams: number;

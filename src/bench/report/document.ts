@@ -1,6 +1,6 @@
 import type { BenchResults } from '../results.js';
 import { decisionGuide } from './guide.js';
-import { findings, targetChecks } from './findings.js';
+import { findings, targetChecks, unaryAt } from './findings.js';
 
 /** A chart's series by category, drawn as horizontal bars in the HTML report. */
 export interface Chart {
@@ -203,6 +203,32 @@ function latencySection(r: BenchResults): Section | undefined {
   };
 }
 
+/** GetUser on the same server with authentication on (the default) and off: what access control costs. */
+function accessSection(r: BenchResults): Section | undefined {
+  const pairs = [
+    ['gRPC', 'ours-grpc-get', 'ours-noauth-grpc-get'],
+    ['REST (HTTP/1.1)', 'ours-rest-h1-get', 'ours-noauth-rest-h1-get'],
+  ] as const;
+  const rows = pairs.flatMap(([protocol, on, off]) => {
+    const [withAuth, without] = [unaryAt(r, on), unaryAt(r, off)];
+    if (!withAuth || !without) return [];
+    const cost = 1 - withAuth.rps.median / without.rps.median;
+    return [
+      [protocol, String(withAuth.connections), n0(without.rps.median), n0(withAuth.rps.median), `${f(cost * 100, 1)}%`],
+    ];
+  });
+  if (rows.length === 0) return undefined;
+  return {
+    title: 'What access control costs GetUser',
+    paragraphs: [
+      'The same server, with a bearer token verified on every call (the default: the token is verified once, ' +
+        'then served from a cache until it expires) and with --auth none; both receive the same requests. ' +
+        'Rate limiting (a token bucket per caller) and load shedding stay on in both.',
+    ],
+    table: { head: ['protocol', 'connections', 'auth off req/s', 'auth on req/s', 'cost'], rows },
+  };
+}
+
 function streamingSection(r: BenchResults): Section | undefined {
   const s = r.streaming;
   if (!s) return undefined;
@@ -301,6 +327,7 @@ export function reportSections(r: BenchResults): Section[] {
     payloadSection(r),
     unarySection(r, 'get'),
     latencySection(r),
+    accessSection(r),
     unarySection(r, 'list'),
     scalingSection(r),
     streamingSection(r),

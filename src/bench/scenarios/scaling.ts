@@ -1,4 +1,4 @@
-import type { BenchData } from '../fixtures.js';
+import { type BenchData, oursSettings } from '../fixtures.js';
 import { type Pinning, splitCores } from '../pinning.js';
 import type { Progress } from '../progress.js';
 import { launchServer } from '../servers/launch.js';
@@ -53,7 +53,7 @@ export async function runScaling(
   const results: ScalingResults = { measurements: [], failures: [] };
   for (const workers of settings.counts) {
     const pinning = splitCores(workers, settings.cores);
-    const server = await launchServer('ours', { db: data.db, http2: false, workers }, pinning.serverCores);
+    const server = await launchServer('ours', oursSettings(data, { workers }), pinning.serverCores);
     const found: UnaryResults = { measurements: [], failures: [] };
     try {
       const unary = { ...settings, pinning, concurrency: [settings.connections] };

@@ -3,7 +3,7 @@ import { UserClient } from '../../grpc/client.js';
 import { RestClient } from '../../rest/client.js';
 import type { UserJson } from '../../rest/representation.js';
 import { SseParser } from '../../rest/sse-parser.js';
-import type { BenchData } from '../fixtures.js';
+import { type BenchData, oursSettings } from '../fixtures.js';
 import type { Pinning } from '../pinning.js';
 import type { Progress } from '../progress.js';
 import { launchServer } from '../servers/launch.js';
@@ -105,9 +105,10 @@ function watchGrpc(client: UserClient, tally: Tally): () => void {
   return () => watch.cancel();
 }
 
-function watchSse(baseUrl: string, tally: Tally): () => void {
+function watchSse(baseUrl: string, token: string, tally: Tally): () => void {
   const parser = new SseParser();
-  const request = http.get(`${baseUrl}/users/events`, { headers: { accept: 'text/event-stream' } }, (response) => {
+  const headers = { accept: 'text/event-stream', authorization: `Bearer ${token}` };
+  const request = http.get(`${baseUrl}/users/events`, { headers }, (response) => {
     response.setEncoding('utf8');
     response.on('data', (chunk: string) => {
       for (const message of parser.push(chunk)) {
@@ -171,10 +172,14 @@ export async function runStreaming(
   settings: StreamingSettings,
   progress: Progress,
 ): Promise<StreamingResults> {
-  const server = await launchServer('ours', { db: data.db, http2: false }, settings.pinning.serverCores);
-  const client = new UserClient({ address: `127.0.0.1:${server.ports.grpc}`, defaultDeadlineMs: FAN_OUT_TIMEOUT_MS });
+  const server = await launchServer('ours', oursSettings(data), settings.pinning.serverCores);
+  const client = new UserClient({
+    address: `127.0.0.1:${server.ports.grpc}`,
+    defaultDeadlineMs: FAN_OUT_TIMEOUT_MS,
+    token: data.token,
+  });
   const baseUrl = `http://127.0.0.1:${server.ports.http}`;
-  const rest = new RestClient(baseUrl);
+  const rest = new RestClient(baseUrl, data.token);
   try {
     const listAll: ListAllMeasurement[] = [];
     for (const [protocol, label, run] of [
@@ -193,7 +198,7 @@ export async function runStreaming(
     progress.step(`streaming fan-out gRPC WatchUsers × ${settings.subscribers}`);
     const grpc = await fanOut((t) => watchGrpc(client, t), client, settings, `${runId}g`);
     progress.step(`streaming fan-out SSE × ${settings.subscribers}`);
-    const sse = await fanOut((t) => watchSse(baseUrl, t), client, settings, `${runId}s`);
+    const sse = await fanOut((t) => watchSse(baseUrl, data.token, t), client, settings, `${runId}s`);
     return {
       listAll,
       fanOut: [

@@ -1,7 +1,7 @@
 import { userToProto } from '../../contract/users.js';
 import { GetUserRequest, ListUsersRequest, User as UserCodec } from '../../gen/users/v1/users.js';
 import { userToJson } from '../../rest/representation.js';
-import { type BenchData, LIST_SIZE } from '../fixtures.js';
+import { type BenchData, LIST_SIZE, oursSettings } from '../fixtures.js';
 import { type DriverName, runLoad } from '../load/drivers.js';
 import { probe, succeeded } from '../load/node-driver.js';
 import { grpcFrame, type LoadProtocol, type LoadResult, type LoadSpec } from '../load/spec.js';
@@ -60,8 +60,23 @@ const constantUser = (data: BenchData) => ({
 });
 
 export const SERVER_PLANS: ServerPlan[] = [
-  { kind: 'ours', settings: (d) => ({ db: d.db, http2: false }), targets: ourTargets('h1') },
-  { kind: 'ours', settings: (d) => ({ db: d.db, http2: true }), targets: ourTargets('h2') },
+  { kind: 'ours', settings: (d) => oursSettings(d), targets: ourTargets('h1') },
+  { kind: 'ours', settings: (d) => oursSettings(d, { http2: true }), targets: ourTargets('h2') },
+  {
+    // The same server with authentication off: what verifying the bearer token costs GetUser.
+    kind: 'ours',
+    settings: (d) => oursSettings(d, { auth: 'none' }),
+    targets: [
+      { id: 'ours-noauth-grpc-get', label: 'twinapi gRPC, auth off', group: 'ours', protocol: 'grpc', endpoint: 'get' },
+      {
+        id: 'ours-noauth-rest-h1-get',
+        label: 'twinapi REST (HTTP/1.1), auth off',
+        group: 'ours',
+        protocol: 'http1',
+        endpoint: 'get',
+      },
+    ],
+  },
   {
     kind: 'bare-http',
     settings: constantUser,
@@ -130,7 +145,16 @@ export const SERVER_PLANS: ServerPlan[] = [
   },
 ];
 
-export function requestFor(target: UnaryTarget, data: BenchData): { path: string; body?: Buffer } {
+export function requestFor(
+  target: UnaryTarget,
+  data: BenchData,
+): { path: string; body?: Buffer; headers?: Record<string, string> } {
+  // Our servers take the bearer token (one with auth off ignores it: the requests stay the same).
+  const headers = target.group === 'ours' ? { authorization: `Bearer ${data.token}` } : undefined;
+  return { ...requestPath(target, data), ...(headers ? { headers } : {}) };
+}
+
+function requestPath(target: UnaryTarget, data: BenchData): { path: string; body?: Buffer } {
   if (target.protocol === 'grpc') {
     return target.endpoint === 'get'
       ? {
@@ -252,11 +276,12 @@ export async function measureTarget(
 ): Promise<void> {
   const name = label ? `${target.id} (${label})` : target.id;
   const port = target.protocol === 'grpc' ? server.ports.grpc : server.ports.http;
-  const { path, body } = requestFor(target, data);
+  const { path, body, headers } = requestFor(target, data);
   const base: LoadSpec = {
     protocol: target.protocol,
     url: `http://127.0.0.1:${port}${path}`,
     body,
+    headers,
     connections: 1,
     streams: 1,
     durationS: settings.durationS,

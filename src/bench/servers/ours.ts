@@ -7,11 +7,21 @@ import { createLogger } from '../../app/logger.js';
 import { runWorkers } from '../../app/workers.js';
 import type { GrpcServer } from '../../grpc/server.js';
 import type { RestServer } from '../../rest/server.js';
+import type { OursSettings } from '../fixtures.js';
 import { announce, type ServerPorts, serverSettings } from './entry.js';
 
-const { db, http2, workers = 1 } = serverSettings<{ db: string; http2: boolean; workers?: number }>();
+const { db, http2, workers = 1, jwtSecret, auth = 'jwt' } = serverSettings<OursSettings>();
 const config = loadConfig(
-  { db, host: '127.0.0.1', 'grpc-port': '0', 'rest-port': '0', 'rest-http2': String(http2), 'log-level': 'info' },
+  {
+    db,
+    host: '127.0.0.1',
+    'grpc-port': '0',
+    'rest-port': '0',
+    'rest-http2': String(http2),
+    'log-level': 'info',
+    'jwt-secret': jwtSecret,
+    auth,
+  },
   {},
 );
 const logger = createLogger(config.logLevel, false);

@@ -141,6 +141,8 @@ function response(
   const headers: Record<string, string> = {};
   if (retryAfter !== undefined) headers['retry-after'] = retryAfter;
   // The rate-limit header fields (IETF httpapi draft): which quota, none left, and when it refills.
+  // RFC 6750: how to authenticate, on every 401.
+  if (code === ErrorCode.UNAUTHENTICATED) headers['www-authenticate'] = 'Bearer realm="twinapi", error="invalid_token"';
   if (quotaLimit !== undefined) {
     Object.assign(headers, {
       'ratelimit-limit': quotaLimit,

@@ -54,7 +54,7 @@ export interface CallHooks {
   /** An error that is not the client's fault. */
   onInternalError(error: unknown, method: string): void;
   /** Who makes the call, if it may run now (UNAUTHENTICATED, RATE_LIMITED, OVERLOADED otherwise). */
-  admit(call: IncomingCall): Principal | Promise<Principal>;
+  admit: (call: IncomingCall) => Principal | Promise<Principal>;
 }
 
 type AnyCall = ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>;
@@ -81,7 +81,7 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
       // Through a promise, so a synchronous throw becomes a status too.
       Promise.resolve(call)
-        .then(hooks.admit)
+        .then((incoming) => hooks.admit(incoming))
         .then((principal) => run(decoded(call.request), contextOf(call, principal)))
         .then(
           (response) => callback(null, response),

@@ -15,6 +15,11 @@ export interface Access {
   close(): Promise<void>;
 }
 
+/** Fails, with the one-line reason, when the configuration cannot verify tokens: before anything opens. */
+export function checkAccess(config: Config): void {
+  if (config.auth === 'jwt') tokenKeyOf(config);
+}
+
 /** The key tokens are verified (and, for a secret, signed) with. */
 const tokenKeyOf = (config: Config) =>
   resolveTokenKey({

@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
+import { checkAccess } from '../app/access.js';
 import { openApp, startServers } from '../app/app.js';
 import { redactedDb, type Config } from '../app/config.js';
 import { HEARS_SHUTDOWN_MESSAGE, SHUTDOWN_MESSAGE } from '../app/workers.js';
@@ -35,6 +36,7 @@ function stopRequested(logger: Logger): Promise<string> {
 /** `twinapi serve`: both servers until a stop request, then a graceful drain. Resolves with the exit code. */
 export async function serve(config: Config, logger: Logger): Promise<number> {
   const stop = stopRequested(logger);
+  checkAccess(config);
   const app = await openApp(config, logger);
   try {
     await startServers(app, config, logger);

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { POSTGRES_URL, postgresUnreachable } from './engine.js';
 
 const SUITES = [
+  'keys',
   'access',
   'hostile',
   'behaviour',

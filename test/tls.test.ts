@@ -50,9 +50,11 @@ describe('TLS', () => {
     assert.equal((await grpc.getUser({ id: user.id })).id, user.id);
     grpc.close();
     const baseUrl = `https://127.0.0.1:${stack.rest.port}`;
-    const rest = new RestClient(baseUrl, ADMIN_TOKEN, {
+    // Node's fetch takes undici's dispatcher option, which its RequestInit type does not list.
+    const init: RequestInit & { dispatcher: Agent } = {
       dispatcher: new Agent({ connect: { ca: certs.read(certs.caCert) } }),
-    } as RequestInit);
+    };
+    const rest = new RestClient(baseUrl, ADMIN_TOKEN, init);
     assert.equal((await rest.getUser(user.id)).email, user.email);
     const viaCurl = await curl(`${baseUrl}/users/${user.id}`, ['-H', `authorization: Bearer ${ADMIN_TOKEN}`]);
     assert.equal(viaCurl.status, 200);

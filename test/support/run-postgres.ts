@@ -4,7 +4,6 @@ import { spawnSync } from 'node:child_process';
 import { POSTGRES_URL, postgresUnreachable } from './engine.js';
 
 const SUITES = [
-  'keys',
   'access',
   'hostile',
   'behaviour',

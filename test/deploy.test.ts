@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { adminFetch } from './support/tokens.js';
 import { parse, parseAllDocuments } from 'yaml';
+import { checkAccess } from '../src/app/access.js';
 import { CONFIG_ENV_NAMES, describeSettings, loadConfig, SETTING_LIST } from '../src/app/config.js';
 import { MAX_REPORTED_VIOLATIONS } from '../src/domain/errors.js';
 import { PAGE_SIZE } from '../src/domain/pagination.js';
@@ -59,7 +60,7 @@ const KNOWN_INSTRUCTIONS = new Set([
 interface Container {
   args: string[];
   ports: { name: string; containerPort: number }[];
-  env: { name: string; value?: string }[];
+  env: { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[];
   startupProbe: Probe;
   livenessProbe: Probe;
   readinessProbe: Probe;
@@ -130,11 +131,23 @@ describe('deploy/', () => {
 
     const names = container.env.map((e) => e.name);
     for (const name of names) assert.ok(CONFIG_ENV_NAMES.includes(name), `env ${name} is no setting of twinapi`);
-    const env = Object.fromEntries(
-      container.env.map((e) => [e.name, e.value ?? 'postgres://twinapi@db.example:5432/twinapi']),
-    );
+    const fromSecrets: Record<string, string> = {
+      DATABASE_URL: 'postgres://twinapi@db.example:5432/twinapi',
+      TWINAPI_JWT_SECRET: 's'.repeat(40),
+    };
+    const env = Object.fromEntries(container.env.map((e) => [e.name, e.value ?? fromSecrets[e.name]!]));
     const config = loadConfig({}, env);
     assert.match(config.db, /^postgres:\/\//, 'replicas share PostgreSQL');
+    const secrets = Object.fromEntries(
+      container.env.filter((e) => e.valueFrom).map((e) => [e.name, e.valueFrom!.secretKeyRef.name]),
+    );
+    assert.deepEqual(
+      secrets,
+      { DATABASE_URL: 'twinapi-db', TWINAPI_JWT_SECRET: 'twinapi-auth' },
+      'secrets come from Secrets',
+    );
+    assert.equal(config.auth, 'jwt');
+    assert.doesNotThrow(() => checkAccess(config), 'replicas on PostgreSQL share a configured key');
     const preStopS = Number(container.lifecycle.preStop.exec.command[1]);
     assert.ok(
       config.shutdownTimeoutMs / 1000 + preStopS < pod.terminationGracePeriodSeconds,

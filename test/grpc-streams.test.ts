@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import http from 'node:http';
+import { after, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { UserClient } from '../src/grpc/client.js';
 import { CreateUserRequest, type UserEvent, UserEvent_EventType as EventType } from '../src/gen/users/v1/users.js';
 import { grpcFailure } from './support/failures.js';
 import { aUser, consecutive, take, until } from './support/helpers.js';
@@ -228,5 +233,65 @@ describe('gRPC WatchUsers (bidirectional)', async () => {
     watch.send({});
     assert.equal(await codeOf(drain(watch.events)), status.DEADLINE_EXCEEDED);
     await until(() => app.feed.waitingWatchers === 0, 'the listener to go');
+  });
+});
+
+describe('a streaming call whose client leaves while it is still being admitted', () => {
+  /**
+   * A stack whose identity provider answers only when told to, and a client with a token the
+   * stack has not seen: its admission (verifying against the JWKS) is pending until released.
+   */
+  async function slowAdmission() {
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'slow', alg: 'RS256', use: 'sig' };
+    const held: (() => void)[] = [];
+    const provider = http.createServer((_request, response) => {
+      const body = JSON.stringify({ keys: [jwk] });
+      held.push(() => response.writeHead(200, { 'content-type': 'application/json' }).end(body));
+    });
+    provider.listen(0, '127.0.0.1');
+    await once(provider, 'listening');
+    after(() => provider.close());
+    const url = `http://127.0.0.1:${(provider.address() as { port: number }).port}/jwks.json`;
+    const { server, address } = await startStack({ 'jwt-secret': '', 'jwt-jwks-url': url });
+    const token = await new SignJWT({ role: 'admin' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'slow' })
+      .setSubject(randomUUID())
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 60)
+      .sign(privateKey);
+    const client = new UserClient({ address, token });
+    after(() => client.close());
+    return { server, client, held };
+  }
+
+  async function leaveDuringAdmission(start: (client: UserClient, signal: AbortSignal) => Promise<unknown>) {
+    const { server, client, held } = await slowAdmission();
+    const abort = new AbortController();
+    const call = start(client, abort.signal);
+    await until(() => server.openStreams === 1 && held.length > 0, 'the call to wait for its admission');
+    abort.abort();
+    assert.equal(await codeOf(call), status.CANCELLED);
+    for (const answer of held.splice(0)) answer();
+    await until(() => server.openStreams === 0, 'the server to let the call go');
+  }
+
+  it('CreateUsers ends, not waiting forever for a stream that is gone', async () => {
+    await leaveDuringAdmission((client, signal) =>
+      client.createUsers(
+        (async function* () {
+          yield aUser();
+          await new Promise((resolve) => signal.addEventListener('abort', resolve));
+        })(),
+        { signal },
+      ),
+    );
+  });
+
+  it('WatchUsers ends, holding no watch slot', async () => {
+    await leaveDuringAdmission((client, signal) => {
+      const stream = client.watchUsers({ signal });
+      stream.send({ userIds: [] });
+      return drain(stream.events);
+    });
   });
 });

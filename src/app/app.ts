@@ -8,7 +8,10 @@ import { startRestServer } from '../rest/server.js';
 import { openStore } from '../store/open.js';
 import type { Config } from './config.js';
 import { openAccess, tlsFiles } from './access.js';
+import { openTelemetry, type Telemetry, type TelemetryConfig } from './telemetry.js';
 import { sharedWithSiblingWorkers } from './workers.js';
+import { startMetricsServer } from '../telemetry/metrics-server.js';
+import { timedStore } from '../telemetry/store.js';
 
 /** A protocol server the app runs; each stops accepting, then drains. */
 export interface RunningServer {
@@ -21,6 +24,7 @@ export interface App {
   service: UserService;
   store: UserStore;
   feed: ChangeFeed;
+  telemetry: Telemetry;
   servers: RunningServer[];
   /** Runs `stop` when the app closes, after its servers. */
   onClose(stop: () => void | Promise<void>): void;
@@ -37,45 +41,58 @@ export async function startServers(app: App, config: Config, logger: Logger): Pr
   app.onClose(() => access.close());
   const { gate } = access;
   const tls = tlsFiles(config);
-  app.servers.push(
-    await startGrpcServer(
-      app.service,
-      {
-        host: config.host,
-        port: config.grpcPort,
-        keepaliveTimeMs: config.grpcKeepaliveTimeMs,
-        keepaliveTimeoutMs: config.grpcKeepaliveTimeoutMs,
-        maxConcurrentStreams: config.grpcMaxConcurrentStreams,
-        maxReceiveMessageBytes: config.grpcMaxReceiveMessageBytes,
-        maxSendMessageBytes: config.grpcMaxSendMessageBytes,
-        maxConnectionIdleMs: config.grpcMaxConnectionIdleMs,
-        maxConnectionAgeMs: config.grpcMaxConnectionAgeMs,
-        maxConnectionAgeGraceMs: config.grpcMaxConnectionAgeGraceMs,
-        maxSessionMemoryMiB: config.grpcMaxSessionMemoryMib,
-        reflection: config.grpcReflection,
-        gate,
-        tls,
-      },
-      logger.child({ server: 'grpc' }),
-    ),
+  const { metrics, calls: telemetry } = app.telemetry;
+  const grpc = await startGrpcServer(
+    app.service,
+    {
+      host: config.host,
+      port: config.grpcPort,
+      keepaliveTimeMs: config.grpcKeepaliveTimeMs,
+      keepaliveTimeoutMs: config.grpcKeepaliveTimeoutMs,
+      maxConcurrentStreams: config.grpcMaxConcurrentStreams,
+      maxReceiveMessageBytes: config.grpcMaxReceiveMessageBytes,
+      maxSendMessageBytes: config.grpcMaxSendMessageBytes,
+      maxConnectionIdleMs: config.grpcMaxConnectionIdleMs,
+      maxConnectionAgeMs: config.grpcMaxConnectionAgeMs,
+      maxConnectionAgeGraceMs: config.grpcMaxConnectionAgeGraceMs,
+      maxSessionMemoryMiB: config.grpcMaxSessionMemoryMib,
+      reflection: config.grpcReflection,
+      gate,
+      tls,
+      telemetry,
+    },
+    logger.child({ server: 'grpc' }),
   );
+  app.servers.push(grpc);
+  const rest = await startRestServer(
+    app.service,
+    {
+      host: config.host,
+      port: config.restPort,
+      bodyLimitBytes: config.restBodyLimitBytes,
+      http2: config.restHttp2,
+      requestTimeoutMs: config.restRequestTimeoutMs,
+      headersTimeoutMs: config.restHeadersTimeoutMs,
+      keepAliveTimeoutMs: config.restKeepAliveTimeoutMs,
+      idleTimeoutMs: config.restIdleTimeoutMs,
+      sseHeartbeatMs: config.sseHeartbeatMs,
+      gate,
+      tls,
+      telemetry,
+    },
+    logger.child({ server: 'rest' }),
+  );
+  app.servers.push(rest);
+  if (!metrics) return;
+  metrics.addStreams({ protocol: 'grpc', open: () => grpc.watchStreams, delivered: () => grpc.eventsDelivered });
+  metrics.addStreams({ protocol: 'sse', open: () => rest.watchStreams, delivered: () => rest.eventsDelivered });
+  // A worker's metrics are scraped through the cluster primary, which serves the sum.
+  if (cluster.isWorker) return;
+  const scrape = async () => ({ body: await metrics.scrape(), contentType: metrics.contentType });
   app.servers.push(
-    await startRestServer(
-      app.service,
-      {
-        host: config.host,
-        port: config.restPort,
-        bodyLimitBytes: config.restBodyLimitBytes,
-        http2: config.restHttp2,
-        requestTimeoutMs: config.restRequestTimeoutMs,
-        headersTimeoutMs: config.restHeadersTimeoutMs,
-        keepAliveTimeoutMs: config.restKeepAliveTimeoutMs,
-        idleTimeoutMs: config.restIdleTimeoutMs,
-        sseHeartbeatMs: config.sseHeartbeatMs,
-        gate,
-        tls,
-      },
-      logger.child({ server: 'rest' }),
+    await startMetricsServer(
+      { host: config.host, port: config.metricsPort, scrape },
+      logger.child({ server: 'metrics' }),
     ),
   );
 }
@@ -83,13 +100,19 @@ export async function startServers(app: App, config: Config, logger: Logger): Pr
 /** Wires store, change feed and domain; the protocol servers attach to `service`. */
 export async function openApp(
   config: Pick<Config, 'db' | 'eventRetention'> &
-    Partial<Pick<Config, 'dbPoolSize' | 'feedPollMs' | 'maxWatchStreams' | 'maxWatchStreamsPerPrincipal'>>,
+    Partial<Pick<Config, 'dbPoolSize' | 'feedPollMs' | 'maxWatchStreams' | 'maxWatchStreamsPerPrincipal'>> &
+    Partial<TelemetryConfig>,
   logger: Logger,
 ): Promise<App> {
-  const { store, listenForCommits } = await openStore(config.db, {
+  const telemetry = await openTelemetry(config, logger);
+  const { metrics } = telemetry;
+  const opened = await openStore(config.db, {
     poolSize: config.dbPoolSize,
     onPoolError: (error) => logger.warn({ err: error }, 'a pooled database connection failed; it will be replaced'),
+    ...(metrics ? { onWriteLockWait: (seconds: number) => metrics.sqliteWriteLockWait.observe(seconds) } : {}),
   });
+  const { listenForCommits } = opened;
+  const store = metrics ? timedStore(opened.store, metrics.dbOperations(opened.system)) : opened.store;
   const feed = await ChangeFeed.start(store.changeLog, {
     retention: config.eventRetention,
     ...(config.feedPollMs ? { pollIntervalMs: config.feedPollMs } : {}),
@@ -97,7 +120,7 @@ export async function openApp(
   });
   // Other instances' commits wake the feed at once; without a signal it still polls the log.
   const listener = listenForCommits?.(
-    (revision) => feed.notify(revision),
+    (revision) => feed.notify(revision, 'notify'),
     (error) =>
       logger.warn({ err: error }, 'lost the database notification connection; reconnecting (the feed keeps polling)'),
   );
@@ -106,12 +129,21 @@ export async function openApp(
     ...(config.maxWatchStreams ? { maxWatches: config.maxWatchStreams } : {}),
     ...(config.maxWatchStreamsPerPrincipal ? { maxWatchesPerPrincipal: config.maxWatchStreamsPerPrincipal } : {}),
   });
+  if (metrics) {
+    metrics.setFeed({
+      revision: () => feed.headRevision,
+      logHead: () => opened.store.changeLog.headRevision(),
+      wakeups: () => feed.wakeups,
+    });
+    if (opened.pool) metrics.addPool({ name: poolName(config.db), ...opened.pool });
+  }
   const servers: RunningServer[] = [];
   const closing: (() => void | Promise<void>)[] = [];
   return {
     service,
     store,
     feed,
+    telemetry,
     servers,
     onClose: (stop) => closing.push(stop),
     async close(timeoutMs = 10_000) {
@@ -120,6 +152,13 @@ export async function openApp(
       await listener?.close();
       await feed.close();
       await store.close();
+      await telemetry.close();
     },
   };
+}
+
+/** A pool's name as the conventions build it: the server's address and the database (no credentials). */
+function poolName(db: string): string {
+  const url = new URL(db);
+  return `${url.host}${url.pathname}`;
 }

@@ -60,6 +60,14 @@ export interface Config {
   tlsCert: string;
   tlsKey: string;
   tlsClientCa: string;
+  /** Port of GET /metrics (Prometheus); 0 = no metrics at all. */
+  metricsPort: number;
+  /** One log line per call (level info). */
+  accessLog: boolean;
+  /** OTLP/HTTP endpoint spans are exported to; '' = no tracing. */
+  otlpEndpoint: string;
+  /** `service.name` of exported spans. */
+  otelServiceName: string;
 }
 
 /** Each setting: its flag, its environment variable, its default. */
@@ -218,6 +226,12 @@ const SETTINGS = {
   tlsCert: { flag: 'tls-cert', env: 'TWINAPI_TLS_CERT', default: '', parse: String },
   tlsKey: { flag: 'tls-key', env: 'TWINAPI_TLS_KEY', default: '', parse: String },
   tlsClientCa: { flag: 'tls-client-ca', env: 'TWINAPI_TLS_CLIENT_CA', default: '', parse: String },
+  // 9464: the OpenTelemetry Prometheus exporter's port, where scrapers look first.
+  metricsPort: { flag: 'metrics-port', env: 'TWINAPI_METRICS_PORT', default: '9464', parse: port },
+  accessLog: { flag: 'access-log', env: 'TWINAPI_ACCESS_LOG', default: 'true', parse: boolean },
+  // The standard OpenTelemetry variables, so an operator's existing settings apply unchanged.
+  otlpEndpoint: { flag: 'otlp-endpoint', env: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: '', parse: url },
+  otelServiceName: { flag: 'otel-service-name', env: 'OTEL_SERVICE_NAME', default: 'twinapi', parse: String },
 } as const satisfies Record<
   keyof Config,
   { flag: string; env: string | readonly string[]; default: string; parse: (v: string) => unknown }
@@ -307,6 +321,16 @@ function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${value} is not a port number`);
   return n;
+}
+
+function url(value: string): string {
+  if (value === '') return value;
+  try {
+    if (/^https?:$/.test(new URL(value).protocol)) return value;
+  } catch {
+    // not a URL at all: the same message
+  }
+  throw new Error(`${value} is not an http:// or https:// URL`);
 }
 
 function oneOf<T extends string>(...values: T[]): (value: string) => T {

@@ -1,6 +1,9 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { EventFeed } from '../domain/ports.js';
+import type { ChangeFeed } from '../events/change-feed.js';
+import { clusterScrape } from '../telemetry/cluster.js';
+import { type MetricsServer, startMetricsServer } from '../telemetry/metrics-server.js';
 
 /** Restarts allowed within RESTART_WINDOW_MS before the primary gives up: a crash loop is not service. */
 const MAX_RESTARTS = 5;
@@ -22,9 +25,9 @@ const isCommit = (message: unknown): message is CommitMessage =>
  * workers of each commit, and is woken by theirs. Without this they would
  * learn of each other's commits only at the feed's next poll.
  */
-export function sharedWithSiblingWorkers(feed: EventFeed): EventFeed {
+export function sharedWithSiblingWorkers(feed: ChangeFeed): EventFeed {
   process.on('message', (message) => {
-    if (isCommit(message)) feed.notify(message.twinapiCommit);
+    if (isCommit(message)) feed.notify(message.twinapiCommit, 'worker');
   });
   return {
     watch: (options) => feed.watch(options),
@@ -43,7 +46,26 @@ export function sharedWithSiblingWorkers(feed: EventFeed): EventFeed {
  * too, and a second signal means "exit now") and waits for them. A worker
  * still loading its code cannot hear the message yet: it gets SIGTERM.
  */
-export function runWorkers(count: number, logger: Logger): Promise<number> {
+export async function runWorkers(
+  count: number,
+  logger: Logger,
+  options: { metrics?: { host: string; port: number } } = {},
+): Promise<number> {
+  // One scrape for the whole cluster: the primary serves the workers' metrics, summed.
+  let metricsServer: MetricsServer | undefined;
+  if (options.metrics) {
+    metricsServer = await startMetricsServer(
+      { ...options.metrics, scrape: clusterScrape() },
+      logger.child({ server: 'metrics' }),
+    );
+    logger.info({ server: 'metrics', address: metricsServer.address }, 'listening');
+  }
+  const exitCode = await superviseWorkers(count, logger);
+  await metricsServer?.shutdown(0);
+  return exitCode;
+}
+
+function superviseWorkers(count: number, logger: Logger): Promise<number> {
   let stopping = false;
   let exitCode = 0;
   const restarts: number[] = [];

@@ -27,6 +27,8 @@ export interface OursSettings {
   jwtSecret: string;
   auth?: 'jwt' | 'none';
   workers?: number;
+  /** Metrics recorded (and served on a free port); on unless false, as `serve` runs. */
+  metrics?: boolean;
 }
 
 export const oursSettings = (data: BenchData, more: Partial<OursSettings> = {}): OursSettings => ({

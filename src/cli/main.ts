@@ -39,7 +39,9 @@ async function main(argv: string[]): Promise<number> {
       if (cluster.isPrimary && config.workers > 1) {
         // Migrate once, before the workers race to; a bad --db fails here, not N times.
         await (await openStore(config.db, { poolSize: 1 })).store.close();
-        return runWorkers(config.workers, logger);
+        return runWorkers(config.workers, logger, {
+          ...(config.metricsPort ? { metrics: { host: config.host, port: config.metricsPort } } : {}),
+        });
       }
       return serve(config, logger);
     case 'seed': {

@@ -1,4 +1,4 @@
-import { batchField, invalidArgument, rateLimited, tooManyStreams, userNotFound } from './errors.js';
+import { batchField, cancelled, invalidArgument, rateLimited, tooManyStreams, userNotFound } from './errors.js';
 import { decodePageToken, encodePageToken, pageNumber, pageSize } from './pagination.js';
 import type { CallContext, EventFeed, UserStore, WatchOptions } from './ports.js';
 import { checkUpdateRights, mayChange, permissionDenied, requireAdmin, visible, visibleEvent } from './access.js';
@@ -175,6 +175,8 @@ export class UserService {
       throw invalidArgument([{ field: 'after_revision', description: 'must be a whole number of at least 0' }]);
     }
     watchMore(new Set(), [...options.userIds]);
+    // A watcher already gone would hold its slot with nothing to release it.
+    if (options.signal.aborted) throw cancelled();
     const { principal } = options;
     if (this.watches >= this.options.maxWatches) throw tooManyStreams(this.options.maxWatches, RETRY_AFTER_SECONDS);
     const subject = principal?.subject;

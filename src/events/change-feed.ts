@@ -20,6 +20,9 @@ export interface ChangeFeedOptions {
   onError?: (error: unknown) => void;
 }
 
+/** What woke the feed: this process's commit, the database's NOTIFY, a sibling worker's commit, or its poll. */
+export type WakeCause = 'commit' | 'notify' | 'worker' | 'poll';
+
 export const CHANGE_FEED_DEFAULTS: Required<ChangeFeedOptions> = {
   recentCapacity: 10_000,
   batchSize: 500,
@@ -49,6 +52,7 @@ export class ChangeFeed implements EventFeed {
   private waiters = new Set<() => void>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly wakeCounts: Record<WakeCause, number> = { commit: 0, notify: 0, worker: 0, poll: 0 };
 
   private constructor(
     private readonly log: ChangeLog,
@@ -62,7 +66,7 @@ export class ChangeFeed implements EventFeed {
     feed.head = await log.headRevision();
     feed.committedHead = feed.head;
     feed.prunedAt = feed.head;
-    feed.timer = setInterval(() => feed.notify(), feed.options.pollIntervalMs).unref();
+    feed.timer = setInterval(() => feed.notify(0, 'poll'), feed.options.pollIntervalMs).unref();
     return feed;
   }
 
@@ -75,8 +79,19 @@ export class ChangeFeed implements EventFeed {
     return this.waiters.size;
   }
 
-  notify(revision = 0): void {
+  /** Times the feed was woken, by cause (for metrics). */
+  get wakeups(): Readonly<Record<WakeCause, number>> {
+    return this.wakeCounts;
+  }
+
+  notify(revision = 0, cause: WakeCause = 'commit'): void {
     if (this.closed) return;
+    this.wakeCounts[cause]++;
+    this.wake(revision);
+  }
+
+  /** Looks at the log now, or once the look in progress ends. */
+  private wake(revision = 0): void {
     this.committedHead = Math.max(this.committedHead, revision);
     if (this.tailing) {
       this.again = true;
@@ -88,14 +103,14 @@ export class ChangeFeed implements EventFeed {
         this.tailing = undefined;
         if (this.again) {
           this.again = false;
-          this.notify();
+          this.wake();
         }
       });
   }
 
   /** Reads until the log is exhausted, fills the memory window, wakes watchers. */
   async sync(): Promise<void> {
-    this.notify();
+    this.wake();
     while (this.tailing) await this.tailing;
   }
 

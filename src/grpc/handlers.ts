@@ -51,8 +51,10 @@ export interface CallHooks {
     },
     options: { endless: boolean },
   ): CallScope;
-  /** An error that is not the client's fault. */
-  onInternalError(error: unknown, method: string): void;
+  /** An error that is not the client's fault, in `call`. */
+  onInternalError(error: unknown, method: string, call: IncomingCall): void;
+  /** A WatchUsers stream wrote an event. */
+  onEventDelivered(): void;
   /** Who makes the call, if it may run now (UNAUTHENTICATED, RATE_LIMITED, OVERLOADED otherwise). */
   admit: (call: IncomingCall) => Principal | Promise<Principal>;
 }
@@ -69,9 +71,9 @@ export interface CallScope {
 
 /** The handlers of users.v1.UserService: protobuf in, domain call, protobuf or status out. */
 export function userServiceHandlers(service: UserService, hooks: CallHooks): UntypedServiceImplementation {
-  const fail = (method: string, error: unknown) => {
+  const fail = (method: string, error: unknown, call: IncomingCall) => {
     const domainError = asDomainError(error);
-    if (domainError.code === ErrorCode.INTERNAL) hooks.onInternalError(error, method);
+    if (domainError.code === ErrorCode.INTERNAL) hooks.onInternalError(error, method, call);
     return toStatus(domainError);
   };
 
@@ -85,7 +87,7 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
         .then((principal) => run(decoded(call.request), contextOf(call, principal)))
         .then(
           (response) => callback(null, response),
-          (error: unknown) => callback(fail(method, error)),
+          (error: unknown) => callback(fail(method, error, call)),
         );
     };
   }
@@ -109,7 +111,7 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
         .then(
           () => call.end(),
           (error: unknown) => {
-            if (!call.cancelled) call.emit('error', fail(method, error));
+            if (!call.cancelled) call.emit('error', fail(method, error, call));
           },
         )
         .finally(scope.done);
@@ -147,7 +149,7 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
         })
         .then(
           (users) => callback(null, { users: users.map(userToProto), createdCount: users.length }),
-          (error: unknown) => callback(fail('CreateUsers', error)),
+          (error: unknown) => callback(fail('CreateUsers', error, call)),
         )
         .finally(scope.done);
     },
@@ -157,7 +159,7 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
       'WatchUsers',
       true,
       (call: ServerDuplexStream<WatchUsersRequest, UserEvent>, scope, principal) =>
-        streamWatch(service, call, scope, principal),
+        streamWatch(service, call, scope, principal, () => hooks.onEventDelivered()),
     ),
   };
 }
@@ -195,6 +197,8 @@ async function streamList(
  */
 function collect(call: ServerReadableStream<CreateUserRequest, unknown>, signal: AbortSignal): Promise<NewUsersBatch> {
   return new Promise((resolve, reject) => {
+    // The client may have gone while the call was being admitted: a listener added now would never hear it.
+    if (signal.aborted) return reject(cancelled());
     signal.addEventListener('abort', () => reject(cancelled()), { once: true });
     const batch = new NewUsersBatch();
     call.on('data', (request: CreateUserRequest | MalformedMessage) => {
@@ -230,6 +234,7 @@ async function streamWatch(
   call: ServerDuplexStream<WatchUsersRequest, UserEvent>,
   scope: CallScope,
   principal: Principal,
+  onDelivered: () => void,
 ) {
   const { signal } = scope;
   const watching = new AbortController();
@@ -239,6 +244,11 @@ async function streamWatch(
     watching.abort();
   };
   const cancelled = () => stop();
+  // Aborted while the call was being admitted: the client went (nothing to say), or shutdown began.
+  if (signal.aborted) {
+    if (signal.reason instanceof DomainError) throw signal.reason;
+    return;
+  }
   signal.addEventListener('abort', cancelled, { once: true });
   const userIds = new Set<string>();
   let opened = false;
@@ -275,7 +285,9 @@ async function streamWatch(
       principal,
     });
     for await (const event of events) {
-      if (!call.write(eventToProto(event))) await scope.drained(call, watching.signal);
+      const room = call.write(eventToProto(event));
+      onDelivered();
+      if (!room) await scope.drained(call, watching.signal);
     }
     throwRequestError();
     if (signal.reason instanceof DomainError) throw signal.reason;

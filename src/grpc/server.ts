@@ -9,6 +9,8 @@ import type { UserService } from '../domain/user-service.js';
 import { USER_SERVICE_NAME, userServiceDefinition } from './definition.js';
 import { userServiceHandlers } from './handlers.js';
 import { addReflection, REFLECTION_SERVICE_NAMES } from './reflection.js';
+import type { CallTelemetry } from '../telemetry/calls.js';
+import { type ObservedCalls, telemetryInterceptor } from './telemetry.js';
 
 export interface GrpcServerOptions {
   host: string;
@@ -33,6 +35,8 @@ export interface GrpcServerOptions {
   gate: AccessGate;
   /** Serve gRPC over TLS; with `clientCa`, require and verify client certificates (mutual TLS). */
   tls?: TlsFiles;
+  /** Where each call is reported (metrics, access log, span); absent: calls are not observed at all. */
+  telemetry?: CallTelemetry;
 }
 
 export interface TlsFiles {
@@ -41,7 +45,7 @@ export interface TlsFiles {
   clientCa?: Buffer;
 }
 
-export const GRPC_DEFAULTS: Omit<GrpcServerOptions, 'host' | 'port' | 'gate'> = {
+export const GRPC_DEFAULTS: Omit<GrpcServerOptions, 'host' | 'port' | 'gate' | 'telemetry'> = {
   keepaliveTimeMs: 60_000,
   keepaliveTimeoutMs: 20_000,
   maxConcurrentStreams: 1000,
@@ -62,6 +66,10 @@ export interface GrpcServer {
   readonly openStreams: number;
   /** Streams paused because their client reads more slowly than they write (flow control). */
   readonly streamsWaitingForClient: number;
+  /** WatchUsers streams open now. */
+  readonly watchStreams: number;
+  /** Events written to WatchUsers streams since the start. */
+  readonly eventsDelivered: number;
   /** NOT_SERVING, end open streams with UNAVAILABLE, drain, then force after `timeoutMs`. */
   shutdown(timeoutMs: number): Promise<void>;
 }
@@ -118,7 +126,12 @@ export async function startGrpcServer(
 ): Promise<GrpcServer> {
   const settings: GrpcServerOptions = { ...GRPC_DEFAULTS, ...options };
   useLoggerForGrpcJs(logger);
-  const server = new Server(channelOptions(settings));
+  const observed: ObservedCalls = new WeakMap();
+  const server = new Server({
+    ...channelOptions(settings),
+    interceptors: settings.telemetry ? [telemetryInterceptor(settings.telemetry, observed)] : [],
+  });
+  let eventsDelivered = 0;
   let shuttingDown = false;
   const open = new Set<AbortController>();
   let waitingForClient = 0;
@@ -160,8 +173,16 @@ export async function startGrpcServer(
           },
         };
       },
-      admit: (call) => settings.gate.admit(credentialsOf(call)),
-      onInternalError: (error, method) => logger.error({ err: error, method }, 'gRPC call failed'),
+      admit(call) {
+        const principal = settings.gate.admit(credentialsOf(call));
+        const observation = observed.get(call.metadata);
+        if (!observation) return principal;
+        if (!(principal instanceof Promise)) return (observation.principal = principal);
+        return principal.then((admitted) => (observation.principal = admitted));
+      },
+      onInternalError: (error, method, call) =>
+        logger.error({ err: error, method, ...observed.get(call.metadata)?.log }, 'gRPC call failed'),
+      onEventDelivered: () => eventsDelivered++,
     }),
   );
 
@@ -186,6 +207,12 @@ export async function startGrpcServer(
     },
     get streamsWaitingForClient() {
       return waitingForClient;
+    },
+    get watchStreams() {
+      return endlessCalls.size;
+    },
+    get eventsDelivered() {
+      return eventsDelivered;
     },
     async shutdown(timeoutMs) {
       health.setStatus('', 'NOT_SERVING');

@@ -12,6 +12,8 @@ import secureJson from 'secure-json-parse';
 import type { Logger } from 'pino';
 import type { AccessGate } from '../domain/ports.js';
 import { accessHook } from './access.js';
+import type { CallTelemetry } from '../telemetry/calls.js';
+import { observeRequests, requestIdOf } from './telemetry.js';
 import type { UserService } from '../domain/user-service.js';
 import { clientErrorResponse, HttpError, HttpErrorCode, toErrorResponse } from './errors.js';
 import { OpenStreams } from './streams.js';
@@ -46,9 +48,11 @@ export interface RestServerOptions {
   gate: AccessGate;
   /** Serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN with `http2`); with `clientCa`, require client certificates. */
   tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer };
+  /** Where each request is reported (metrics, access log, span); absent: requests are not observed at all. */
+  telemetry?: CallTelemetry;
 }
 
-export const REST_DEFAULTS: Omit<RestServerOptions, 'host' | 'port' | 'gate'> = {
+export const REST_DEFAULTS: Omit<RestServerOptions, 'host' | 'port' | 'gate' | 'telemetry'> = {
   bodyLimitBytes: 1024 * 1024,
   http2: false,
   sseHeartbeatMs: 15_000,
@@ -63,6 +67,10 @@ export interface RestServer {
   address: string;
   port: number;
   app: FastifyInstance;
+  /** Event streams open now. */
+  readonly watchStreams: number;
+  /** Events written to event streams since the start. */
+  readonly eventsDelivered: number;
   shutdown(timeoutMs: number): Promise<void>;
 }
 
@@ -80,8 +88,9 @@ export async function buildRestApp(
   };
   const app = Fastify({
     loggerInstance: logger,
-    // One line per request would cost more than the request: access logs belong to the proxy.
+    // Fastify's two lines per request are off: the access log (telemetry) writes one, when it is on.
     logController: new LogController({ disableRequestLogging: true }),
+    ...(settings.telemetry ? { genReqId: requestIdOf } : {}),
     bodyLimit: settings.bodyLimitBytes,
     http2: settings.http2,
     ...(settings.tls ? { https: httpsOptions(settings.tls, settings.http2) } : {}),
@@ -124,6 +133,7 @@ export async function buildRestApp(
   });
 
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  if (settings.telemetry) observeRequests(app, settings.telemetry);
   app.addHook('onRequest', accessHook(settings.gate, streams));
   app.setNotFoundHandler((request, reply) =>
     reply
@@ -181,6 +191,12 @@ export async function startRestServer(
     address: `${settings.http2 ? 'h2c' : 'http'}://${settings.host}:${port}`,
     port,
     app,
+    get watchStreams() {
+      return streams.size;
+    },
+    get eventsDelivered() {
+      return streams.delivered;
+    },
     async shutdown(timeoutMs) {
       streams.closeAll();
       const force = setTimeout(() => {

@@ -7,6 +7,8 @@ import { unavailable } from '../domain/errors.js';
 export class OpenStreams {
   private readonly ends = new Set<() => void>();
   private closed = false;
+  /** Events written to the streams since the start. */
+  delivered = 0;
 
   /** Shutdown has begun: new streams are refused, and readiness says so. */
   get closing(): boolean {

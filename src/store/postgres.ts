@@ -92,9 +92,19 @@ export type ListenForCommits = (
   onError: (error: unknown) => void,
 ) => { close(): Promise<void> };
 
+/** A connection pool's occupancy, for metrics. */
+export interface PoolStats {
+  max: number;
+  used(): number;
+  idle(): number;
+  /** Operations waiting for a free connection. */
+  pending(): number;
+}
+
 export interface PostgresStore {
   store: SqlUserStore;
   listenForCommits: ListenForCommits;
+  pool: PoolStats;
 }
 
 export interface PostgresOptions {
@@ -108,6 +118,10 @@ export interface PostgresOptions {
 
 /** Kysely on a pool of `url`; its search_path picks the schema. */
 export function postgresKysely(url: string, options: PostgresOptions = {}): Kysely<Database> {
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: postgresPool(url, options) }) });
+}
+
+function postgresPool(url: string, options: PostgresOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? POSTGRES_DEFAULTS.poolSize,
@@ -121,7 +135,7 @@ export function postgresKysely(url: string, options: PostgresOptions = {}): Kyse
   // query's socket closes) reports on the client, where the pool listens only while it is idle:
   // unheard, that error would end the process. The pool drops the dead client on release.
   pool.on('connect', (client) => client.on('error', onError));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return pool;
 }
 
 /** The schema the connection's search_path selects: where the tables live. */
@@ -133,7 +147,8 @@ export async function currentSchema(db: Kysely<Database>): Promise<string> {
 
 /** Opens a pool on `url` and applies pending migrations. */
 export async function openPostgresStore(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
-  const db = postgresKysely(url, options);
+  const pool = postgresPool(url, options);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let schema: string;
   try {
     schema = await currentSchema(db);
@@ -146,6 +161,12 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
   return {
     store: new SqlUserStore(db, postgresDialect(channel)),
     listenForCommits: (onCommit, onError) => listen(url, channel, onCommit, onError),
+    pool: {
+      max: pool.options.max,
+      used: () => pool.totalCount - pool.idleCount,
+      idle: () => pool.idleCount,
+      pending: () => pool.waitingCount,
+    },
   };
 }
 

@@ -17,6 +17,8 @@ import { SqlUserStore } from './sql-store.js';
 export interface SqliteOptions {
   /** How long a writer waits for another process's lock before failing. */
   busyTimeoutMs?: number;
+  /** How long each write transaction waited for the write lock (seconds), for metrics. */
+  onWriteLockWait?: (seconds: number) => void;
 }
 
 export function openSqliteDatabase(path: string, options: SqliteOptions = {}): SQLite.Database {
@@ -36,18 +38,31 @@ export function openSqliteDatabase(path: string, options: SqliteOptions = {}): S
  * when another connection wrote in between.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  constructor(
+    database: SqliteDatabase,
+    private readonly onWriteLockWait?: (seconds: number) => void,
+  ) {
+    super({ database });
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    // The wait for another process's write lock happens inside this statement (busy_timeout).
+    const start = performance.now();
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    this.onWriteLockWait?.((performance.now() - start) / 1000);
   }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
-  constructor(private readonly sqlite: SqliteDatabase) {
+  constructor(
+    private readonly sqlite: SqliteDatabase,
+    private readonly onWriteLockWait?: (seconds: number) => void,
+  ) {
     super({ database: sqlite });
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver({ database: this.sqlite });
+    return new ImmediateSqliteDriver(this.sqlite, this.onWriteLockWait);
   }
 }
 
@@ -74,13 +89,13 @@ function cachingStatements(sqlite: SQLite.Database, capacity = STATEMENT_CACHE_S
   };
 }
 
-export function sqliteKysely(sqlite: SQLite.Database): Kysely<Database> {
-  return new Kysely<Database>({ dialect: new ImmediateSqliteDialect(cachingStatements(sqlite)) });
+export function sqliteKysely(sqlite: SQLite.Database, onWriteLockWait?: (seconds: number) => void): Kysely<Database> {
+  return new Kysely<Database>({ dialect: new ImmediateSqliteDialect(cachingStatements(sqlite), onWriteLockWait) });
 }
 
 /** Opens (creating if needed) the database file and applies pending migrations. */
 export async function openSqliteStore(path: string, options: SqliteOptions = {}): Promise<SqlUserStore> {
-  const db = sqliteKysely(openSqliteDatabase(path, options));
+  const db = sqliteKysely(openSqliteDatabase(path, options), options.onWriteLockWait);
   try {
     await migrateToLatest(db);
   } catch (error) {

@@ -41,6 +41,9 @@ export function spawnServe(flags: Record<string, string>): SpawnedServe {
     'info',
     '--jwt-secret',
     TEST_JWT_SECRET,
+    // Metrics off unless a test asks: 9464 is one port for every process.
+    '--metrics-port',
+    '0',
   ];
   for (const [flag, value] of Object.entries(flags)) args.push(`--${flag}`, value);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -39,6 +39,8 @@ export async function startStack(
       'rest-port': '0',
       'log-level': 'silent',
       'jwt-secret': TEST_JWT_SECRET,
+      // Metrics off unless a test asks: 9464 is one port for every stack.
+      'metrics-port': '0',
       ...flags,
     },
     {},

@@ -59,6 +59,18 @@ const constantUser = (data: BenchData) => ({
   userProtobufBase64: Buffer.from(UserCodec.encode(userToProto(data.sampleUser)).finish()).toString('base64'),
 });
 
+/** GetUser on a variant of our server (one setting changed), on gRPC and REST/1.1. */
+const variantTargets = (variant: string, label: string): UnaryTarget[] => [
+  { id: `ours-${variant}-grpc-get`, label: `twinapi gRPC, ${label}`, group: 'ours', protocol: 'grpc', endpoint: 'get' },
+  {
+    id: `ours-${variant}-rest-h1-get`,
+    label: `twinapi REST (HTTP/1.1), ${label}`,
+    group: 'ours',
+    protocol: 'http1',
+    endpoint: 'get',
+  },
+];
+
 export const SERVER_PLANS: ServerPlan[] = [
   { kind: 'ours', settings: (d) => oursSettings(d), targets: ourTargets('h1') },
   { kind: 'ours', settings: (d) => oursSettings(d, { http2: true }), targets: ourTargets('h2') },
@@ -66,16 +78,13 @@ export const SERVER_PLANS: ServerPlan[] = [
     // The same server with authentication off: what verifying the bearer token costs GetUser.
     kind: 'ours',
     settings: (d) => oursSettings(d, { auth: 'none' }),
-    targets: [
-      { id: 'ours-noauth-grpc-get', label: 'twinapi gRPC, auth off', group: 'ours', protocol: 'grpc', endpoint: 'get' },
-      {
-        id: 'ours-noauth-rest-h1-get',
-        label: 'twinapi REST (HTTP/1.1), auth off',
-        group: 'ours',
-        protocol: 'http1',
-        endpoint: 'get',
-      },
-    ],
+    targets: variantTargets('noauth', 'auth off'),
+  },
+  {
+    // The same server with metrics off: what recording them costs GetUser.
+    kind: 'ours',
+    settings: (d) => oursSettings(d, { metrics: false }),
+    targets: variantTargets('nometrics', 'metrics off'),
   },
   {
     kind: 'bare-http',

@@ -1,8 +1,10 @@
-// twinapi itself, as `twinapi serve` runs it (default settings, info logging), on loopback ports.
+// twinapi itself, as `twinapi serve` runs it (default settings, info logging, metrics on), on loopback
+// ports; the access log is off, as the README advises under load (its cost is one write per call).
 // With `workers` above 1 it is the primary of a node cluster, as `serve --workers N` is.
 import cluster from 'node:cluster';
 import { openApp, startServers } from '../../app/app.js';
 import { loadConfig } from '../../app/config.js';
+import { freePort } from '../../app/free-port.js';
 import { createLogger } from '../../app/logger.js';
 import { runWorkers } from '../../app/workers.js';
 import type { GrpcServer } from '../../grpc/server.js';
@@ -10,7 +12,7 @@ import type { RestServer } from '../../rest/server.js';
 import type { OursSettings } from '../fixtures.js';
 import { announce, type ServerPorts, serverSettings } from './entry.js';
 
-const { db, http2, workers = 1, jwtSecret, auth = 'jwt' } = serverSettings<OursSettings>();
+const { db, http2, workers = 1, jwtSecret, auth = 'jwt', metrics = true } = serverSettings<OursSettings>();
 const config = loadConfig(
   {
     db,
@@ -21,6 +23,8 @@ const config = loadConfig(
     'log-level': 'info',
     'jwt-secret': jwtSecret,
     auth,
+    'metrics-port': metrics ? String(await freePort()) : '0',
+    'access-log': 'false',
   },
   {},
 );
@@ -32,7 +36,9 @@ if (cluster.isPrimary && workers > 1) {
   cluster.on('message', (_worker, message: { type?: string; ports?: ServerPorts }) => {
     if (message.type === 'ready' && ++ready === workers) process.send?.(message);
   });
-  process.exitCode = await runWorkers(workers, logger);
+  process.exitCode = await runWorkers(workers, logger, {
+    ...(config.metricsPort ? { metrics: { host: config.host, port: config.metricsPort } } : {}),
+  });
 } else {
   const app = await openApp(config, logger);
   await startServers(app, config, logger);

@@ -88,8 +88,9 @@ export function eventRoutes(app: FastifyInstance, service: UserService, options:
         const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), options.heartbeatMs);
         try {
           for await (const event of events) {
-            if (!raw.write(formatEvent(event)))
-              await once(raw, 'drain', { signal: stop.signal }).catch(() => undefined);
+            const room = raw.write(formatEvent(event));
+            options.streams.delivered++;
+            if (!room) await once(raw, 'drain', { signal: stop.signal }).catch(() => undefined);
           }
         } catch (error) {
           // Headers are gone: say it as an SSE event, then close.

@@ -1,0 +1,66 @@
+// Every gRPC call observed where grpc-js hands it over: a server interceptor sees each call of every
+// service (users, health, reflection), its metadata, the messages it sends and the status it ends with.
+import { randomUUID } from 'node:crypto';
+import {
+  type Metadata,
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+  ServerInterceptingCall,
+  status,
+} from '@grpc/grpc-js';
+import type { CallTelemetry, ObservedCall } from '../telemetry/calls.js';
+import { acceptedRequestId } from '../telemetry/trace-context.js';
+
+/** The observed call of each call's metadata object, which grpc-js hands on to the handler unchanged. */
+export type ObservedCalls = WeakMap<Metadata, ObservedCall>;
+
+const first = (metadata: Metadata, key: string) => metadata.get(key)[0];
+
+/** A call that ended without a status of ours: its deadline passed, or the client cancelled it. */
+function endedByClient(call: ServerInterceptingCallInterface): string {
+  const deadline = call.getDeadline();
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(ms) && Date.now() >= ms ? status[status.DEADLINE_EXCEEDED] : status[status.CANCELLED];
+}
+
+export function telemetryInterceptor(telemetry: CallTelemetry, observedCalls: ObservedCalls): ServerInterceptor {
+  return (descriptor, call) => {
+    const method = descriptor.path.slice(1);
+    const counting = descriptor.responseStream;
+    let observed: ObservedCall | undefined;
+    let sent = 0;
+    return new ServerInterceptingCall(call, {
+      start(next) {
+        next({
+          onReceiveMetadata(metadata, pass) {
+            observed = telemetry.begin(
+              { protocol: 'grpc', method },
+              {
+                traceparent: first(metadata, 'traceparent'),
+                requestId: acceptedRequestId(first(metadata, 'x-request-id')) ?? randomUUID(),
+              },
+            );
+            observedCalls.set(metadata, observed);
+            pass(metadata);
+          },
+          // Also heard after a status was sent; then `end` has already counted the call.
+          onCancel() {
+            observed?.end(endedByClient(call), counting ? sent : undefined);
+          },
+        });
+      },
+      ...(counting
+        ? {
+            sendMessage(message, next) {
+              sent++;
+              next(message);
+            },
+          }
+        : {}),
+      sendStatus(outcome, next) {
+        observed?.end(status[outcome.code], counting ? sent : undefined);
+        next(outcome);
+      },
+    });
+  };
+}

@@ -1,0 +1,30 @@
+// Every HTTP request observed from its first hook to the moment its response closes, which also
+// covers event streams (their reply is hijacked, so Fastify's own onResponse never runs for them).
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import type { CallTelemetry } from '../telemetry/calls.js';
+import { acceptedRequestId } from '../telemetry/trace-context.js';
+
+/** The caller's `x-request-id` when it is plain enough to log, else a new one. */
+export const requestIdOf = (request: IncomingMessage): string =>
+  acceptedRequestId(request.headers['x-request-id']) ?? randomUUID();
+
+/**
+ * Reports each request to `telemetry`. The route is the template that matched (`/users/:id`), ''
+ * for none; a response cut before its headers went out (the client left) counts as 499.
+ */
+export function observeRequests(app: FastifyInstance, telemetry: CallTelemetry): void {
+  app.addHook('onRequest', (request, reply, done) => {
+    const observed = telemetry.begin(
+      { protocol: 'http', method: request.method, route: request.routeOptions.url ?? '' },
+      { traceparent: request.headers.traceparent, requestId: request.id },
+    );
+    if (observed.log.traceId) request.log = request.log.child({ traceId: observed.log.traceId });
+    reply.raw.once('close', () => {
+      observed.principal = request.principal;
+      observed.end(reply.raw.headersSent ? reply.raw.statusCode : 499);
+    });
+    done();
+  });
+}

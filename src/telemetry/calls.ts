@@ -1,0 +1,142 @@
+// One neutral shape for a call of any protocol: adapters say when it began and how it ended; this
+// turns that into the duration metric, the access-log line and the trace span.
+import type { Logger } from 'pino';
+import type { Principal } from '../domain/access.js';
+import type { Metrics, RpcSystem } from './metrics.js';
+import { parseTraceParent } from './trace-context.js';
+import type { CallSpan, SpanAttributes, Tracer } from './tracing.js';
+
+export type CallStart =
+  | { protocol: 'http'; method: string; /** The route template (`/users/:id`), '' when none matched. */ route: string }
+  | { protocol: RpcSystem; /** Fully qualified: `users.v1.UserService/GetUser`. */ method: string };
+
+/** What a call carries that telemetry reads: its `traceparent` header or metadata, and its request id. */
+export interface CallHeaders {
+  traceparent: unknown;
+  requestId: string;
+}
+
+/** Fields every log line of one call carries, so its lines can be found together. */
+export interface CallLogFields {
+  requestId: string;
+  traceId?: string;
+}
+
+export interface ObservedCall {
+  readonly log: CallLogFields;
+  /** Who made it, once the access gate admitted it. */
+  principal: Principal | undefined;
+  /**
+   * The call ended with an HTTP status code or an RPC status name (`OK`, `NOT_FOUND`); for a
+   * streaming RPC, with the messages it sent. Only the first end counts.
+   */
+  end(status: number | string, messagesSent?: number): void;
+}
+
+export interface CallTelemetry {
+  begin(call: CallStart, headers: CallHeaders): ObservedCall;
+}
+
+export interface CallTelemetryParts {
+  metrics?: Metrics;
+  /** Writes one line per call (level info). */
+  accessLog?: Logger;
+  tracer?: Tracer;
+}
+
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE']);
+/** The conventions' rule: any other method is `_OTHER`, so a client cannot invent label values. */
+const knownMethod = (method: string) => (HTTP_METHODS.has(method) ? method : '_OTHER');
+
+/** RPC statuses that are the server's failure (the gRPC conventions for server spans). */
+const RPC_SERVER_FAILURES = new Set([
+  'UNKNOWN',
+  'DEADLINE_EXCEEDED',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+]);
+
+type Observe = { observe(value: number): void };
+
+/** Label sets seen so far, each bound once: binding labels costs more than observing. */
+function boundCache(bind: (key: string) => Observe) {
+  const bound = new Map<string, Observe>();
+  return (key: string) => {
+    let observer = bound.get(key);
+    if (!observer) bound.set(key, (observer = bind(key)));
+    return observer;
+  };
+}
+
+export function callTelemetry({ metrics, accessLog, tracer }: CallTelemetryParts): CallTelemetry {
+  const httpDuration = metrics && metrics.httpRequestDuration;
+  const rpcDuration = metrics && metrics.rpcCallDuration;
+  const SEP = '\u0000';
+  const httpObserver = boundCache((key) => {
+    const [method, route, status] = key.split(SEP) as [string, string, string];
+    return httpDuration!.labels(method, route, status);
+  });
+  const rpcObserver = boundCache((key) => {
+    const [system, method, status] = key.split(SEP) as [string, string, string];
+    return rpcDuration!.labels(system, method, status);
+  });
+  const responsesObserver = boundCache((key) => {
+    const [system, method] = key.split(SEP) as [string, string];
+    return metrics!.rpcResponsesPerRpc.labels(system, method);
+  });
+
+  return {
+    begin(call, headers) {
+      const started = performance.now();
+      const parent = parseTraceParent(headers.traceparent);
+      const http = call.protocol === 'http';
+      const method = http ? knownMethod(call.method) : call.method;
+      let span: CallSpan | undefined;
+      if (tracer) {
+        const attributes: SpanAttributes = http
+          ? { 'http.request.method': method, ...(call.route ? { 'http.route': call.route } : {}) }
+          : { 'rpc.system.name': call.protocol, 'rpc.method': method };
+        span = tracer.startServerSpan(http ? `${method} ${call.route}`.trim() : method, attributes, parent);
+      }
+      const traceId = span?.traceId ?? parent?.traceId;
+      const log: CallLogFields = traceId ? { requestId: headers.requestId, traceId } : { requestId: headers.requestId };
+      let ended = false;
+      const observed: ObservedCall = {
+        log,
+        principal: undefined,
+        end(status, messagesSent) {
+          if (ended) return;
+          ended = true;
+          const seconds = (performance.now() - started) / 1000;
+          if (metrics) {
+            if (http) httpObserver(`${method}${SEP}${call.route}${SEP}${status}`).observe(seconds);
+            else {
+              rpcObserver(`${call.protocol}${SEP}${method}${SEP}${status}`).observe(seconds);
+              if (messagesSent !== undefined)
+                responsesObserver(`${call.protocol}${SEP}${method}`).observe(messagesSent);
+            }
+          }
+          span?.end(
+            http ? { 'http.response.status_code': status } : { 'rpc.response.status_code': status },
+            http ? Number(status) >= 500 : RPC_SERVER_FAILURES.has(String(status)),
+          );
+          accessLog?.info(
+            {
+              protocol: call.protocol,
+              method,
+              ...(http ? { route: call.route } : {}),
+              status,
+              durationMs: Math.round(seconds * 1e6) / 1000,
+              ...(observed.principal ? { principal: observed.principal.subject } : {}),
+              ...log,
+            },
+            http ? `${method} ${call.route || '(no route)'} ${status}` : `${method} ${status}`,
+          );
+        },
+      };
+      return observed;
+    },
+  };
+}

@@ -1,0 +1,225 @@
+// The metrics a scrape returns, named and labelled as the OpenTelemetry semantic conventions
+// name them in Prometheus form (dots become underscores, units become suffixes).
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Seconds. The conventions' buckets for request durations (5 ms … 10 s), below them finer ones:
+ * a GetUser here takes well under a millisecond, which 5 ms would not resolve.
+ */
+export const DURATION_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+];
+/** Messages per streaming call: ListUsers pages of up to 1,000, whole tables streamed. */
+const MESSAGE_COUNT_BUCKETS = [0, 1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
+
+/** The RPC protocols, as `rpc_system_name` names them. */
+export type RpcSystem = 'grpc' | 'connect' | 'grpc_web';
+/** A protocol server's watch streams, read at each scrape. */
+export interface StreamSource {
+  protocol: string;
+  open(): number;
+  delivered(): number;
+}
+
+/** The change feed, read at each scrape. */
+export interface FeedSource {
+  /** The newest revision this process's feed has read. */
+  revision(): number;
+  /** The newest revision in the change log itself (a query). */
+  logHead(): Promise<number>;
+  /** Times it looked at the log, by what woke it. */
+  wakeups(): Readonly<Record<string, number>>;
+}
+
+/** A connection pool, read at each scrape. */
+export interface PoolSource {
+  name: string;
+  used(): number;
+  idle(): number;
+  pending(): number;
+  max: number;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly streams: StreamSource[] = [];
+  private readonly pools: PoolSource[] = [];
+  private feed: FeedSource | undefined;
+
+  readonly httpRequestDuration = new Histogram({
+    name: 'http_server_request_duration_seconds',
+    help: 'Duration of HTTP server requests (an event stream: until it closes).',
+    labelNames: ['http_request_method', 'http_route', 'http_response_status_code'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly rpcCallDuration = new Histogram({
+    name: 'rpc_server_call_duration_seconds',
+    help: 'Duration of RPCs served (a stream: until it ends).',
+    labelNames: ['rpc_system_name', 'rpc_method', 'rpc_response_status_code'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly rpcResponsesPerRpc = new Histogram({
+    name: 'rpc_server_responses_per_rpc',
+    help: 'Messages sent per server-streaming RPC (ListUsers: users; WatchUsers: events).',
+    labelNames: ['rpc_system_name', 'rpc_method'] as const,
+    buckets: MESSAGE_COUNT_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly dbOperationDuration = new Histogram({
+    name: 'db_client_operation_duration_seconds',
+    help: 'Duration of store operations, each one query or one transaction (waiting for a connection included).',
+    labelNames: ['db_system_name', 'db_operation_name'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly sqliteWriteLockWait = new Histogram({
+    name: 'twinapi_sqlite_write_lock_wait_seconds',
+    help: 'Time a SQLite write transaction waited for the write lock (BEGIN IMMEDIATE; another process held it).',
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics: boolean }) {
+    // prom-client calls `collect` with the metric as `this`; the sources are reached through these.
+    const { streams, pools } = this;
+    const feed = () => this.feed;
+    new Gauge({
+      name: 'twinapi_watch_streams',
+      help: 'Watch streams open now (SSE on the REST port, WatchUsers on gRPC).',
+      labelNames: ['protocol'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const source of streams) this.inc({ protocol: source.protocol }, source.open());
+      },
+    });
+    new Counter({
+      name: 'twinapi_watch_events_delivered_total',
+      help: 'Change events written to watch streams.',
+      labelNames: ['protocol'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const source of streams) this.inc({ protocol: source.protocol }, source.delivered());
+      },
+    });
+    new Gauge({
+      name: 'twinapi_change_feed_revision',
+      help: "The newest change-log revision this process's feed has read.",
+      aggregator: 'max',
+      registers: [this.registry],
+      collect() {
+        const source = feed();
+        if (source) this.set(source.revision());
+      },
+    });
+    new Gauge({
+      name: 'twinapi_change_feed_lag_revisions',
+      help: "Revisions committed to the change log that this process's feed has not read yet (the most behind worker).",
+      aggregator: 'max',
+      registers: [this.registry],
+      async collect() {
+        const source = feed();
+        if (!source) return;
+        const seen = source.revision();
+        // Read after the feed's own head, so a commit in between can only overstate the lag, never hide it.
+        const head = await source.logHead().catch(() => undefined);
+        if (head === undefined) this.reset();
+        else this.set(Math.max(0, head - seen));
+      },
+    });
+    new Counter({
+      name: 'twinapi_change_feed_wakeups_total',
+      help: 'Times the change feed looked at the log, by what woke it.',
+      labelNames: ['cause'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [cause, count] of Object.entries(feed()?.wakeups() ?? {})) this.inc({ cause }, count);
+      },
+    });
+    new Gauge({
+      name: 'db_client_connection_count',
+      help: 'Database connections of the pool, by state (used, idle).',
+      labelNames: ['db_client_connection_pool_name', 'db_client_connection_state'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const pool of pools) {
+          this.set({ db_client_connection_pool_name: pool.name, db_client_connection_state: 'used' }, pool.used());
+          this.set({ db_client_connection_pool_name: pool.name, db_client_connection_state: 'idle' }, pool.idle());
+        }
+      },
+    });
+    new Gauge({
+      name: 'db_client_connection_max',
+      help: 'Connections the pool may open.',
+      labelNames: ['db_client_connection_pool_name'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const pool of pools) this.set({ db_client_connection_pool_name: pool.name }, pool.max);
+      },
+    });
+    new Gauge({
+      name: 'db_client_connection_pending_requests',
+      help: 'Operations waiting for a free connection of the pool.',
+      labelNames: ['db_client_connection_pool_name'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const pool of pools) this.set({ db_client_connection_pool_name: pool.name }, pool.pending());
+      },
+    });
+    // Event-loop delay, heap, GC, handles, CPU, memory: prom-client's standard process metrics.
+    if (options.processMetrics) {
+      collectDefaultMetrics({ register: this.registry });
+      // Gauges named like counters, which promtool rejects; their per-type versions (sum them) stay.
+      for (const name of [
+        'nodejs_active_handles_total',
+        'nodejs_active_requests_total',
+        'nodejs_active_resources_total',
+      ])
+        this.registry.removeSingleMetric(name);
+    }
+  }
+
+  /** Records store operations on `system` (`sqlite`, `postgresql`), each label set bound once. */
+  dbOperations(system: string): (operation: string, seconds: number) => void {
+    const bound = new Map<string, { observe(seconds: number): void }>();
+    return (operation, seconds) => {
+      let observer = bound.get(operation);
+      if (!observer) bound.set(operation, (observer = this.dbOperationDuration.labels(system, operation)));
+      observer.observe(seconds);
+    };
+  }
+
+  /** Reads `source` at each scrape until the returned function is called. */
+  addStreams(source: StreamSource): () => void {
+    this.streams.push(source);
+    return () => this.streams.splice(this.streams.indexOf(source), 1);
+  }
+
+  addPool(source: PoolSource): void {
+    this.pools.push(source);
+  }
+
+  setFeed(source: FeedSource): void {
+    this.feed = source;
+  }
+
+  /** The scrape: every metric in the Prometheus text format. */
+  scrape(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

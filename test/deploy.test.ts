@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { adminFetch } from './support/tokens.js';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { checkAccess } from '../src/app/access.js';
 import { CONFIG_ENV_NAMES, describeSettings, loadConfig, SETTING_LIST } from '../src/app/config.js';
 import { MAX_REPORTED_VIOLATIONS } from '../src/domain/errors.js';
@@ -12,6 +13,7 @@ import { LIMITS } from '../src/domain/user.js';
 import { markdownTable } from './support/readme.js';
 import { USER_SERVICE_NAME } from '../src/grpc/definition.js';
 import { startStack } from './support/stack.js';
+import { tempDir } from './support/helpers.js';
 
 // deploy/ cannot run here (no Docker, Kubernetes or Envoy): these checks keep it true to the real
 // server — its flags, environment variables, ports, health endpoints and build — and well-formed.
@@ -75,7 +77,10 @@ interface Manifest {
   spec: {
     clusterIP?: string;
     ports?: { name: string; port: number; targetPort: string }[];
-    template?: { spec: { terminationGracePeriodSeconds: number; containers: Container[] } };
+    template?: {
+      metadata: { annotations?: Record<string, string> };
+      spec: { terminationGracePeriodSeconds: number; containers: Container[] };
+    };
   };
 }
 
@@ -105,7 +110,7 @@ describe('deploy/', () => {
       args('EXPOSE')
         .flatMap((a) => a.split(/\s+/).map(Number))
         .sort(),
-      [defaults.grpcPort, defaults.restPort].sort(),
+      [defaults.grpcPort, defaults.restPort, defaults.metricsPort].sort(),
     );
     for (const env of args('ENV')) {
       for (const [, name] of env.matchAll(/(\w+)=/g))
@@ -127,7 +132,16 @@ describe('deploy/', () => {
     const container = pod.containers[0]!;
     assert.deepEqual(container.args, ['serve']);
     const ports: Record<string, number> = Object.fromEntries(container.ports.map((p) => [p.name, p.containerPort]));
-    assert.deepEqual({ ...ports }, { grpc: defaults.grpcPort, http: defaults.restPort });
+    assert.deepEqual({ ...ports }, { grpc: defaults.grpcPort, http: defaults.restPort, metrics: defaults.metricsPort });
+    assert.deepEqual(
+      deployment.spec.template!.metadata.annotations,
+      {
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': String(defaults.metricsPort),
+        'prometheus.io/path': '/metrics',
+      },
+      'Prometheus finds each pod’s metrics port',
+    );
 
     const names = container.env.map((e) => e.name);
     for (const name of names) assert.ok(CONFIG_ENV_NAMES.includes(name), `env ${name} is no setting of twinapi`);
@@ -168,6 +182,10 @@ describe('deploy/', () => {
     const services = all.filter((m) => m.kind === 'Service');
     assert.deepEqual(services.map((s) => s.metadata.name).sort(), ['twinapi', 'twinapi-pods']);
     for (const service of services) {
+      assert.ok(
+        !service.spec.ports!.some((p) => p.targetPort === 'metrics'),
+        `${service.metadata.name}: metrics are never exposed with the API`,
+      );
       for (const port of service.spec.ports!)
         assert.equal(
           port.port,
@@ -244,6 +262,76 @@ describe('deploy/', () => {
     const headless = manifests().find((m) => m.kind === 'Service' && m.spec.clusterIP === 'None')!;
     for (const cluster of clusters.values())
       assert.equal(upstream(cluster).address, headless.metadata.name, 'every pod, through the headless Service');
+  });
+});
+
+describe('deploy/prometheus and deploy/grafana', async () => {
+  const { metricsUrl } = await startStack({}, { metrics: true });
+  const exposition = await (await fetch(metricsUrl)).text();
+  /** Every series name the server can serve (a histogram's three), from the scrape's TYPE lines. */
+  const served = new Set(
+    [...exposition.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap(([, name, type]) =>
+      type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name!],
+    ),
+  );
+  const metricsIn = (expr: string) => [
+    ...new Set(
+      [...expr.matchAll(/\b(?:http_server|rpc_server|db_client|twinapi|nodejs|process)_[a-z0-9_]+/g)].map(([m]) => m),
+    ),
+  ];
+  const promtool = (...args: string[]) =>
+    spawnSync('promtool', args, { cwd: join(root, 'deploy/prometheus'), encoding: 'utf8' });
+
+  it('alerts: promtool checks the rules and runs their unit tests; every metric they use is served', () => {
+    const check = promtool('check', 'rules', 'alerts.yml');
+    assert.equal(check.status, 0, check.stdout + check.stderr);
+    const tests = promtool('test', 'rules', 'alerts.test.yml');
+    assert.equal(tests.status, 0, tests.stdout + tests.stderr);
+    const rules = (
+      parse(read('deploy/prometheus/alerts.yml')) as { groups: { rules: { alert: string; expr: string }[] }[] }
+    ).groups.flatMap((g) => g.rules);
+    assert.ok(rules.length >= 7);
+    for (const rule of rules)
+      for (const metric of metricsIn(rule.expr))
+        assert.ok(served.has(metric), `${rule.alert}: ${metric} is not served`);
+    assert.deepEqual(
+      markdownTable('Dashboards and alerts', 'alert').map((row) => row.alert!.replaceAll('`', '')),
+      rules.map((rule) => rule.alert),
+      "the README's alert table lists every alert, in order",
+    );
+    const tested = read('deploy/prometheus/alerts.test.yml');
+    for (const rule of rules)
+      assert.match(tested, new RegExp(`alertname: ${rule.alert}\\b`), `${rule.alert} has a test`);
+  });
+
+  it('dashboard: every query is valid PromQL (promtool) on metrics the server serves', () => {
+    const dashboard = JSON.parse(read('deploy/grafana/twinapi.json')) as {
+      uid: string;
+      panels: { title: string; type: string; targets?: { expr: string }[] }[];
+    };
+    const queries = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
+    assert.ok(queries.length >= 15);
+    const titles = dashboard.panels.map((p) => p.title).join(' | ');
+    for (const needed of ['p50, p90, p99', 'Open watch streams', 'Change feed', 'Connection pool', 'Event-loop delay'])
+      assert.ok(titles.includes(needed), `a panel for ${needed}`);
+    for (const { panel, expr } of queries)
+      for (const metric of metricsIn(expr)) assert.ok(served.has(metric), `${panel}: ${metric} is not served`);
+    // Grafana's variables as Prometheus would see them, each query as a recording rule for promtool to parse.
+    const rules = {
+      groups: [
+        {
+          name: 'dashboard',
+          rules: queries.map(({ expr }, i) => ({
+            record: `dashboard:query_${i}`,
+            expr: expr.replaceAll('$__rate_interval', '5m').replaceAll('$job', '.*'),
+          })),
+        },
+      ],
+    };
+    const file = join(tempDir(), 'dashboard-rules.yml');
+    writeFileSync(file, stringify(rules));
+    const check = promtool('check', 'rules', file);
+    assert.equal(check.status, 0, check.stdout + check.stderr);
   });
 });
 

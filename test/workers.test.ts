@@ -10,6 +10,9 @@ import { RestClient } from '../src/rest/client.js';
 import { aUser, consecutive, tempDir, until } from './support/helpers.js';
 import { openSse } from './support/sse.js';
 import { spawnServe, startServeProcess, type SpawnedServe } from './support/serve-process.js';
+import { freePort } from '../src/app/free-port.js';
+import { parseScrape, promtoolCheckMetrics, valueOf } from './support/metrics.js';
+import http from 'node:http';
 
 /** The worker pids whose parent is `pid` (tsx runs an esbuild child too). */
 function workersOf(pid: number): number[] {
@@ -121,6 +124,49 @@ describe('--workers N', () => {
       } finally {
         for (const subscriber of subscribers) subscriber.close();
       }
+    },
+  );
+});
+
+describe('--workers N with metrics', () => {
+  it(
+    'answers one scrape with the sum over all workers: the counts add up to the calls made',
+    { timeout: 60_000 },
+    async () => {
+      const metricsPort = await freePort();
+      const server = await startServeProcess(
+        { db: join(tempDir(), 'metrics.db'), workers: '2', 'metrics-port': String(metricsPort) },
+        2,
+      );
+      const calls = 40;
+      // A new connection per request, so the cluster hands them to both workers.
+      const statuses = await Promise.all(
+        Array.from(
+          { length: calls },
+          () =>
+            new Promise<number>((resolve, reject) =>
+              http
+                .get(`${server.restUrl}/healthz`, { agent: false }, (response) => {
+                  response.resume();
+                  resolve(response.statusCode!);
+                })
+                .on('error', reject),
+            ),
+        ),
+      );
+      assert.deepEqual(new Set(statuses), new Set([200]));
+      const servedBy = new Set(server.logs.filter((l) => l.log === 'access').map((l) => l.pid));
+      assert.equal(servedBy.size, 2, 'both workers served some');
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const samples = parseScrape(text);
+      const labels = { http_request_method: 'GET', http_route: '/healthz', http_response_status_code: '200' };
+      assert.equal(valueOf(samples, 'http_server_request_duration_seconds_count', labels), calls);
+      assert.equal(valueOf(samples, 'http_server_request_duration_seconds_bucket', { ...labels, le: '+Inf' }), calls);
+      // Per label set, not merged: the GC histogram keeps its kinds.
+      assert.ok(samples.some((s) => s.name === 'nodejs_gc_duration_seconds_count' && s.labels.kind));
+      const verdict = promtoolCheckMetrics(text);
+      assert.equal(verdict.status, 0, verdict.output);
+      assert.equal(await server.stop(), 0);
     },
   );
 });

@@ -11,7 +11,8 @@ export function createLogger(
   pretty = process.stdout.isTTY === true,
   destination?: DestinationStream,
 ): Logger {
-  const options = { level, base: { service: 'twinapi' } };
+  // The pid tells the workers of `serve --workers N` apart.
+  const options = { level, base: { service: 'twinapi', pid: process.pid } };
   if (destination) return pino(options, destination);
   return pino({
     ...options,

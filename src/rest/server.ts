@@ -83,13 +83,16 @@ export async function buildRestApp(
 ): Promise<FastifyInstance> {
   const sendError = (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const { status, body, headers, internal } = toErrorResponse(error);
-    if (internal) request.log.error({ err: error, url: request.url }, 'request failed');
+    // The route, not the URL: the event stream's URL may carry an access token.
+    if (internal)
+      request.log.error({ err: error, method: request.method, route: request.routeOptions.url }, 'request failed');
     return reply.code(status).headers(headers).type('application/json').send(body);
   };
   const app = Fastify({
     loggerInstance: logger,
     // Fastify's two lines per request are off: the access log (telemetry) writes one, when it is on.
-    logController: new LogController({ disableRequestLogging: true }),
+    // The request id Fastify binds to a request's log lines goes by the access log's name for it.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     ...(settings.telemetry ? { genReqId: requestIdOf } : {}),
     bodyLimit: settings.bodyLimitBytes,
     http2: settings.http2,

@@ -58,35 +58,7 @@ const RPC_SERVER_FAILURES = new Set([
   'DATA_LOSS',
 ]);
 
-type Observe = { observe(value: number): void };
-
-/** Label sets seen so far, each bound once: binding labels costs more than observing. */
-function boundCache(bind: (key: string) => Observe) {
-  const bound = new Map<string, Observe>();
-  return (key: string) => {
-    let observer = bound.get(key);
-    if (!observer) bound.set(key, (observer = bind(key)));
-    return observer;
-  };
-}
-
 export function callTelemetry({ metrics, accessLog, tracer }: CallTelemetryParts): CallTelemetry {
-  const httpDuration = metrics && metrics.httpRequestDuration;
-  const rpcDuration = metrics && metrics.rpcCallDuration;
-  const SEP = '\u0000';
-  const httpObserver = boundCache((key) => {
-    const [method, route, status] = key.split(SEP) as [string, string, string];
-    return httpDuration!.labels(method, route, status);
-  });
-  const rpcObserver = boundCache((key) => {
-    const [system, method, status] = key.split(SEP) as [string, string, string];
-    return rpcDuration!.labels(system, method, status);
-  });
-  const responsesObserver = boundCache((key) => {
-    const [system, method] = key.split(SEP) as [string, string];
-    return metrics!.rpcResponsesPerRpc.labels(system, method);
-  });
-
   return {
     begin(call, headers) {
       const started = performance.now();
@@ -111,11 +83,11 @@ export function callTelemetry({ metrics, accessLog, tracer }: CallTelemetryParts
           ended = true;
           const seconds = (performance.now() - started) / 1000;
           if (metrics) {
-            if (http) httpObserver(`${method}${SEP}${call.route}${SEP}${status}`).observe(seconds);
+            if (http) metrics.httpRequestDuration.labels(method, call.route, String(status)).observe(seconds);
             else {
-              rpcObserver(`${call.protocol}${SEP}${method}${SEP}${status}`).observe(seconds);
+              metrics.rpcCallDuration.labels(call.protocol, method, String(status)).observe(seconds);
               if (messagesSent !== undefined)
-                responsesObserver(`${call.protocol}${SEP}${method}`).observe(messagesSent);
+                metrics.rpcResponsesPerRpc.labels(call.protocol, method).observe(messagesSent);
             }
           }
           span?.end(

@@ -16,6 +16,23 @@ const isMetricsMessage = (message: unknown): message is MetricsMessage =>
 /** How long the primary waits for every worker's answer before the scrape fails. */
 export const CLUSTER_SCRAPE_TIMEOUT_MS = 3000;
 
+type MetricJson = { values?: { labels?: object; sharedLabels?: object }[] };
+
+/**
+ * prom-client's own histograms (the GC's) carry their labels in `sharedLabels`, which aggregation
+ * ignores: it would add every label set's buckets together and drop the labels. Folded into
+ * `labels`, each label set is summed on its own.
+ */
+function foldSharedLabels(metrics: unknown[]): unknown[] {
+  return (metrics as MetricJson[]).map((metric) => ({
+    ...metric,
+    values: metric.values?.map(({ sharedLabels, ...value }) => ({
+      ...value,
+      labels: { ...sharedLabels, ...value.labels },
+    })),
+  }));
+}
+
 /** In a worker: answer the primary's requests with `registry`, and tell it that we can. Returns the stop. */
 export function answerClusterScrapes(registry: Registry): () => void {
   const listener = (message: unknown) => {
@@ -75,7 +92,7 @@ export function clusterScrape(): () => Promise<Scrape> {
       if (workers.length === 0) return settle();
       for (const worker of workers) worker.send({ twinapiMetrics: 'request', id } satisfies MetricsMessage);
     });
-    const registry = AggregatorRegistry.aggregate(answers);
+    const registry = AggregatorRegistry.aggregate(answers.map(foldSharedLabels));
     return { body: await registry.metrics(), contentType: registry.contentType };
   };
 }

@@ -1,6 +1,8 @@
 // The metrics a scrape returns, named and labelled as the OpenTelemetry semantic conventions
-// name them in Prometheus form (dots become underscores, units become suffixes).
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+// name them in Prometheus form (dots become underscores, units become suffixes). The pool's are the
+// conventions' 1.24 names (db.client.connections.*): promtool refuses the newer db_client_connection_count.
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { FastHistogram, type Series } from './histogram.js';
 
 /**
  * Seconds. The conventions' buckets for request durations (5 ms … 10 s), below them finer ones:
@@ -46,44 +48,45 @@ export class Metrics {
   private readonly pools: PoolSource[] = [];
   private feed: FeedSource | undefined;
 
-  readonly httpRequestDuration = new Histogram({
-    name: 'http_server_request_duration_seconds',
-    help: 'Duration of HTTP server requests (an event stream: until it closes).',
-    labelNames: ['http_request_method', 'http_route', 'http_response_status_code'] as const,
-    buckets: DURATION_BUCKETS,
-    registers: [this.registry],
-  });
+  readonly httpRequestDuration = new FastHistogram(
+    'http_server_request_duration_seconds',
+    'Duration of HTTP server requests (an event stream: until it closes).',
+    ['http_request_method', 'http_route', 'http_response_status_code'],
+    DURATION_BUCKETS,
+    this.registry,
+  );
 
-  readonly rpcCallDuration = new Histogram({
-    name: 'rpc_server_call_duration_seconds',
-    help: 'Duration of RPCs served (a stream: until it ends).',
-    labelNames: ['rpc_system_name', 'rpc_method', 'rpc_response_status_code'] as const,
-    buckets: DURATION_BUCKETS,
-    registers: [this.registry],
-  });
+  readonly rpcCallDuration = new FastHistogram(
+    'rpc_server_call_duration_seconds',
+    'Duration of RPCs served (a stream: until it ends).',
+    ['rpc_system_name', 'rpc_method', 'rpc_response_status_code'],
+    DURATION_BUCKETS,
+    this.registry,
+  );
 
-  readonly rpcResponsesPerRpc = new Histogram({
-    name: 'rpc_server_responses_per_rpc',
-    help: 'Messages sent per server-streaming RPC (ListUsers: users; WatchUsers: events).',
-    labelNames: ['rpc_system_name', 'rpc_method'] as const,
-    buckets: MESSAGE_COUNT_BUCKETS,
-    registers: [this.registry],
-  });
+  readonly rpcResponsesPerRpc = new FastHistogram(
+    'rpc_server_responses_per_rpc',
+    'Messages sent per server-streaming RPC (ListUsers: users; WatchUsers: events).',
+    ['rpc_system_name', 'rpc_method'],
+    MESSAGE_COUNT_BUCKETS,
+    this.registry,
+  );
 
-  readonly dbOperationDuration = new Histogram({
-    name: 'db_client_operation_duration_seconds',
-    help: 'Duration of store operations, each one query or one transaction (waiting for a connection included).',
-    labelNames: ['db_system_name', 'db_operation_name'] as const,
-    buckets: DURATION_BUCKETS,
-    registers: [this.registry],
-  });
+  readonly dbOperationDuration = new FastHistogram(
+    'db_client_operation_duration_seconds',
+    'Duration of store operations, each one query or one transaction (waiting for a connection included).',
+    ['db_system_name', 'db_operation_name'],
+    DURATION_BUCKETS,
+    this.registry,
+  );
 
-  readonly sqliteWriteLockWait = new Histogram({
-    name: 'twinapi_sqlite_write_lock_wait_seconds',
-    help: 'Time a SQLite write transaction waited for the write lock (BEGIN IMMEDIATE; another process held it).',
-    buckets: DURATION_BUCKETS,
-    registers: [this.registry],
-  });
+  readonly sqliteWriteLockWait: Series = new FastHistogram(
+    'twinapi_sqlite_write_lock_wait_seconds',
+    'Time a SQLite write transaction waited for the write lock (BEGIN IMMEDIATE; another process held it).',
+    [],
+    DURATION_BUCKETS,
+    this.registry,
+  ).labels();
 
   constructor(options: { processMetrics: boolean }) {
     // prom-client calls `collect` with the metric as `this`; the sources are reached through these.
@@ -107,6 +110,40 @@ export class Metrics {
       collect() {
         this.reset();
         for (const source of streams) this.inc({ protocol: source.protocol }, source.delivered());
+      },
+    });
+    // Read before the feed's lag, whose query would otherwise count among the operations waiting.
+    new Gauge({
+      name: 'db_client_connections_usage',
+      help: 'Database connections of the pool, by state (used, idle).',
+      labelNames: ['pool_name', 'state'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const pool of pools) {
+          this.set({ pool_name: pool.name, state: 'used' }, pool.used());
+          this.set({ pool_name: pool.name, state: 'idle' }, pool.idle());
+        }
+      },
+    });
+    new Gauge({
+      name: 'db_client_connections_max',
+      help: 'Connections the pool may open.',
+      labelNames: ['pool_name'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const pool of pools) this.set({ pool_name: pool.name }, pool.max);
+      },
+    });
+    new Gauge({
+      name: 'db_client_connections_pending_requests',
+      help: 'Operations waiting for a free connection of the pool.',
+      labelNames: ['pool_name'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const pool of pools) this.set({ pool_name: pool.name }, pool.pending());
       },
     });
     new Gauge({
@@ -144,39 +181,6 @@ export class Metrics {
         for (const [cause, count] of Object.entries(feed()?.wakeups() ?? {})) this.inc({ cause }, count);
       },
     });
-    new Gauge({
-      name: 'db_client_connection_count',
-      help: 'Database connections of the pool, by state (used, idle).',
-      labelNames: ['db_client_connection_pool_name', 'db_client_connection_state'] as const,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const pool of pools) {
-          this.set({ db_client_connection_pool_name: pool.name, db_client_connection_state: 'used' }, pool.used());
-          this.set({ db_client_connection_pool_name: pool.name, db_client_connection_state: 'idle' }, pool.idle());
-        }
-      },
-    });
-    new Gauge({
-      name: 'db_client_connection_max',
-      help: 'Connections the pool may open.',
-      labelNames: ['db_client_connection_pool_name'] as const,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const pool of pools) this.set({ db_client_connection_pool_name: pool.name }, pool.max);
-      },
-    });
-    new Gauge({
-      name: 'db_client_connection_pending_requests',
-      help: 'Operations waiting for a free connection of the pool.',
-      labelNames: ['db_client_connection_pool_name'] as const,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const pool of pools) this.set({ db_client_connection_pool_name: pool.name }, pool.pending());
-      },
-    });
     // Event-loop delay, heap, GC, handles, CPU, memory: prom-client's standard process metrics.
     if (options.processMetrics) {
       collectDefaultMetrics({ register: this.registry });
@@ -190,14 +194,9 @@ export class Metrics {
     }
   }
 
-  /** Records store operations on `system` (`sqlite`, `postgresql`), each label set bound once. */
+  /** Records store operations on `system` (`sqlite`, `postgresql`). */
   dbOperations(system: string): (operation: string, seconds: number) => void {
-    const bound = new Map<string, { observe(seconds: number): void }>();
-    return (operation, seconds) => {
-      let observer = bound.get(operation);
-      if (!observer) bound.set(operation, (observer = this.dbOperationDuration.labels(system, operation)));
-      observer.observe(seconds);
-    };
+    return (operation, seconds) => this.dbOperationDuration.labels(system, operation).observe(seconds);
   }
 
   /** Reads `source` at each scrape until the returned function is called. */

@@ -15,6 +15,7 @@ const SUITES = [
   'grpc-services',
   'rest-users',
   'rest-events',
+  'observability',
 ];
 
 const problem = await postgresUnreachable();

@@ -1,6 +1,7 @@
 import { after } from 'node:test';
 import { type App, openApp, startServers } from '../../src/app/app.js';
 import { type Config, loadConfig } from '../../src/app/config.js';
+import { freePort } from '../../src/app/free-port.js';
 import { createLogger } from '../../src/app/logger.js';
 import { UserClient } from '../../src/grpc/client.js';
 import type { GrpcServer } from '../../src/grpc/server.js';
@@ -19,6 +20,8 @@ export interface Stack {
   baseUrl: string;
   /** REST as an admin (the stack verifies tokens of test/support/tokens.ts). */
   restClient: RestClient;
+  /** GET /metrics of this stack, with `options.metrics`. */
+  metricsUrl: string;
   /** Shuts the app down once, whichever of the test or `after` comes first. */
   close: () => Promise<void>;
 }
@@ -29,8 +32,9 @@ export type LogLine = Record<string, unknown> & { level: number; msg: string };
 /** The real app (SQLite file, change feed, gRPC and REST servers on loopback port 0) and real clients. */
 export async function startStack(
   flags: Record<string, string> = {},
-  options: { logs?: LogLine[] } = {},
+  options: { logs?: LogLine[]; /** Serve metrics (on a free port). */ metrics?: boolean } = {},
 ): Promise<Stack> {
+  const metricsPort = options.metrics ? String(await freePort()) : '0';
   const config = loadConfig(
     {
       db: await testDatabase(),
@@ -40,7 +44,7 @@ export async function startStack(
       'log-level': 'silent',
       'jwt-secret': TEST_JWT_SECRET,
       // Metrics off unless a test asks: 9464 is one port for every stack.
-      'metrics-port': '0',
+      'metrics-port': metricsPort,
       ...flags,
     },
     {},
@@ -66,5 +70,6 @@ export async function startStack(
     })());
   after(close);
   const restClient = new RestClient(baseUrl, ADMIN_TOKEN);
-  return { app, config, server, address, client, rest, baseUrl, restClient, close };
+  const metricsUrl = `http://127.0.0.1:${config.metricsPort}/metrics`;
+  return { app, config, server, address, client, rest, baseUrl, restClient, metricsUrl, close };
 }

@@ -38,6 +38,15 @@ describe('twinapi bench', () => {
         assert.equal(m.failed, 0, `${m.target.id} had failed calls`);
         assert.ok(m.latencyMs.p50 > 0 && m.latencyMs.p50 <= m.latencyMs.p99 && m.latencyMs.p99 <= m.latencyMs.max);
       }
+      assert.deepEqual(results.cost!.failures, []);
+      assert.deepEqual(results.cost!.comparisons.map((c) => `${c.setting} ${c.target.id}`).sort(), [
+        'auth ours-grpc-get',
+        'auth ours-rest-h1-get',
+        'metrics ours-grpc-get',
+        'metrics ours-rest-h1-get',
+      ]);
+      for (const c of results.cost!.comparisons)
+        assert.ok(c.ratio.median > 0 && c.failed === 0, `${c.setting} ${c.target.id}`);
       const scaling = results.scaling!.measurements;
       assert.deepEqual(results.scaling!.failures, []);
       assert.deepEqual([...new Set(scaling.map((m) => m.workers))], workerCounts(results.machine.cores, true));
@@ -56,6 +65,7 @@ describe('twinapi bench', () => {
       for (const heading of [
         '## Targets',
         '## Scaling',
+        '## What auth and metrics cost GetUser',
         '## Claims of the original design vs measured here',
         '## Decision guide',
       ])

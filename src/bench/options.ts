@@ -1,6 +1,6 @@
 import type { DriverName } from './load/drivers.js';
 
-export const SCENARIOS = ['serialization', 'payload', 'unary', 'scaling', 'streaming'] as const;
+export const SCENARIOS = ['serialization', 'payload', 'unary', 'cost', 'scaling', 'streaming'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {

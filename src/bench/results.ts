@@ -1,5 +1,6 @@
 import type { BenchOptions } from './options.js';
 import type { Pinning } from './pinning.js';
+import type { CostResults } from './scenarios/cost.js';
 import type { PayloadMeasurement } from './scenarios/payload.js';
 import type { ScalingResults } from './scenarios/scaling.js';
 import type { SerializationMeasurement } from './scenarios/serialization.js';
@@ -18,6 +19,7 @@ export interface BenchResults {
   serialization?: SerializationMeasurement[];
   payload?: PayloadMeasurement[];
   unary?: UnaryResults;
+  cost?: CostResults;
   scaling?: ScalingResults;
   streaming?: StreamingResults;
 }

@@ -10,6 +10,7 @@ import { renderHtml } from './report/html.js';
 import { renderMarkdown } from './report/markdown.js';
 import type { BenchResults } from './results.js';
 import { measurePayloads } from './scenarios/payload.js';
+import { costSteps, runCost } from './scenarios/cost.js';
 import { runScaling, scalingSteps, workerCounts } from './scenarios/scaling.js';
 import { runSerialization, SERIALIZATION_STEPS } from './scenarios/serialization.js';
 import { runStreaming, streamingSteps } from './scenarios/streaming.js';
@@ -76,11 +77,21 @@ export async function runBench(
     durationS: options.durationS,
     warmupS: options.warmupS,
   };
+  const costSettings = {
+    driver: generator.driver,
+    pinning,
+    connections: Math.max(...options.concurrency),
+    // Many short pairs beat few long runs against drift: each pair is its own comparison.
+    pairs: options.quick ? 1 : Math.max(6, options.runs * 2),
+    durationS: options.durationS,
+    warmupS: options.warmupS,
+  };
   const streamingSettings = { pinning, runs: options.runs, subscribers: options.subscribers, events: options.events };
   const steps =
     1 +
     (want.has('serialization') ? SERIALIZATION_STEPS : 0) +
     (want.has('unary') ? unarySteps(unarySettings) : 0) +
+    (want.has('cost') ? costSteps(costSettings) : 0) +
     (want.has('scaling') ? scalingSteps(scalingSettings) : 0) +
     (want.has('streaming') ? streamingSteps(streamingSettings) : 0);
   const progress = new Progress(steps, stream);
@@ -124,6 +135,7 @@ export async function runBench(
     }
     if (want.has('payload')) results.payload = measurePayloads(data.sampleUser, data.listPage);
     if (want.has('unary')) results.unary = await runUnary(data, unarySettings, progress);
+    if (want.has('cost')) results.cost = await runCost(data, costSettings, progress);
     if (want.has('scaling')) results.scaling = await runScaling(data, scalingSettings, progress);
     // Last: its writes add users after the list page the unary scenario reads.
     if (want.has('streaming')) results.streaming = await runStreaming(data, streamingSettings, progress);

@@ -1,6 +1,5 @@
 // Every gRPC call observed where grpc-js hands it over: a server interceptor sees each call of every
 // service (users, health, reflection), its metadata, the messages it sends and the status it ends with.
-import { randomUUID } from 'node:crypto';
 import {
   type Metadata,
   type ServerInterceptingCallInterface,
@@ -9,7 +8,9 @@ import {
   status,
 } from '@grpc/grpc-js';
 import type { CallTelemetry, ObservedCall } from '../telemetry/calls.js';
-import { acceptedRequestId } from '../telemetry/trace-context.js';
+import { acceptedRequestId, requestIdGenerator } from '../telemetry/trace-context.js';
+
+const newRequestId = requestIdGenerator();
 
 /** The observed call of each call's metadata object, which grpc-js hands on to the handler unchanged. */
 export type ObservedCalls = WeakMap<Metadata, ObservedCall>;
@@ -37,7 +38,7 @@ export function telemetryInterceptor(telemetry: CallTelemetry, observedCalls: Ob
               { protocol: 'grpc', method },
               {
                 traceparent: first(metadata, 'traceparent'),
-                requestId: acceptedRequestId(first(metadata, 'x-request-id')) ?? randomUUID(),
+                requestId: acceptedRequestId(first(metadata, 'x-request-id')) ?? newRequestId(),
               },
             );
             observedCalls.set(metadata, observed);

@@ -1,14 +1,15 @@
 // Every HTTP request observed from its first hook to the moment its response closes, which also
 // covers event streams (their reply is hijacked, so Fastify's own onResponse never runs for them).
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { CallTelemetry } from '../telemetry/calls.js';
-import { acceptedRequestId } from '../telemetry/trace-context.js';
+import { acceptedRequestId, requestIdGenerator } from '../telemetry/trace-context.js';
+
+const newRequestId = requestIdGenerator();
 
 /** The caller's `x-request-id` when it is plain enough to log, else a new one. */
 export const requestIdOf = (request: IncomingMessage): string =>
-  acceptedRequestId(request.headers['x-request-id']) ?? randomUUID();
+  acceptedRequestId(request.headers['x-request-id']) ?? newRequestId();
 
 /**
  * Reports each request to `telemetry`. The route is the template that matched (`/users/:id`), ''

@@ -35,7 +35,8 @@ export class FastHistogram {
 
   /** The series of these label values, in `labelNames` order: bind once, observe often. */
   labels(...values: string[]): Series {
-    const key = values.join('\u0000');
+    // Label values never hold a newline here (methods, route templates, status names): a safe separator.
+    const key = values.length === 1 ? values[0]! : values.join('\n');
     let state = this.series.get(key);
     if (!state) {
       const counts = new Float64Array(this.buckets.length + 1);

@@ -7,13 +7,13 @@ export type ObserveOperation = (operation: string, seconds: number) => void;
 export function timedStore(store: UserStore, observe: ObserveOperation): UserStore {
   const timed =
     <A extends unknown[], R>(operation: string, run: (...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
+    (...args: A): Promise<R> => {
       const start = performance.now();
-      try {
-        return await run(...args);
-      } finally {
-        observe(operation, (performance.now() - start) / 1000);
-      }
+      const done = () => observe(operation, (performance.now() - start) / 1000);
+      const result = run(...args);
+      // Observed as it settles; the caller gets the store's own promise, not a copy of it.
+      result.then(done, done);
+      return result;
     };
   const log = store.changeLog;
   const changeLog: ChangeLog = {

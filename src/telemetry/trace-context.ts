@@ -40,3 +40,13 @@ export function parseTraceParent(header: unknown): TraceParent | undefined {
 export function acceptedRequestId(header: unknown): string | undefined {
   return typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? header : undefined;
 }
+
+/**
+ * Request ids for calls that bring none: a random prefix per process and a counter, unique across
+ * processes and restarts in practice, and a tenth of a UUID's cost (a call may take 100 µs).
+ */
+export function requestIdGenerator(): () => string {
+  const prefix = Math.random().toString(36).slice(2, 10);
+  let next = 0;
+  return () => `${prefix}-${(++next).toString(36)}`;
+}

@@ -59,33 +59,9 @@ const constantUser = (data: BenchData) => ({
   userProtobufBase64: Buffer.from(UserCodec.encode(userToProto(data.sampleUser)).finish()).toString('base64'),
 });
 
-/** GetUser on a variant of our server (one setting changed), on gRPC and REST/1.1. */
-const variantTargets = (variant: string, label: string): UnaryTarget[] => [
-  { id: `ours-${variant}-grpc-get`, label: `twinapi gRPC, ${label}`, group: 'ours', protocol: 'grpc', endpoint: 'get' },
-  {
-    id: `ours-${variant}-rest-h1-get`,
-    label: `twinapi REST (HTTP/1.1), ${label}`,
-    group: 'ours',
-    protocol: 'http1',
-    endpoint: 'get',
-  },
-];
-
 export const SERVER_PLANS: ServerPlan[] = [
   { kind: 'ours', settings: (d) => oursSettings(d), targets: ourTargets('h1') },
   { kind: 'ours', settings: (d) => oursSettings(d, { http2: true }), targets: ourTargets('h2') },
-  {
-    // The same server with authentication off: what verifying the bearer token costs GetUser.
-    kind: 'ours',
-    settings: (d) => oursSettings(d, { auth: 'none' }),
-    targets: variantTargets('noauth', 'auth off'),
-  },
-  {
-    // The same server with metrics off: what recording them costs GetUser.
-    kind: 'ours',
-    settings: (d) => oursSettings(d, { metrics: false }),
-    targets: variantTargets('nometrics', 'metrics off'),
-  },
   {
     kind: 'bare-http',
     settings: constantUser,
@@ -270,6 +246,42 @@ export async function runUnary(data: BenchData, settings: UnarySettings, progres
   return results;
 }
 
+/** The load of one connection on `target` of `server`, for the settings' duration and warm-up. */
+export function loadSpecFor(
+  target: UnaryTarget,
+  server: { ports: { grpc?: number; http?: number } },
+  data: BenchData,
+  settings: { durationS: number; warmupS: number },
+): LoadSpec {
+  const port = target.protocol === 'grpc' ? server.ports.grpc : server.ports.http;
+  const { path, body, headers } = requestFor(target, data);
+  return {
+    protocol: target.protocol,
+    url: `http://127.0.0.1:${port}${path}`,
+    body,
+    headers,
+    connections: 1,
+    streams: 1,
+    durationS: settings.durationS,
+    warmupS: settings.warmupS,
+  };
+}
+
+/**
+ * One checked call first: a target that answers with an error is reported, not benchmarked. The OK
+ * reply's size is what the load generator counts successes by.
+ */
+export async function checkedTarget(spec: LoadSpec): Promise<{ dataBytes: number } | { error: string }> {
+  const reply = await probe(spec).catch((error: Error) => ({ status: 0, dataBytes: 0, error: error.message }));
+  if (succeeded(spec, reply)) return reply;
+  return {
+    error:
+      'error' in reply
+        ? reply.error
+        : `HTTP ${reply.status}${reply.grpcStatus === undefined ? '' : `, grpc-status ${reply.grpcStatus}`}`,
+  };
+}
+
 /**
  * Probes `target` once, then loads it at each concurrency; `label` tells apart the setups of one target in the
  * progress line.
@@ -284,29 +296,15 @@ export async function measureTarget(
   label = '',
 ): Promise<void> {
   const name = label ? `${target.id} (${label})` : target.id;
-  const port = target.protocol === 'grpc' ? server.ports.grpc : server.ports.http;
-  const { path, body, headers } = requestFor(target, data);
-  const base: LoadSpec = {
-    protocol: target.protocol,
-    url: `http://127.0.0.1:${port}${path}`,
-    body,
-    headers,
-    connections: 1,
-    streams: 1,
-    durationS: settings.durationS,
-    warmupS: settings.warmupS,
-  };
-  // One checked call first: a target that answers with an error is reported, not benchmarked.
-  const reply = await probe(base).catch((error: Error) => ({ status: 0, dataBytes: 0, error: error.message }));
-  if (!succeeded(base, reply)) {
-    const error =
-      'error' in reply
-        ? reply.error
-        : `HTTP ${reply.status}${reply.grpcStatus === undefined ? '' : `, grpc-status ${reply.grpcStatus}`}`;
-    results.failures.push({ target, error });
-    for (let i = 0; i < settings.concurrency.length * settings.runs; i++) progress.step(`${name}: failed (${error})`);
+  const base = loadSpecFor(target, server, data, settings);
+  const checked = await checkedTarget(base);
+  if ('error' in checked) {
+    results.failures.push({ target, error: checked.error });
+    for (let i = 0; i < settings.concurrency.length * settings.runs; i++)
+      progress.step(`${name}: failed (${checked.error})`);
     return;
   }
+  const reply = checked;
   for (const connections of settings.concurrency) {
     const spec: LoadSpec = { ...base, connections, streams: target.protocol === 'http1' ? 1 : settings.streams };
     const runs: LoadResult[] = [];

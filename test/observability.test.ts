@@ -382,9 +382,11 @@ describe('access log', async () => {
     await client.getUser({ id: known.id! }, { metadata });
     await until(() => accessLines().length === 2, 'two access lines');
     for (const line of accessLines()) {
-      assert.match(line.requestId as string, /^[0-9a-f-]{36}$/);
+      assert.match(line.requestId as string, /^[0-9a-z]{1,8}-[0-9a-z]+$/, 'a process prefix and a counter');
       assert.equal(line.traceId, undefined);
     }
+    const [first, second] = accessLines().map((line) => line.requestId);
+    assert.notEqual(first, second);
   });
 
   it('names no principal for a call refused before anyone was identified', async () => {

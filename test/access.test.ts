@@ -7,7 +7,7 @@ import { SignJWT } from 'jose';
 import { ErrorCode } from '../src/domain/errors.js';
 import { UserClient } from '../src/grpc/client.js';
 import { RestClient } from '../src/rest/client.js';
-import { type Api, ApiError, grpcApi, restApi } from './support/apis.js';
+import { type Api, ApiError, connectApi, connectTransport, grpcApi, restApi } from './support/apis.js';
 import { grpcFailure, thrown } from './support/failures.js';
 import { aUser, until } from './support/helpers.js';
 import { openSse } from './support/sse.js';
@@ -22,10 +22,15 @@ const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base
 const signed = (claims: Record<string, unknown>, key = secret) =>
   new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(key);
 
-/** Both protocols' clients, acting with `token` (none: anonymous). */
+/** Every protocol's client, acting with `token` (none: anonymous). */
 function clientsOf(stack: Stack, token?: string): Api[] {
   const grpc = new UserClient({ address: stack.address, defaultDeadlineMs: 10_000, ...(token ? { token } : {}) });
-  return [grpcApi(grpc), restApi(new RestClient(stack.baseUrl, token))];
+  return [
+    grpcApi(grpc),
+    restApi(new RestClient(stack.baseUrl, token)),
+    connectApi(connectTransport(stack.baseUrl, 'connect', token), 'connect'),
+    connectApi(connectTransport(stack.baseUrl, 'grpc-web', token), 'grpc-web'),
+  ];
 }
 
 async function failsWith(api: Api, call: Promise<unknown>, code: string): Promise<ApiError> {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { UserRole } from '../src/gen/users/v1/users.js';
-import { ERROR_DOMAIN } from '../src/grpc/errors.js';
+import { ERROR_DOMAIN } from '../src/contract/errors.js';
 import { grpcFailure } from './support/failures.js';
 import { aUser } from './support/helpers.js';
 import { startStack } from './support/stack.js';

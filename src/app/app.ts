@@ -86,6 +86,11 @@ export async function startServers(app: App, config: Config, logger: Logger): Pr
   if (!metrics) return;
   metrics.addStreams({ protocol: 'grpc', open: () => grpc.watchStreams, delivered: () => grpc.eventsDelivered });
   metrics.addStreams({ protocol: 'sse', open: () => rest.watchStreams, delivered: () => rest.eventsDelivered });
+  metrics.addStreams({
+    protocol: 'connect',
+    open: () => rest.rpcWatchStreams,
+    delivered: () => rest.rpcEventsDelivered,
+  });
   // A worker's metrics are scraped through the cluster primary, which serves the sum.
   if (cluster.isWorker) return;
   const scrape = async () => ({ body: await metrics.scrape(), contentType: metrics.contentType });

@@ -1,7 +1,7 @@
 // The domain's model in the contract's generated types (users.v1) and back: what gRPC sends, and
 // what REST sends as application/x-protobuf. Both adapters translate through here, so the two
 // encodings of one user are the same bytes.
-import { isRole, type NewUserInput, type Role, type User, type UserEvent } from '../domain/user.js';
+import { isRole, type NewUserInput, type Role, type User, type UserEvent, type UserUpdate } from '../domain/user.js';
 import {
   type CreateUserRequest,
   type User as ProtoUser,
@@ -47,4 +47,24 @@ export function eventToProto(event: UserEvent): ProtoUserEvent {
 
 export function newUserFromProto(request: CreateUserRequest): NewUserInput {
   return { name: request.name, email: request.email, role: roleFromProto(request.role), tags: request.tags };
+}
+
+/** The fields of a `User` message an update may take, as a client sent them. */
+export interface UserFields {
+  name: string;
+  email: string;
+  role: string | undefined;
+  tags: string[];
+}
+
+/**
+ * An UpdateUserRequest: its field mask names the fields to take from `user`; the domain checks the
+ * names, and its `fields[i]` is the request's `update_mask.paths[i]`.
+ */
+export function updateFromMask(user: UserFields | undefined, paths: string[]): UserUpdate {
+  return {
+    fields: paths,
+    changes: { name: user?.name, email: user?.email, role: user?.role, tags: user?.tags },
+    fieldPath: (field) => field.replace(/^fields/, 'update_mask.paths'),
+  };
 }

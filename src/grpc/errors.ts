@@ -4,10 +4,8 @@ import { BadRequest, ErrorInfo, QuotaFailure, RetryInfo } from '../gen/google/rp
 import { Status } from '../gen/google/rpc/status.js';
 import { type DomainError, ErrorCode, QUOTA_SUBJECT_KEY, RETRY_AFTER_KEY } from '../domain/errors.js';
 import { asBuffer } from '../contract/wire.js';
+import { ERROR_DOMAIN, ERROR_TYPE_KEY } from '../contract/errors.js';
 
-/** The `ErrorInfo.domain` of every error this service raises. */
-export const ERROR_DOMAIN = 'twinapi.users.v1';
-export const ERROR_TYPE_KEY = 'error-type';
 export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
 
 /** The gRPC status of each domain code: a new code does not build until it has one. */

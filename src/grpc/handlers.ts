@@ -9,11 +9,10 @@ import type {
   ServerWritableStream,
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { eventToProto, newUserFromProto, roleFromProto, userToProto } from '../contract/users.js';
+import { eventToProto, newUserFromProto, roleFromProto, updateFromMask, userToProto } from '../contract/users.js';
 import { asDomainError, cancelled, invalidArgument, DomainError, ErrorCode } from '../domain/errors.js';
 import type { Principal } from '../domain/access.js';
 import { NewUsersBatch } from '../domain/batch.js';
-import type { UserUpdate } from '../domain/user.js';
 import type { CallContext } from '../domain/ports.js';
 import { type UserService, watchMore } from '../domain/user-service.js';
 import type {
@@ -22,6 +21,7 @@ import type {
   DeleteUserRequest,
   GetUserRequest,
   ListUsersRequest,
+  SubscribeUsersRequest,
   UpdateUserRequest,
   User,
   UserEvent,
@@ -126,7 +126,16 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
       userToProto(await service.createUser(newUserFromProto(request), context)),
     ),
     updateUser: unary<UpdateUserRequest, User>('UpdateUser', async (request, context) =>
-      userToProto(await service.updateUser(request.user?.id ?? '', updateFromMask(request), context)),
+      userToProto(
+        await service.updateUser(
+          request.user?.id ?? '',
+          updateFromMask(
+            request.user && { ...request.user, role: roleFromProto(request.user.role) },
+            request.updateMask ?? [],
+          ),
+          context,
+        ),
+      ),
     ),
     deleteUser: unary<DeleteUserRequest, Empty>('DeleteUser', async (request, context) => {
       await service.deleteUser(request.id, context);
@@ -160,6 +169,13 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
       true,
       (call: ServerDuplexStream<WatchUsersRequest, UserEvent>, scope, principal) =>
         streamWatch(service, call, scope, principal, () => hooks.onEventDelivered()),
+    ),
+
+    subscribeUsers: streaming(
+      'SubscribeUsers',
+      true,
+      (call: ServerWritableStream<SubscribeUsersRequest, UserEvent>, scope, principal) =>
+        streamSubscription(service, call, scope, principal, () => hooks.onEventDelivered()),
     ),
   };
 }
@@ -296,14 +312,27 @@ async function streamWatch(
   }
 }
 
-/**
- * The field mask names the fields to take from `user`; the domain checks the
- * names, and its `fields[i]` is this request's `update_mask.paths[i]`.
- */
-function updateFromMask({ user, updateMask }: UpdateUserRequest): UserUpdate {
-  return {
-    fields: updateMask ?? [],
-    changes: { name: user?.name, email: user?.email, role: user && roleFromProto(user.role), tags: user?.tags },
-    fieldPath: (field) => field.replace(/^fields/, 'update_mask.paths'),
-  };
+/** WatchUsers with its one request up front: the same events, until cancel, deadline or shutdown. */
+async function streamSubscription(
+  service: UserService,
+  call: ServerWritableStream<SubscribeUsersRequest, UserEvent>,
+  scope: CallScope,
+  principal: Principal,
+  onDelivered: () => void,
+) {
+  const { signal } = scope;
+  if (signal.aborted) {
+    if (signal.reason instanceof DomainError) throw signal.reason;
+    return;
+  }
+  const { userIds, afterRevision } = decoded(call.request);
+  const watching = new Set<string>();
+  watchMore(watching, userIds);
+  const events = await service.watchUsers({ afterRevision, userIds: watching, signal, principal });
+  for await (const event of events) {
+    const room = call.write(eventToProto(event));
+    onDelivered();
+    if (!room) await scope.drained(call);
+  }
+  if (signal.reason instanceof DomainError) throw signal.reason;
 }

@@ -9,6 +9,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Who makes the request, once the access gate admitted it (absent on open routes). */
     principal?: Principal;
+    /**
+     * On RPC routes (Connect, gRPC-Web), the admission itself: the adapter awaits it and answers a
+     * refusal in its own protocol's terms, not in this API's JSON.
+     */
+    admission?: Promise<Principal>;
   }
 }
 
@@ -25,21 +30,34 @@ const isOpen = (route: string | undefined) =>
  * every route but the open ones. Unknown routes answer 404 without credentials.
  */
 export function accessHook(gate: AccessGate, streams: OpenStreams) {
-  return async (request: FastifyRequest): Promise<void> => {
-    const route = request.routeOptions.url;
-    if (route !== undefined && HEALTH.has(route)) return;
-    // A request on a kept-alive connection after shutdown began (Fastify's own 503 has another body).
-    if (streams.closing) throw unavailable('the server is shutting down');
-    if (isOpen(route)) return;
+  const admit = (request: FastifyRequest, route: string | undefined) => {
     const socket = request.raw.socket as Partial<TLSSocket>;
     const certificateSubject = socket.authorized ? socket.getPeerCertificate?.().subject : undefined;
     // A browser's EventSource cannot set headers: the event stream also takes ?access_token=.
     const query = request.query as { access_token?: unknown };
-    request.principal = await gate.admit({
+    return gate.admit({
       authorization: request.headers.authorization,
       accessToken: route === '/users/events' && typeof query.access_token === 'string' ? query.access_token : undefined,
       peer: request.ip,
       ...(certificateSubject ? { certificateSubject } : {}),
     });
+  };
+  return async (request: FastifyRequest): Promise<void> => {
+    const route = request.routeOptions.url;
+    if (route !== undefined && HEALTH.has(route)) return;
+    if (request.routeOptions.config.rpc === true) {
+      const admission = (async () => {
+        if (streams.closing) throw unavailable('the server is shutting down');
+        return admit(request, route);
+      })();
+      // Awaited by the adapter's interceptor; a call refused before it (a bad content type) never awaits it.
+      admission.catch(() => undefined);
+      request.admission = admission;
+      return;
+    }
+    // A request on a kept-alive connection after shutdown began (Fastify's own 503 has another body).
+    if (streams.closing) throw unavailable('the server is shutting down');
+    if (isOpen(route)) return;
+    request.principal = await admit(request, route);
   };
 }

@@ -22,6 +22,7 @@ import { decodeMsgpackBody, MEDIA } from './representation.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { userRoutes } from './routes/users.js';
+import { connectRoutes } from '../connect/routes.js';
 import { errorSchema, userPageSchema, userSchema } from './schemas.js';
 
 export interface RestServerOptions {
@@ -67,10 +68,14 @@ export interface RestServer {
   address: string;
   port: number;
   app: FastifyInstance;
-  /** Event streams open now. */
+  /** Event streams (SSE) open now. */
   readonly watchStreams: number;
   /** Events written to event streams since the start. */
   readonly eventsDelivered: number;
+  /** Watches over Connect and gRPC-Web (WatchUsers, SubscribeUsers) open now. */
+  readonly rpcWatchStreams: number;
+  /** Events written to those since the start. */
+  readonly rpcEventsDelivered: number;
   shutdown(timeoutMs: number): Promise<void>;
 }
 
@@ -80,6 +85,7 @@ export async function buildRestApp(
   settings: Omit<RestServerOptions, 'host' | 'port'>,
   logger: Logger,
   streams = new OpenStreams(),
+  rpcStreams = new OpenStreams(),
 ): Promise<FastifyInstance> {
   const sendError = (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const { status, body, headers, internal } = toErrorResponse(error);
@@ -168,6 +174,14 @@ export async function buildRestApp(
   healthRoutes(app, service, () => streams.closing);
   eventRoutes(app, service, { heartbeatMs: settings.sseHeartbeatMs, streams });
   userRoutes(app, service, { requestTimeoutMs: settings.requestTimeoutMs });
+  // users.v1.UserService for browsers and Connect clients, on this same port.
+  await connectRoutes(app, service, {
+    admission: (request) => request.admission ?? Promise.reject(new Error('the access hook did not admit this call')),
+    requestTimeoutMs: settings.requestTimeoutMs,
+    readMaxBytes: settings.bodyLimitBytes,
+    endless: rpcStreams,
+    ...(settings.telemetry ? { telemetry: settings.telemetry } : {}),
+  });
   return app;
 }
 
@@ -178,7 +192,8 @@ export async function startRestServer(
 ): Promise<RestServer> {
   const settings = { ...REST_DEFAULTS, ...options };
   const streams = new OpenStreams();
-  const app = await buildRestApp(service, settings, logger, streams);
+  const rpcStreams = new OpenStreams();
+  const app = await buildRestApp(service, settings, logger, streams, rpcStreams);
   try {
     await app.listen({ host: settings.host, port: settings.port });
   } catch (error) {
@@ -200,8 +215,15 @@ export async function startRestServer(
     get eventsDelivered() {
       return streams.delivered;
     },
+    get rpcWatchStreams() {
+      return rpcStreams.size;
+    },
+    get rpcEventsDelivered() {
+      return rpcStreams.delivered;
+    },
     async shutdown(timeoutMs) {
       streams.closeAll();
+      rpcStreams.closeAll();
       const force = setTimeout(() => {
         logger.warn('REST drain timed out; closing remaining connections');
         (app.server as { closeAllConnections?: () => void }).closeAllConnections?.();

@@ -12,11 +12,13 @@ export const requestIdOf = (request: IncomingMessage): string =>
   acceptedRequestId(request.headers['x-request-id']) ?? newRequestId();
 
 /**
- * Reports each request to `telemetry`. The route is the template that matched (`/users/:id`), ''
+ * Reports each request but the RPC routes' to `telemetry`. The route is the template that matched (`/users/:id`), ''
  * for none; a response cut before its headers went out (the client left) counts as 499.
  */
 export function observeRequests(app: FastifyInstance, telemetry: CallTelemetry): void {
   app.addHook('onRequest', (request, reply, done) => {
+    // Connect and gRPC-Web calls are reported as RPCs, by their adapter.
+    if (request.routeOptions.config.rpc === true) return done();
     const observed = telemetry.begin(
       { protocol: 'http', method: request.method, route: request.routeOptions.url ?? '' },
       { traceparent: request.headers.traceparent, requestId: request.id },

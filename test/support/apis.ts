@@ -1,7 +1,14 @@
 // The service as a client sees it, whatever the protocol: one neutral shape per adapter, so one
 // behaviour suite (test/behaviour.test.ts) runs unchanged against each (the pattern of hono's
 // router `runTest` and connect's conformance cases).
+import { timestampDate } from '@bufbuild/protobuf/wkt';
+import { ConnectError, createClient, type Interceptor, type Transport } from '@connectrpc/connect';
+import { createConnectTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import { status } from '@grpc/grpc-js';
+import { CONNECT_CODE_OF, codeName } from '../../src/connect/errors.js';
+import { ERROR_TYPE_KEY } from '../../src/contract/errors.js';
+import { BadRequestSchema, ErrorInfoSchema } from '../../src/gen/google/rpc/error_details_pb.js';
+import { type User as EsUser, UserService } from '../../src/gen/users/v1/users_pb.js';
 import { type ErrorCode } from '../../src/domain/errors.js';
 import type { EventType, Role } from '../../src/domain/user.js';
 import {
@@ -70,7 +77,7 @@ export interface ApiWatch {
 }
 
 export interface Api {
-  readonly name: 'grpc' | 'rest';
+  readonly name: 'grpc' | 'rest' | 'connect' | 'grpc-web';
   /** The status this protocol answers a code with, by its mapping table. */
   statusOf(code: RestErrorCode): string | number;
   createUser(input: ApiUserInput): Promise<ApiUser>;
@@ -247,7 +254,124 @@ const SSE_TYPES: Record<string, EventType> = {
 const restErrorOf = (status = 0, body: string): ApiError =>
   restError(new RestError(status, JSON.parse(body) as RestError['body']))!;
 
+// Connect and gRPC-Web -----------------------------------------------------------------------
+
+function connectError(error: unknown): ApiError | undefined {
+  if (!(error instanceof ConnectError)) return undefined;
+  const fields = error.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations.map((v) => v.field));
+  const [info] = error.findDetails(ErrorInfoSchema);
+  return new ApiError(
+    error.metadata.get(ERROR_TYPE_KEY) ?? '',
+    codeName(error.code),
+    fields,
+    info?.metadata ?? {},
+    error.rawMessage,
+  );
+}
+
+const esRole = (role: ApiRole | undefined): number | undefined =>
+  role === undefined ? undefined : role === 'UNKNOWN' ? 99 : UserRole[role];
+const esInput = (input: ApiUserInput) => ({ ...input, role: esRole(input.role) });
+
+function fromEsUser(user: EsUser): ApiUser {
+  return {
+    id: user.id,
+    name: user.name,
+    email: user.email,
+    role: UserRole[user.role] as Role,
+    tags: user.tags,
+    createdAt: timestampDate(user.createdAt!).toISOString(),
+    updatedAt: timestampDate(user.updatedAt!).toISOString(),
+  };
+}
+
+/** The Connect protocol (JSON, or binary with `binary`) or gRPC-Web, over HTTP/1.1 as browsers speak them. */
+export function connectTransport(baseUrl: string, protocol: 'connect' | 'grpc-web', token?: string, binary = false) {
+  const interceptors: Interceptor[] = token
+    ? [
+        (next) => (request) => {
+          request.header.set('authorization', `Bearer ${token}`);
+          return next(request);
+        },
+      ]
+    : [];
+  const options = { baseUrl, httpVersion: '1.1' as const, interceptors };
+  return protocol === 'connect'
+    ? createConnectTransport({ ...options, useBinaryFormat: binary })
+    : createGrpcWebTransport(options);
+}
+
+export function connectApi(transport: Transport, name: 'connect' | 'grpc-web'): Api {
+  const client = createClient(UserService, transport);
+  const call = <T>(promise: Promise<T>) => via(promise, connectError);
+  return {
+    name,
+    statusOf: (code) => (code in CONNECT_CODE_OF ? codeName(CONNECT_CODE_OF[code as ErrorCode]) : 'none'),
+    createUser: async (input) => fromEsUser(await call(client.createUser(esInput(input)))),
+    getUser: async (id) => fromEsUser(await call(client.getUser({ id }))),
+    updateUser: async (id, changes) =>
+      fromEsUser(
+        await call(
+          client.updateUser({ user: { id, ...esInput(changes) }, updateMask: { paths: Object.keys(changes) } }),
+        ),
+      ),
+    deleteUser: async (id) => {
+      await call(client.deleteUser({ id }));
+    },
+    createUsers: async (inputs) =>
+      (
+        await call(
+          client.createUsers(
+            (async function* () {
+              yield* inputs.map(esInput);
+            })(),
+          ),
+        )
+      ).users.map(fromEsUser),
+    listAll: (filter) =>
+      call(
+        (async () => {
+          const users: ApiUser[] = [];
+          for await (const user of client.listUsers({ filter })) users.push(fromEsUser(user));
+          return users;
+        })(),
+      ),
+    watch({ afterRevision, userIds = [] }) {
+      const stop = new AbortController();
+      const stream = client.subscribeUsers(
+        { userIds, ...(afterRevision === undefined ? {} : { afterRevision: BigInt(afterRevision) }) },
+        { signal: stop.signal },
+      );
+      const events = (async function* () {
+        for await (const event of stream) {
+          yield {
+            type: UserEvent_EventType[event.type] as EventType,
+            revision: Number(event.revision),
+            user: fromEsUser(event.user!),
+          };
+        }
+      })();
+      return {
+        take: (count, timeoutMs) => call(take(events, count, timeoutMs)),
+        async failure() {
+          const error = await thrown(take(events, Number.MAX_SAFE_INTEGER, 10_000));
+          const apiError = connectError(error);
+          if (!apiError) throw error;
+          return apiError;
+        },
+        close: () => stop.abort(),
+      };
+    },
+  };
+}
+
 /** Every adapter of a running stack, each as an Api. */
 export function apisOf(stack: Stack): Api[] {
-  return [grpcApi(stack.client), restApi(stack.restClient)];
+  const token = stack.restClient.token;
+  return [
+    grpcApi(stack.client),
+    restApi(stack.restClient),
+    connectApi(connectTransport(stack.baseUrl, 'connect', token), 'connect'),
+    connectApi(connectTransport(stack.baseUrl, 'grpc-web', token), 'grpc-web'),
+  ];
 }

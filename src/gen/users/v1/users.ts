@@ -97,6 +97,17 @@ export interface WatchUsersRequest {
   afterRevision?: number | undefined;
 }
 
+/** Added: what SubscribeUsers watches, fixed when the stream starts. */
+export interface SubscribeUsersRequest {
+  /** The users to watch; empty means every user. */
+  userIds: string[];
+  /**
+   * Resume after this revision (the last one the subscriber saw); without it
+   * the watch starts now.
+   */
+  afterRevision?: number | undefined;
+}
+
 export interface UserEvent {
   type: UserEvent_EventType;
   /** The user after the change (as it was just before, for a deletion). */
@@ -697,6 +708,62 @@ export const WatchUsersRequest = {
   },
 };
 
+function createBaseSubscribeUsersRequest(): SubscribeUsersRequest {
+  return { userIds: [], afterRevision: undefined };
+}
+
+export const SubscribeUsersRequest = {
+  encode(message: SubscribeUsersRequest, writer: _m0.Writer = _m0.Writer.create()): _m0.Writer {
+    for (const v of message.userIds) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.afterRevision !== undefined) {
+      writer.uint32(16).int64(message.afterRevision);
+    }
+    return writer;
+  },
+
+  decode(input: _m0.Reader | Uint8Array, length?: number): SubscribeUsersRequest {
+    const reader = input instanceof _m0.Reader ? input : _m0.Reader.create(input);
+    let end = length === undefined ? reader.len : reader.pos + length;
+    const message = createBaseSubscribeUsersRequest();
+    while (reader.pos < end) {
+      const tag = reader.uint32();
+      switch (tag >>> 3) {
+        case 1:
+          if (tag !== 10) {
+            break;
+          }
+
+          message.userIds.push(reader.string());
+          continue;
+        case 2:
+          if (tag !== 16) {
+            break;
+          }
+
+          message.afterRevision = longToNumber(reader.int64() as Long);
+          continue;
+      }
+      if ((tag & 7) === 4 || tag === 0) {
+        break;
+      }
+      reader.skipType(tag & 7);
+    }
+    return message;
+  },
+
+  create(base?: DeepPartial<SubscribeUsersRequest>): SubscribeUsersRequest {
+    return SubscribeUsersRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SubscribeUsersRequest>): SubscribeUsersRequest {
+    const message = createBaseSubscribeUsersRequest();
+    message.userIds = object.userIds?.map((e) => e) || [];
+    message.afterRevision = object.afterRevision ?? undefined;
+    return message;
+  },
+};
+
 function createBaseUserEvent(): UserEvent {
   return { type: 0, user: undefined, timestamp: undefined, revision: 0 };
 }
@@ -835,6 +902,19 @@ export const UserServiceDefinition = {
       name: "WatchUsers",
       requestType: WatchUsersRequest,
       requestStream: true,
+      responseType: UserEvent,
+      responseStream: true,
+      options: {},
+    },
+    /**
+     * Added: the server-streaming twin of WatchUsers, for clients that cannot
+     * stream requests (browsers over fetch): the same events, revisions and
+     * resume, with the watch set fixed at the start.
+     */
+    subscribeUsers: {
+      name: "SubscribeUsers",
+      requestType: SubscribeUsersRequest,
+      requestStream: false,
       responseType: UserEvent,
       responseStream: true,
       options: {},

@@ -1,0 +1,169 @@
+// users.v1.UserService for ConnectRPC (Connect and gRPC-Web): protobuf-es in, domain call,
+// protobuf-es out. Errors leave as DomainErrors; the interceptor (calls.ts) turns them into the
+// protocol's own, so every handler here is only the translation.
+import { create } from '@bufbuild/protobuf';
+import { EmptySchema } from '@bufbuild/protobuf/wkt';
+import { createContextKey, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
+import {
+  eventToMessage,
+  newUserFromMessage,
+  revisionFromMessage,
+  roleFromMessage,
+  userToMessage,
+} from '../contract/users-es.js';
+import { updateFromMask } from '../contract/users.js';
+import type { Principal } from '../domain/access.js';
+import { NewUsersBatch } from '../domain/batch.js';
+import { asDomainError, cancelled, invalidArgument, unavailable } from '../domain/errors.js';
+import type { CallContext } from '../domain/ports.js';
+import { type UserService, watchMore } from '../domain/user-service.js';
+import type { UserEvent } from '../domain/user.js';
+import { CreateUsersResponseSchema, type UserService as UserServiceDesc } from '../gen/users/v1/users_pb.js';
+
+/** Who makes the call: set by the interceptor once the access gate admitted it. */
+export const PRINCIPAL = createContextKey<Principal | undefined>(undefined, { description: 'principal' });
+
+/** Where endless calls (the watches) are held, so that shutdown ends them (UNAVAILABLE, resumable). */
+export interface EndlessCalls {
+  /** Holds a call until the returned release; throws UNAVAILABLE once shutdown has begun. */
+  add(end: () => void): () => void;
+  /** Events written to watch streams since the start. */
+  delivered: number;
+}
+
+export interface HandlerOptions {
+  /** The longest a unary call's work may take, whatever the client's timeout (as REST's request timeout). */
+  requestTimeoutMs: number;
+  endless: EndlessCalls;
+}
+
+/** Who asks and until when: the client's timeout (`connect-timeout-ms`, `grpc-timeout`), capped for unary calls. */
+function contextOf(ctx: HandlerContext, capMs?: number): CallContext {
+  const timeouts = [ctx.timeoutMs(), capMs].filter((ms): ms is number => ms !== undefined);
+  const principal = ctx.values.get(PRINCIPAL);
+  return {
+    signal: ctx.signal,
+    ...(timeouts.length > 0 ? { deadline: Date.now() + Math.min(...timeouts) } : {}),
+    ...(principal ? { principal } : {}),
+  };
+}
+
+export function userServiceImpl(service: UserService, options: HandlerOptions): ServiceImpl<typeof UserServiceDesc> {
+  const unary = (ctx: HandlerContext) => contextOf(ctx, options.requestTimeoutMs);
+
+  /**
+   * The events of a watch, until the client leaves, `until` aborts, or shutdown begins (then it
+   * ends with UNAVAILABLE, and the client resumes from its last revision).
+   */
+  async function* endless(
+    ctx: HandlerContext,
+    open: (signal: AbortSignal) => Promise<AsyncIterable<UserEvent>>,
+    until?: AbortSignal,
+  ): AsyncGenerator<ReturnType<typeof eventToMessage>> {
+    const stop = new AbortController();
+    let shutdown = false;
+    const release = options.endless.add(() => {
+      shutdown = true;
+      stop.abort();
+    });
+    const end = () => stop.abort();
+    const signals = until ? [ctx.signal, until] : [ctx.signal];
+    for (const signal of signals) signal.addEventListener('abort', end, { once: true });
+    try {
+      for await (const event of await open(stop.signal)) {
+        yield eventToMessage(event);
+        options.endless.delivered++;
+      }
+      if (shutdown) throw unavailable('the server is shutting down');
+    } finally {
+      for (const signal of signals) signal.removeEventListener('abort', end);
+      release();
+    }
+  }
+
+  return {
+    getUser: async (request, ctx) => userToMessage(await service.getUser(request.id, unary(ctx))),
+    createUser: async (request, ctx) =>
+      userToMessage(await service.createUser(newUserFromMessage(request), unary(ctx))),
+    updateUser: async ({ user, updateMask }, ctx) =>
+      userToMessage(
+        await service.updateUser(
+          user?.id ?? '',
+          updateFromMask(user && { ...user, role: roleFromMessage(user.role) }, updateMask?.paths ?? []),
+          unary(ctx),
+        ),
+      ),
+    deleteUser: async (request, ctx) => {
+      await service.deleteUser(request.id, unary(ctx));
+      return create(EmptySchema);
+    },
+
+    async *listUsers({ filter, pageSize, pageToken: first }, ctx) {
+      const context = contextOf(ctx);
+      let pageToken = first;
+      do {
+        const page = await service.listUsers({ filter, pageSize, pageToken }, context);
+        for (const user of page.users) yield userToMessage(user);
+        pageToken = page.nextPageToken;
+      } while (pageToken !== '');
+    },
+
+    async createUsers(requests, ctx) {
+      const context = contextOf(ctx);
+      const batch = new NewUsersBatch();
+      // Checked as each arrives: a hopeless batch is refused before the rest is read.
+      for await (const request of requests) batch.add(newUserFromMessage(request));
+      if (ctx.signal.aborted) throw cancelled();
+      const users = await service.createBatch(batch, context);
+      return create(CreateUsersResponseSchema, { users: users.map(userToMessage), createdCount: users.length });
+    },
+
+    // As on gRPC: each request adds users; only the first may resume; a half-close is not a stop.
+    async *watchUsers(requests, ctx) {
+      const iterator = requests[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      if (first.done === true) return;
+      const userIds = new Set<string>();
+      watchMore(userIds, first.value.userIds);
+      let requestError: Error | undefined;
+      const requestFailed = new AbortController();
+      // Later requests widen the set while events flow; a bad one ends the watch with its error.
+      const readMore = async () => {
+        for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
+          if (next.value.afterRevision !== undefined) {
+            throw invalidArgument([{ field: 'after_revision', description: 'only the first request may carry it' }]);
+          }
+          watchMore(userIds, next.value.userIds);
+        }
+      };
+      const open = async (signal: AbortSignal) => {
+        const events = await service.watchUsers({
+          afterRevision: revisionFromMessage(first.value.afterRevision),
+          userIds,
+          signal,
+          principal: ctx.values.get(PRINCIPAL),
+        });
+        readMore().catch((error: unknown) => {
+          requestError = error instanceof Error ? error : asDomainError(error);
+          requestFailed.abort();
+        });
+        return events;
+      };
+      yield* endless(ctx, open, requestFailed.signal);
+      if (requestError !== undefined && !ctx.signal.aborted) throw requestError;
+    },
+
+    async *subscribeUsers({ userIds, afterRevision }, ctx) {
+      const watching = new Set<string>();
+      watchMore(watching, userIds);
+      yield* endless(ctx, (signal) =>
+        service.watchUsers({
+          afterRevision: revisionFromMessage(afterRevision),
+          userIds: watching,
+          signal,
+          principal: ctx.values.get(PRINCIPAL),
+        }),
+      );
+    },
+  };
+}

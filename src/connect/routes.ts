@@ -11,6 +11,7 @@ import { UserService as UserServiceDesc } from '../gen/users/v1/users_pb.js';
 import type { CallTelemetry, ObservedCall } from '../telemetry/calls.js';
 import type { RpcSystem } from '../telemetry/metrics.js';
 import { codeName, toConnectError } from './errors.js';
+import { restatedParseError, withClientParseErrors } from './malformed.js';
 import { type EndlessCalls, PRINCIPAL, userServiceImpl } from './handlers.js';
 
 declare module 'fastify' {
@@ -50,7 +51,10 @@ export async function connectRoutes(app: FastifyInstance, service: UserService, 
       readMaxBytes: options.readMaxBytes,
       interceptors: [callInterceptor(options)],
       contextValues: (request) => createContextValues().set(REQUEST, request),
-      routes: (router) => router.service(UserServiceDesc, userServiceImpl(service, options)),
+      routes: (router) => {
+        router.service(UserServiceDesc, userServiceImpl(service, options));
+        router.handlers.splice(0, router.handlers.length, ...router.handlers.map(withClientParseErrors));
+      },
     });
   });
 }
@@ -68,7 +72,7 @@ function callInterceptor(options: ConnectOptions): Interceptor {
     );
     if (observed?.log.traceId) request.log = request.log.child({ traceId: observed.log.traceId });
     const fail = (error: unknown, sent?: number) => {
-      const connectError = failure(error, request);
+      const connectError = failure(error, request, req.method.input.typeName);
       observed?.end(codeName(connectError.code), sent);
       return connectError;
     };
@@ -110,8 +114,9 @@ async function* observedStream<T>(
 }
 
 /** Any error as the ConnectError the client gets; the cause of an internal one is logged, never sent. */
-function failure(error: unknown, request: FastifyRequest): ConnectError {
-  if (error instanceof ConnectError) return error;
+function failure(error: unknown, request: FastifyRequest, messageType: string): ConnectError {
+  // A streamed request message that does not decode surfaces here, while the handler reads it.
+  if (error instanceof ConnectError) return restatedParseError(error, messageType) ?? error;
   const domainError = asDomainError(error);
   if (domainError.code === ErrorCode.INTERNAL) {
     request.log.error({ err: error, route: request.routeOptions.url }, 'call failed');

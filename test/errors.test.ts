@@ -6,6 +6,8 @@ import { adminFetch } from './support/tokens.js';
 import { status } from '@grpc/grpc-js';
 import { ERROR_CATALOGUE, type ErrorDescription } from '../src/domain/errors.js';
 import { GRPC_STATUS_OF } from '../src/grpc/errors.js';
+import { CONNECT_CODE_OF } from '../src/connect/errors.js';
+import { codeToHttpStatus, codeToString } from '@connectrpc/connect/protocol-connect';
 import { HTTP_ERROR_CATALOGUE, HTTP_STATUS_OF, type RestErrorCode } from '../src/rest/errors.js';
 import { markdownTable } from './support/readme.js';
 import { startStack } from './support/stack.js';
@@ -24,6 +26,13 @@ const catalogue: [RestErrorCode, ErrorDescription, string][] = [
     ([code, d]) => [code, d, '—'] as [RestErrorCode, ErrorDescription, string],
   ),
 ];
+
+/** The Connect code and its HTTP status, as ConnectRPC answers a domain code; HTTP's own codes have none. */
+function connectOf(code: RestErrorCode): string {
+  if (!(code in CONNECT_CODE_OF)) return '—';
+  const connect = CONNECT_CODE_OF[code as keyof typeof CONNECT_CODE_OF];
+  return `\`${codeToString(connect)}\` (${codeToHttpStatus(connect)})`;
+}
 
 interface OpenApi {
   components: {
@@ -51,11 +60,18 @@ describe('error catalogue', () => {
           code: `\`${code}\``,
           meaning: description.meaning,
           'gRPC status': grpcStatus,
+          'Connect code (HTTP)': connectOf(code),
           'HTTP status': String(HTTP_STATUS_OF[code]),
           'what the client should do': description.action,
         },
         code,
       );
+    }
+  });
+
+  it('has the same status on gRPC, gRPC-Web and Connect: one code per domain code', () => {
+    for (const code of Object.keys(ERROR_CATALOGUE) as (keyof typeof GRPC_STATUS_OF)[]) {
+      assert.equal(Number(CONNECT_CODE_OF[code]), Number(GRPC_STATUS_OF[code]), code);
     }
   });
 

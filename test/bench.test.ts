@@ -7,7 +7,7 @@ import { GetUserRequest } from '../src/gen/users/v1/users.js';
 import { oursSettings, prepareData } from '../src/bench/fixtures.js';
 import { h2loadVersion, runLoad } from '../src/bench/load/drivers.js';
 import { probe } from '../src/bench/load/node-driver.js';
-import { grpcFrame, type LoadSpec } from '../src/bench/load/spec.js';
+import { GRPC_REQUEST_HEADERS, grpcFrame, type LoadSpec } from '../src/bench/load/spec.js';
 import { benchOptions } from '../src/bench/options.js';
 import { planPinning } from '../src/bench/pinning.js';
 import type { BenchResults } from '../src/bench/results.js';
@@ -55,7 +55,7 @@ describe('twinapi bench', () => {
           m.rps.median > 0 && m.failed === 0,
           `${m.workers} worker(s), ${m.target.id}: ${m.rps.median} req/s, ${m.failed} failed`,
         );
-      assert.equal(results.serialization!.length, 16);
+      assert.equal(results.serialization!.length, 20, 'five codecs × one and many × encode and decode');
       assert.deepEqual(new Set(results.payload!.map((p) => p.codec)), new Set(['json', 'protobuf', 'msgpack']));
       for (const fanOut of results.streaming!.fanOut) assert.equal(fanOut.missing, 0, `${fanOut.label} lost events`);
       for (const list of results.streaming!.listAll) assert.equal(list.users, results.options.users);
@@ -66,6 +66,7 @@ describe('twinapi bench', () => {
         '## Targets',
         '## Scaling',
         '## What auth and metrics cost GetUser',
+        '## Five ways to call the same service',
         '## Claims of the original design vs measured here',
         '## Decision guide',
       ])
@@ -127,42 +128,43 @@ describe('twinapi bench', () => {
   });
 
   it(
-    'counts a gRPC call that answered HTTP 200 with an error status as failed, with either driver',
-    { timeout: 60_000 },
+    'counts a gRPC or gRPC-Web call that answered HTTP 200 with an error status as failed, with either driver',
+    { timeout: 90_000 },
     async () => {
       const data = await prepareData(tempDir(), 200);
       const pinning = planPinning();
       const server = await launchServer('ours', oursSettings(data), pinning.serverCores);
       try {
-        const url = `http://127.0.0.1:${server.ports.grpc}/users.v1.UserService/GetUser`;
-        const call = (id: string): LoadSpec => ({
-          protocol: 'grpc',
-          url,
-          body: grpcFrame(GetUserRequest.encode({ id }).finish()),
-          headers: { authorization: `Bearer ${data.token}` },
-          connections: 2,
-          streams: 1,
-          durationS: 0.4,
-          warmupS: 0.1,
-        });
-        const ok = await probe(call(data.sampleUser.id));
-        assert.equal(ok.grpcStatus, 0);
-        const missing = call('01a210e4-52c8-70af-970b-000000000000');
-        const notFound = await probe(missing);
-        assert.equal(notFound.status, 200, 'gRPC errors travel in an HTTP 200');
-        assert.equal(notFound.grpcStatus, 5);
-        for (const driver of h2loadVersion() ? (['h2load', 'node'] as const) : (['node'] as const)) {
-          const result = await runLoad(missing, { driver, pinning, serverPid: server.pid, okReplyBytes: ok.dataBytes });
-          assert.ok(result.requests > 0, `${driver} sent calls`);
-          assert.equal(result.succeeded, 0, `${driver} counted NOT_FOUND as success`);
-          assert.equal(result.failed, result.requests);
-          const good = await runLoad(call(data.sampleUser.id), {
-            driver,
-            pinning,
-            serverPid: server.pid,
-            okReplyBytes: ok.dataBytes,
+        const ways = [
+          { protocol: 'grpc', port: server.ports.grpc, headers: GRPC_REQUEST_HEADERS },
+          { protocol: 'grpc-web', port: server.ports.http, headers: { 'content-type': 'application/grpc-web+proto' } },
+        ] as const;
+        for (const { protocol, port, headers } of ways) {
+          const call = (id: string): LoadSpec => ({
+            protocol,
+            url: `http://127.0.0.1:${port}/users.v1.UserService/GetUser`,
+            body: grpcFrame(GetUserRequest.encode({ id }).finish()),
+            headers: { ...headers, authorization: `Bearer ${data.token}` },
+            connections: 2,
+            streams: 1,
+            durationS: 0.4,
+            warmupS: 0.1,
           });
-          assert.equal(good.failed, 0, `${driver} counted OK calls as failed`);
+          const ok = await probe(call(data.sampleUser.id));
+          assert.equal(ok.grpcStatus, 0, protocol);
+          const missing = call('01a210e4-52c8-70af-970b-000000000000');
+          const notFound = await probe(missing);
+          assert.equal(notFound.status, 200, `${protocol} errors travel in an HTTP 200`);
+          assert.equal(notFound.grpcStatus, 5, protocol);
+          for (const driver of h2loadVersion() ? (['h2load', 'node'] as const) : (['node'] as const)) {
+            const context = { driver, pinning, serverPid: server.pid, okReplyBytes: ok.dataBytes };
+            const result = await runLoad(missing, context);
+            assert.ok(result.requests > 0, `${driver} sent ${protocol} calls`);
+            assert.equal(result.succeeded, 0, `${driver} counted ${protocol} NOT_FOUND as success`);
+            assert.equal(result.failed, result.requests);
+            const good = await runLoad(call(data.sampleUser.id), context);
+            assert.equal(good.failed, 0, `${driver} counted OK ${protocol} calls as failed`);
+          }
         }
       } finally {
         await server.stop();

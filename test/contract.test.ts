@@ -3,6 +3,12 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
+import { toBinary } from '@bufbuild/protobuf';
+import { eventToMessage, userToMessage } from '../src/contract/users-es.js';
+import { eventToProto, userToProto } from '../src/contract/users.js';
+import { newUser } from '../src/domain/user.js';
+import { User as UserCodec, UserEvent as UserEventCodec } from '../src/gen/users/v1/users.js';
+import { UserEventSchema, UserSchema } from '../src/gen/users/v1/users_pb.js';
 import { tempDir } from './support/helpers.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -99,7 +105,21 @@ describe('contract', () => {
       ListUsers: 'in, stream out',
       CreateUsers: 'stream in, out',
       WatchUsers: 'stream in, stream out',
+      SubscribeUsers: 'in, stream out',
     });
+  });
+
+  it('puts a user and an event in the same bytes through either generated code (ts-proto for gRPC and REST, protobuf-es for Connect)', () => {
+    const user = newUser({ name: 'Ada', email: 'ada@example.com', role: 'USER_ROLE_ADMIN', tags: ['math', 'poetry'] });
+    const event = { type: 'EVENT_TYPE_UPDATED', user, timestamp: new Date(), revision: 2 ** 40 } as const;
+    assert.deepEqual(
+      toBinary(UserSchema, userToMessage(user)),
+      new Uint8Array(UserCodec.encode(userToProto(user)).finish()),
+    );
+    assert.deepEqual(
+      toBinary(UserEventSchema, eventToMessage(event)),
+      new Uint8Array(UserEventCodec.encode(eventToProto(event)).finish()),
+    );
   });
 
   it('has committed generated code identical to what buf generates now', () => {

@@ -200,7 +200,7 @@ describe('deploy/', () => {
     );
   });
 
-  it("Envoy: gRPC and gRPC-Web to every instance's gRPC port, per call; everything else to REST", () => {
+  it("Envoy: gRPC to every instance's gRPC port, per call; Connect, gRPC-Web and everything else to REST", () => {
     interface Cluster {
       name: string;
       typed_extension_protocol_options?: Record<string, { explicit_http_config?: { http2_protocol_options?: object } }>;
@@ -212,7 +212,11 @@ describe('deploy/', () => {
       };
     }
     interface Route {
-      match: { prefix?: string; path?: string };
+      match: {
+        prefix?: string;
+        path?: string;
+        headers?: { name: string; string_match: { safe_regex: { regex: string } } }[];
+      };
       route: { cluster: string };
     }
     const envoy = parse(read('deploy/envoy.yaml')) as {
@@ -232,7 +236,7 @@ describe('deploy/', () => {
     };
     const manager = envoy.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config;
     const filters = manager.http_filters.map((f) => f.name);
-    assert.ok(filters.includes('envoy.filters.http.grpc_web'), 'serves gRPC-Web');
+    assert.ok(!filters.includes('envoy.filters.http.grpc_web'), 'gRPC-Web is served by twinapi itself, not translated');
     assert.equal(filters.at(-1), 'envoy.filters.http.router', 'the router comes last');
     for (const filter of manager.http_filters)
       assert.match(filter.typed_config['@type']!, /^type\.googleapis\.com\/envoy\.extensions\.filters\.http\./);
@@ -244,7 +248,18 @@ describe('deploy/', () => {
     for (const route of routes)
       assert.ok(clusters.has(route.route.cluster), `route to unknown cluster ${route.route.cluster}`);
 
-    const grpc = clusters.get(routes.find((r) => r.match.prefix === `/${USER_SERVICE_NAME}/`)!.route.cluster)!;
+    const [grpcRoute, rpcRoute] = routes.filter((r) => r.match.prefix === `/${USER_SERVICE_NAME}/`);
+    const grpcType = new RegExp(grpcRoute!.match.headers![0]!.string_match.safe_regex.regex);
+    for (const type of ['application/grpc', 'application/grpc+proto']) assert.match(type, grpcType);
+    for (const type of [
+      'application/grpc-web+proto',
+      'application/json',
+      'application/proto',
+      'application/connect+json',
+    ])
+      assert.doesNotMatch(type, grpcType, `${type} goes to the REST port, which serves Connect and gRPC-Web`);
+    const grpc = clusters.get(grpcRoute!.route.cluster)!;
+    assert.equal(clusters.get(rpcRoute!.route.cluster), clusters.get(routes.at(-1)!.route.cluster));
     assert.equal(upstream(grpc).port_value, defaults.grpcPort);
     assert.ok(
       Object.values(grpc.typed_extension_protocol_options ?? {}).some(

@@ -1,7 +1,10 @@
 import { gzipSync } from 'node:zlib';
 import { decode as decodeMsgpack, encode as encodeMsgpack } from '@msgpack/msgpack';
 import type { User } from '../domain/user.js';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { userToProto } from '../contract/users.js';
+import { userToMessage } from '../contract/users-es.js';
+import { UserPageSchema, UserSchema } from '../gen/users/v1/users_pb.js';
 import { User as UserCodec, UserPage } from '../gen/users/v1/users.js';
 import { userToJson } from '../rest/representation.js';
 import { loadOriginalDefinition, toOriginalMessage } from './original-design.js';
@@ -20,7 +23,7 @@ export interface Codec {
   decodeMany(bytes: Uint8Array | string): unknown;
 }
 
-export type CodecName = 'json' | 'protobuf' | 'proto-loader' | 'msgpack';
+export type CodecName = 'json' | 'protobuf' | 'protobuf-es' | 'proto-loader' | 'msgpack';
 
 const asText = (bytes: Uint8Array | string) => (typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString());
 const asBytes = (bytes: Uint8Array | string) => (typeof bytes === 'string' ? Buffer.from(bytes) : bytes);
@@ -66,6 +69,16 @@ export function codecs(): Codec[] {
       encodeMany: (users) =>
         UserPage.encode({ users: users.map(userToProto), nextPageToken: '', totalCount: 0 }).finish(),
       decodeMany: (bytes) => UserPage.decode(asBytes(bytes)),
+    },
+    {
+      // What the Connect and gRPC-Web adapter runs on: the same bytes, through protobuf-es's reflection.
+      name: 'protobuf-es',
+      label: 'protobuf via protobuf-es (Connect / gRPC-Web adapter)',
+      encodeOne: (user) => toBinary(UserSchema, userToMessage(user)),
+      decodeOne: (bytes) => fromBinary(UserSchema, asBytes(bytes)),
+      encodeMany: (users) =>
+        toBinary(UserPageSchema, create(UserPageSchema, { users: users.map(userToMessage), nextPageToken: '' })),
+      decodeMany: (bytes) => fromBinary(UserPageSchema, asBytes(bytes)),
     },
     protoLoaderCodec(),
     {

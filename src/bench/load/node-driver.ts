@@ -1,7 +1,7 @@
 import { Agent, request as httpRequest } from 'node:http';
 import { connect, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import { summarizeLatencies } from '../stats.js';
-import { GRPC_REQUEST_HEADERS, type LoadSpec } from './spec.js';
+import { type LoadSpec, overHttp1, statusInTrailers } from './spec.js';
 
 export interface NodeLoadOutcome {
   requests: number;
@@ -20,7 +20,19 @@ export interface Reply {
 
 export function succeeded(spec: Pick<LoadSpec, 'protocol'>, reply: Reply): boolean {
   const httpOk = reply.status >= 200 && reply.status < 300;
-  return spec.protocol === 'grpc' ? httpOk && reply.grpcStatus === 0 : httpOk;
+  return statusInTrailers(spec.protocol) ? httpOk && reply.grpcStatus === 0 : httpOk;
+}
+
+/** grpc-status in a gRPC-Web body's trailers frame (flag 0x80), the body's last. */
+function grpcWebStatusOf(body: Buffer): number | undefined {
+  for (let at = 0; at + 5 <= body.length; at += 5 + body.readUInt32BE(at + 1)) {
+    if (body[at] === 0x80) {
+      const trailers = body.subarray(at + 5, at + 5 + body.readUInt32BE(at + 1)).toString();
+      const status = /(?:^|\r\n)grpc-status:\s*(\d+)/i.exec(trailers)?.[1];
+      return status === undefined ? undefined : Number(status);
+    }
+  }
+  return undefined;
 }
 
 function grpcStatusOf(headers: IncomingHttpHeaders): number | undefined {
@@ -30,9 +42,7 @@ function grpcStatusOf(headers: IncomingHttpHeaders): number | undefined {
 
 function http2Call(session: ClientHttp2Session, spec: LoadSpec, path: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const headers = spec.body
-      ? { ':method': 'POST', ':path': path, ...GRPC_REQUEST_HEADERS, ...spec.headers }
-      : { ':method': 'GET', ':path': path, ...spec.headers };
+    const headers = { ':method': spec.body ? 'POST' : 'GET', ':path': path, ...spec.headers };
     const stream = session.request(headers, { endStream: !spec.body });
     const reply: Reply = { status: 0, dataBytes: 0 };
     stream.on('response', (h) => {
@@ -51,27 +61,35 @@ function http2Call(session: ClientHttp2Session, spec: LoadSpec, path: string): P
   });
 }
 
-function http1Call(agent: Agent, url: URL, headers: Record<string, string> = {}): Promise<Reply> {
+/** One HTTP/1.1 call (a POST when the spec has a body); a gRPC-Web reply's status is read from its body. */
+function http1Call(agent: Agent, url: URL, spec: LoadSpec): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { agent, headers }, (res) => {
+    const method = spec.body ? 'POST' : 'GET';
+    const req = httpRequest(url, { agent, method, headers: spec.headers }, (res) => {
+      const chunks: Buffer[] = [];
       let dataBytes = 0;
       res.on('data', (chunk: Buffer) => {
         dataBytes += chunk.length;
+        if (spec.protocol === 'grpc-web') chunks.push(chunk);
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, dataBytes }));
+      res.on('end', () => {
+        const reply: Reply = { status: res.statusCode ?? 0, dataBytes };
+        if (spec.protocol === 'grpc-web') reply.grpcStatus = grpcWebStatusOf(Buffer.concat(chunks));
+        resolve(reply);
+      });
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.end();
+    req.end(spec.body);
   });
 }
 
 /** One request, answered in full: how the lab checks a target works before loading it. */
 export async function probe(spec: LoadSpec): Promise<Reply> {
   const url = new URL(spec.url);
-  if (spec.protocol === 'http1') {
+  if (overHttp1(spec.protocol)) {
     const agent = new Agent({ keepAlive: false });
-    return http1Call(agent, url, spec.headers);
+    return http1Call(agent, url, spec);
   }
   const session = connect(url.origin);
   try {
@@ -124,10 +142,10 @@ export async function runNodeLoad(spec: LoadSpec): Promise<NodeLoadOutcome> {
 
   const loops: Promise<void>[] = [];
   const closers: (() => void)[] = [];
-  if (spec.protocol === 'http1') {
+  if (overHttp1(spec.protocol)) {
     const agent = new Agent({ keepAlive: true, maxSockets: spec.connections });
     closers.push(() => agent.destroy());
-    for (let i = 0; i < spec.connections; i++) loops.push(loop(() => http1Call(agent, url, spec.headers)));
+    for (let i = 0; i < spec.connections; i++) loops.push(loop(() => http1Call(agent, url, spec)));
   } else {
     for (let c = 0; c < spec.connections; c++) {
       const session = connect(url.origin);

@@ -1,14 +1,25 @@
 import type { LatencySummary } from '../stats.js';
 
-export type LoadProtocol = 'grpc' | 'http1' | 'h2c';
+/** gRPC (HTTP/2), REST over HTTP/1.1 or h2c, and what browsers speak: Connect and gRPC-Web over HTTP/1.1. */
+export type LoadProtocol = 'grpc' | 'http1' | 'h2c' | 'connect' | 'grpc-web';
+
+/** Carried over HTTP/1.1, which is never pipelined: one request in flight per connection. */
+export const overHttp1 = (protocol: LoadProtocol): boolean =>
+  protocol === 'http1' || protocol === 'connect' || protocol === 'grpc-web';
+
+/**
+ * The call's status is a grpc-status in trailers (HTTP/2's, or gRPC-Web's trailers frame in the body),
+ * not the HTTP status: a failed call is still HTTP 200, so successes are counted by reply size.
+ */
+export const statusInTrailers = (protocol: LoadProtocol): boolean => protocol === 'grpc' || protocol === 'grpc-web';
 
 /** One load run: the same shape whichever driver sends it. */
 export interface LoadSpec {
   protocol: LoadProtocol;
   url: string;
-  /** A gRPC call's request frame (the call is then a POST). */
+  /** The request body (the call is then a POST): a gRPC frame, or a Connect or gRPC-Web message. */
   body?: Buffer;
-  /** Headers every request carries (the bearer token of a server with auth on). */
+  /** Headers every request carries (its content type; the bearer token of a server with auth on). */
   headers?: Record<string, string>;
   connections: number;
   /** Concurrent streams per connection; HTTP/1.1 is never pipelined, so 1 there. */

@@ -204,6 +204,53 @@ function latencySection(r: BenchResults): Section | undefined {
   };
 }
 
+/** The ways to call our one service, side by side at the top concurrency, relative to REST/1.1. */
+const FIVE_WAYS = ['grpc', 'rest-h1', 'connect-json', 'connect-binary', 'grpc-web'] as const;
+
+function fiveWaysSection(r: BenchResults): Section | undefined {
+  const ms = r.unary?.measurements ?? [];
+  const at = (key: string, endpoint: 'get' | 'list') => {
+    const all = ms.filter((m) => m.target.id === `ours-${key}-${endpoint}`);
+    const top = Math.max(...all.map((m) => m.connections));
+    return all.find((m) => m.connections === top);
+  };
+  const rows = FIVE_WAYS.flatMap((key) =>
+    (['get', 'list'] as const).flatMap((endpoint) => {
+      const m = at(key, endpoint);
+      const rest = at('rest-h1', endpoint);
+      if (!m) return [];
+      return [
+        [
+          m.target.label,
+          endpoint === 'get' ? 'GetUser' : '100-user list',
+          String(m.connections),
+          n0(m.rps.median),
+          `${n0(m.rps.min)}–${n0(m.rps.max)}`,
+          f(m.latencyMs.p50),
+          f(m.latencyMs.p99),
+          rest ? `${f(m.rps.median / rest.rps.median)}×` : '—',
+          String(m.failed),
+        ],
+      ];
+    }),
+  );
+  if (rows.length === 0) return undefined;
+  return {
+    title: 'Five ways to call the same service',
+    paragraphs: [
+      'One server process answers all five: gRPC on its port; REST, Connect (JSON and binary) and gRPC-Web ' +
+        'over HTTP/1.1 on the REST port, as a browser would call them (HTTP/1.1 is never pipelined: one call ' +
+        'in flight per connection). The 100-user list is one ListUsers server stream on the RPC protocols and ' +
+        'one cursor page on REST. gRPC-Web carries its status in the body: a run counts its calls OK only when ' +
+        'the bytes received are exactly OK replies.',
+    ],
+    table: {
+      head: ['way', 'call', 'connections', 'req/s', 'spread', 'p50 ms', 'p99 ms', '× REST/1.1', 'failed'],
+      rows,
+    },
+  };
+}
+
 /** What each setting that ships on costs GetUser, from pairs of neighbouring runs on and off. */
 function costSection(r: BenchResults): Section | undefined {
   const cost = r.cost;
@@ -332,6 +379,7 @@ export function reportSections(r: BenchResults): Section[] {
     latencySection(r),
     costSection(r),
     unarySection(r, 'list'),
+    fiveWaysSection(r),
     scalingSection(r),
     streamingSection(r),
     {

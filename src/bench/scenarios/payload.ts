@@ -10,10 +10,10 @@ export interface PayloadMeasurement {
   gzipBytes: number;
 }
 
-/** proto-loader writes the same wire format as the generated codec, so it is left out. */
+/** proto-loader and protobuf-es write the same wire format as the generated codec, so they are left out. */
 export function measurePayloads(sample: User, page: User[]): PayloadMeasurement[] {
   return codecs()
-    .filter((codec) => codec.name !== 'proto-loader')
+    .filter((codec) => codec.name !== 'proto-loader' && codec.name !== 'protobuf-es')
     .flatMap((codec) =>
       [
         { payload: 'one' as const, users: 1, encoded: codec.encodeOne(sample) },

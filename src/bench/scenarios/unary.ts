@@ -4,7 +4,14 @@ import { userToJson } from '../../rest/representation.js';
 import { type BenchData, LIST_SIZE, oursSettings } from '../fixtures.js';
 import { type DriverName, runLoad } from '../load/drivers.js';
 import { probe, succeeded } from '../load/node-driver.js';
-import { grpcFrame, type LoadProtocol, type LoadResult, type LoadSpec } from '../load/spec.js';
+import {
+  GRPC_REQUEST_HEADERS,
+  grpcFrame,
+  type LoadProtocol,
+  type LoadResult,
+  type LoadSpec,
+  overHttp1,
+} from '../load/spec.js';
 import type { Pinning } from '../pinning.js';
 import type { Progress } from '../progress.js';
 import { launchServer, type ServerKind } from '../servers/launch.js';
@@ -19,6 +26,8 @@ export interface UnaryTarget {
   group: TargetGroup;
   protocol: LoadProtocol;
   endpoint: Endpoint;
+  /** Connect's encoding: JSON or binary protobuf. */
+  format?: 'json' | 'binary';
 }
 
 /** One server process and the targets it answers; each process runs alone on the server core(s). */
@@ -28,24 +37,27 @@ interface ServerPlan {
   targets: UnaryTarget[];
 }
 
+/** Our server's ways to call one endpoint over HTTP/1.1 and gRPC: what a backend and a browser would use. */
+const OUR_H1_PROTOCOLS: { key: string; label: string; protocol: LoadProtocol; format?: 'json' | 'binary' }[] = [
+  { key: 'grpc', label: 'twinapi gRPC', protocol: 'grpc' },
+  { key: 'rest-h1', label: 'twinapi REST (HTTP/1.1)', protocol: 'http1' },
+  { key: 'connect-json', label: 'twinapi Connect JSON (HTTP/1.1)', protocol: 'connect', format: 'json' },
+  { key: 'connect-binary', label: 'twinapi Connect binary (HTTP/1.1)', protocol: 'connect', format: 'binary' },
+  { key: 'grpc-web', label: 'twinapi gRPC-Web (HTTP/1.1)', protocol: 'grpc-web' },
+];
+
 const ourTargets = (transport: 'h1' | 'h2'): UnaryTarget[] =>
   transport === 'h1'
-    ? (['get', 'list'] as const).flatMap((endpoint) => [
-        {
-          id: `ours-grpc-${endpoint}`,
-          label: 'twinapi gRPC',
+    ? (['get', 'list'] as const).flatMap((endpoint) =>
+        OUR_H1_PROTOCOLS.map(({ key, label, protocol, format }) => ({
+          id: `ours-${key}-${endpoint}`,
+          label,
           group: 'ours' as const,
-          protocol: 'grpc' as const,
+          protocol,
           endpoint,
-        },
-        {
-          id: `ours-rest-h1-${endpoint}`,
-          label: 'twinapi REST (HTTP/1.1)',
-          group: 'ours' as const,
-          protocol: 'http1' as const,
-          endpoint,
-        },
-      ])
+          ...(format ? { format } : {}),
+        })),
+      )
     : (['get', 'list'] as const).map((endpoint) => ({
         id: `ours-rest-h2-${endpoint}`,
         label: 'twinapi REST (HTTP/2)',
@@ -130,32 +142,50 @@ export const SERVER_PLANS: ServerPlan[] = [
   },
 ];
 
-export function requestFor(
-  target: UnaryTarget,
-  data: BenchData,
-): { path: string; body?: Buffer; headers?: Record<string, string> } {
+export function requestFor(target: UnaryTarget, data: BenchData): Request {
+  const request = requestPath(target, data);
   // Our servers take the bearer token (one with auth off ignores it: the requests stay the same).
-  const headers = target.group === 'ours' ? { authorization: `Bearer ${data.token}` } : undefined;
-  return { ...requestPath(target, data), ...(headers ? { headers } : {}) };
+  if (target.group !== 'ours') return request;
+  return { ...request, headers: { ...request.headers, authorization: `Bearer ${data.token}` } };
 }
 
-function requestPath(target: UnaryTarget, data: BenchData): { path: string; body?: Buffer } {
-  if (target.protocol === 'grpc') {
-    return target.endpoint === 'get'
-      ? {
-          path: '/users.v1.UserService/GetUser',
-          body: grpcFrame(GetUserRequest.encode({ id: data.sampleUser.id }).finish()),
-        }
-      : {
-          path: '/users.v1.UserService/ListUsers',
-          body: grpcFrame(
-            ListUsersRequest.encode({ pageSize: LIST_SIZE, pageToken: data.listPageToken, filter: '' }).finish(),
-          ),
-        };
+type Request = { path: string; body?: Buffer; headers?: Record<string, string> };
+
+/** The RPC path and its request message: one user by id, or the 100-user page after the list cursor. */
+function rpcRequest(data: BenchData, endpoint: Endpoint) {
+  return endpoint === 'get'
+    ? {
+        path: '/users.v1.UserService/GetUser',
+        binary: GetUserRequest.encode({ id: data.sampleUser.id }).finish(),
+        json: { id: data.sampleUser.id },
+      }
+    : {
+        path: '/users.v1.UserService/ListUsers',
+        binary: ListUsersRequest.encode({ pageSize: LIST_SIZE, pageToken: data.listPageToken, filter: '' }).finish(),
+        json: { pageSize: LIST_SIZE, pageToken: data.listPageToken },
+      };
+}
+
+function requestPath(target: UnaryTarget, data: BenchData): Request {
+  const { path, binary, json } = rpcRequest(data, target.endpoint);
+  // A server stream (ListUsers) is enveloped on Connect as on gRPC; a unary call (GetUser) is the bare message.
+  const streaming = target.endpoint === 'list';
+  switch (target.protocol) {
+    case 'grpc':
+      return { path, body: grpcFrame(binary), headers: { ...GRPC_REQUEST_HEADERS } };
+    case 'grpc-web':
+      return { path, body: grpcFrame(binary), headers: { 'content-type': 'application/grpc-web+proto' } };
+    case 'connect': {
+      const message = target.format === 'json' ? Buffer.from(JSON.stringify(json)) : Buffer.from(binary);
+      const type = `application/${streaming ? 'connect+' : ''}${target.format === 'json' ? 'json' : 'proto'}`;
+      return { path, body: streaming ? grpcFrame(message) : message, headers: { 'content-type': type } };
+    }
+    case 'http1':
+    case 'h2c':
+      return target.endpoint === 'get'
+        ? { path: `/users/${data.sampleUser.id}` }
+        : { path: `/users?limit=${LIST_SIZE}&page_token=${encodeURIComponent(data.listPageToken)}` };
   }
-  return target.endpoint === 'get'
-    ? { path: `/users/${data.sampleUser.id}` }
-    : { path: `/users?limit=${LIST_SIZE}&page_token=${encodeURIComponent(data.listPageToken)}` };
 }
 
 export interface UnarySettings {
@@ -306,7 +336,7 @@ export async function measureTarget(
   }
   const reply = checked;
   for (const connections of settings.concurrency) {
-    const spec: LoadSpec = { ...base, connections, streams: target.protocol === 'http1' ? 1 : settings.streams };
+    const spec: LoadSpec = { ...base, connections, streams: overHttp1(target.protocol) ? 1 : settings.streams };
     const runs: LoadResult[] = [];
     for (let run = 1; run <= settings.runs; run++) {
       progress.step(`${name} c=${connections}×${spec.streams} run ${run}/${settings.runs}`);

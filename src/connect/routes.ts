@@ -45,6 +45,8 @@ export async function connectRoutes(app: FastifyInstance, service: UserService, 
     scope.removeAllContentTypeParsers();
     scope.addHook('onRoute', (route) => {
       route.config = { ...route.config, rpc: true };
+      // The .proto describes these, not the OpenAPI document (which is REST's).
+      route.schema = { ...route.schema, hide: true };
     });
     await scope.register(fastifyConnectPlugin, {
       grpc: false,

@@ -269,21 +269,16 @@ function connectError(error: unknown): ApiError | undefined {
   );
 }
 
-const esRole = (role: ApiRole | undefined): number | undefined =>
-  role === undefined ? undefined : role === 'UNKNOWN' ? 99 : UserRole[role];
-const esInput = (input: ApiUserInput) => ({ ...input, role: esRole(input.role) });
+// The same role numbers and the same fields as gRPC's: only the times are Timestamp messages here.
+const esInput = (input: ApiUserInput) => grpcInput(input) as { role?: number };
 
-function fromEsUser(user: EsUser): ApiUser {
-  return {
-    id: user.id,
-    name: user.name,
-    email: user.email,
-    role: UserRole[user.role] as Role,
-    tags: user.tags,
-    createdAt: timestampDate(user.createdAt!).toISOString(),
-    updatedAt: timestampDate(user.updatedAt!).toISOString(),
-  };
-}
+const fromEsUser = (user: EsUser): ApiUser =>
+  fromProtoUser({
+    ...user,
+    role: user.role as number,
+    createdAt: timestampDate(user.createdAt!),
+    updatedAt: timestampDate(user.updatedAt!),
+  });
 
 /** The Connect protocol (JSON, or binary with `binary`) or gRPC-Web, over HTTP/1.1 as browsers speak them. */
 export function connectTransport(baseUrl: string, protocol: 'connect' | 'grpc-web', token?: string, binary = false) {

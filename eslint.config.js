@@ -54,5 +54,7 @@ export default tseslint.config(
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: globals.node } },
+  // The web console runs in browsers.
+  { files: ['web/**/*.ts'], languageOptions: { globals: globals.browser } },
   prettier,
 );

@@ -4,7 +4,7 @@ import type { UserStore } from '../domain/ports.js';
 import { UserService } from '../domain/user-service.js';
 import { ChangeFeed } from '../events/change-feed.js';
 import { startGrpcServer } from '../grpc/server.js';
-import { startRestServer } from '../rest/server.js';
+import { type RestServerOptions, startRestServer } from '../rest/server.js';
 import { openStore } from '../store/open.js';
 import type { Config } from './config.js';
 import { openAccess, tlsFiles } from './access.js';
@@ -34,9 +34,15 @@ export interface App {
 /**
  * Starts the protocol servers on the app's service; each is shut down by `app.close`. Each joins
  * the app as soon as it listens, so when a later one fails to start (a port in use), closing the
- * app stops the earlier ones: a failed start leaves nothing running.
+ * app stops the earlier ones: a failed start leaves nothing running. `files` moves the REST server's
+ * files (the web console, the bench reports) from their defaults: tests serve a console they built.
  */
-export async function startServers(app: App, config: Config, logger: Logger): Promise<void> {
+export async function startServers(
+  app: App,
+  config: Config,
+  logger: Logger,
+  files: Partial<Pick<RestServerOptions, 'consoleDir' | 'benchResultsDir'>> = {},
+): Promise<void> {
   const access = openAccess(config, logger);
   app.onClose(() => access.close());
   const { gate } = access;
@@ -79,6 +85,7 @@ export async function startServers(app: App, config: Config, logger: Logger): Pr
       gate,
       tls,
       telemetry,
+      ...files,
     },
     logger.child({ server: 'rest' }),
   );

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../domain/access.js';
 import { unavailable } from '../domain/errors.js';
 import type { AccessGate } from '../domain/ports.js';
+import { CONSOLE_ROUTES } from './routes/console.js';
 import type { OpenStreams } from './streams.js';
 
 declare module 'fastify' {
@@ -17,8 +18,11 @@ declare module 'fastify' {
   }
 }
 
-/** Routes anyone may call: liveness and readiness (load balancers), the OpenAPI document and its docs. */
-const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/openapi.json']);
+/**
+ * Routes anyone may call: liveness and readiness (load balancers), the OpenAPI document and its docs,
+ * and the web console's page and files (it must load to ask for a token; its calls carry one).
+ */
+const OPEN_ROUTES = new Set<string>(['/healthz', '/readyz', '/openapi.json', ...CONSOLE_ROUTES]);
 const HEALTH = new Set(['/healthz', '/readyz']);
 
 const isOpen = (route: string | undefined) =>

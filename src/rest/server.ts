@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
@@ -19,6 +20,7 @@ import { clientErrorResponse, HttpError, HttpErrorCode, toErrorResponse } from '
 import { OpenStreams } from './streams.js';
 import { validatorCompiler } from './validation.js';
 import { decodeMsgpackBody, MEDIA } from './representation.js';
+import { consoleRoutes } from './routes/console.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { userRoutes } from './routes/users.js';
@@ -51,6 +53,10 @@ export interface RestServerOptions {
   tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer };
   /** Where each request is reported (metrics, access log, span); absent: requests are not observed at all. */
   telemetry?: CallTelemetry;
+  /** The built web console (`npm run build`), served at `/`; without it `/` says to build it. */
+  consoleDir: string;
+  /** Where `twinapi bench` writes its runs: the newest report is served at `/console/bench-report`. */
+  benchResultsDir: string;
 }
 
 export const REST_DEFAULTS: Omit<RestServerOptions, 'host' | 'port' | 'gate' | 'telemetry'> = {
@@ -61,6 +67,10 @@ export const REST_DEFAULTS: Omit<RestServerOptions, 'host' | 'port' | 'gate' | '
   headersTimeoutMs: 10_000,
   keepAliveTimeoutMs: 5_000,
   idleTimeoutMs: 60_000,
+  // This file is src/rest/server.ts, or dist/rest/server.js once built: the package root is two levels up.
+  consoleDir: fileURLToPath(new URL('../../dist/console', import.meta.url)),
+  // Relative: under the server's working directory, where `npm run bench` writes it.
+  benchResultsDir: 'bench-results',
 };
 
 export interface RestServer {
@@ -174,6 +184,7 @@ export async function buildRestApp(
   healthRoutes(app, service, () => streams.closing);
   eventRoutes(app, service, { heartbeatMs: settings.sseHeartbeatMs, streams });
   userRoutes(app, service, { requestTimeoutMs: settings.requestTimeoutMs });
+  consoleRoutes(app, { consoleDir: settings.consoleDir, benchResultsDir: settings.benchResultsDir });
   // users.v1.UserService for browsers and Connect clients, on this same port.
   await connectRoutes(app, service, {
     admission: (request) => request.admission ?? Promise.reject(new Error('the access hook did not admit this call')),

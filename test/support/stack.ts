@@ -6,7 +6,7 @@ import { createLogger } from '../../src/app/logger.js';
 import { UserClient } from '../../src/grpc/client.js';
 import type { GrpcServer } from '../../src/grpc/server.js';
 import { RestClient } from '../../src/rest/client.js';
-import type { RestServer } from '../../src/rest/server.js';
+import type { RestServer, RestServerOptions } from '../../src/rest/server.js';
 import { testDatabase } from './databases.js';
 import { ADMIN_TOKEN, TEST_JWT_SECRET } from './tokens.js';
 
@@ -32,7 +32,13 @@ export type LogLine = Record<string, unknown> & { level: number; msg: string };
 /** The real app (SQLite file, change feed, gRPC and REST servers on loopback port 0) and real clients. */
 export async function startStack(
   flags: Record<string, string> = {},
-  options: { logs?: LogLine[]; /** Serve metrics (on a free port). */ metrics?: boolean } = {},
+  options: {
+    logs?: LogLine[];
+    /** Serve metrics (on a free port). */
+    metrics?: boolean;
+    /** Where REST finds the web console and the bench reports (defaults: the package's build, the working directory's). */
+    files?: Partial<Pick<RestServerOptions, 'consoleDir' | 'benchResultsDir'>>;
+  } = {},
 ): Promise<Stack> {
   const metricsPort = options.metrics ? String(await freePort()) : '0';
   const config = loadConfig(
@@ -56,7 +62,7 @@ export async function startStack(
     logs && { write: (line: string) => logs.push(JSON.parse(line) as LogLine) },
   );
   const app = await openApp(config, logger);
-  await startServers(app, config, logger);
+  await startServers(app, config, logger, options.files);
   const server = app.servers.find((s) => s.name === 'grpc') as GrpcServer;
   const address = `127.0.0.1:${server.port}`;
   const client = new UserClient({ address, defaultDeadlineMs: 10_000, token: ADMIN_TOKEN });

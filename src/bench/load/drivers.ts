@@ -106,12 +106,13 @@ export function countGrpcSuccesses(summary: H2loadSummary, okReplyBytes: number)
 /**
  * gRPC-Web sends its status in the body, so a failed call's reply is not empty (it may be larger
  * than an OK one). The run's calls count as OK only when its bytes are its 2xx replies as OK
- * replies, give or take one reply per connection (cut by the end of the run, either way); otherwise
+ * replies, give or take one reply per connection (in flight when the run ended: counted in bytes, not in
+ * calls); otherwise
  * the run is counted failed as a whole, never guessed.
  */
 export function countGrpcWebSuccesses(summary: H2loadSummary, okReplyBytes: number, connections: number): number {
   const allOk = summary.succeeded * okReplyBytes;
-  return Math.abs(summary.dataBytes - allOk) < connections * okReplyBytes ? summary.succeeded : 0;
+  return Math.abs(summary.dataBytes - allOk) <= connections * okReplyBytes ? summary.succeeded : 0;
 }
 
 async function runH2load(spec: LoadSpec, context: RunContext, threads: number): Promise<Outcome> {

@@ -7,7 +7,7 @@ import { SignJWT } from 'jose';
 import { ErrorCode } from '../src/domain/errors.js';
 import { UserClient } from '../src/grpc/client.js';
 import { RestClient } from '../src/rest/client.js';
-import { type Api, ApiError, connectApi, connectTransport, grpcApi, restApi } from './support/apis.js';
+import { type Api, ApiError, connectApi, grpcApi, restApi } from './support/apis.js';
 import { grpcFailure, thrown } from './support/failures.js';
 import { aUser, until } from './support/helpers.js';
 import { openSse } from './support/sse.js';
@@ -28,8 +28,8 @@ function clientsOf(stack: Stack, token?: string): Api[] {
   return [
     grpcApi(grpc),
     restApi(new RestClient(stack.baseUrl, token)),
-    connectApi(connectTransport(stack.baseUrl, 'connect', token), 'connect'),
-    connectApi(connectTransport(stack.baseUrl, 'grpc-web', token), 'grpc-web'),
+    connectApi(stack.baseUrl, 'connect', token),
+    connectApi(stack.baseUrl, 'grpc-web', token),
   ];
 }
 

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ConnectError, createClient } from '@connectrpc/connect';
-import { createConnectTransport } from '@connectrpc/connect-node';
 import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from '../src/gen/google/rpc/error_details_pb.js';
 import { StatusSchema } from '../src/gen/google/rpc/status_pb.js';
 import {
@@ -15,7 +14,7 @@ import {
   type UserEvent,
   type WatchUsersRequest,
 } from '../src/gen/users/v1/users_pb.js';
-import { connectTransport } from './support/apis.js';
+import { connectTransport } from '../src/clients/connect.js';
 import { bufCurl } from './support/buf.js';
 import { thrown } from './support/failures.js';
 import { aUser, take, until } from './support/helpers.js';
@@ -26,7 +25,10 @@ import { ADMIN_TOKEN, bearer, tokenOf } from './support/tokens.js';
 const stack = await startStack({}, { metrics: true });
 const known = await stack.app.service.createUser(aUser({ name: 'Known Connect' }));
 const rpc = (method: string) => `${stack.baseUrl}/users.v1.UserService/${method}`;
-const admin = createClient(UserService, connectTransport(stack.baseUrl, 'connect', ADMIN_TOKEN));
+const admin = createClient(
+  UserService,
+  connectTransport({ baseUrl: stack.baseUrl, protocol: 'connect', token: ADMIN_TOKEN }),
+);
 
 /** A gRPC-Web body: each message framed (flag byte, 4-byte length); flag 0x80 marks the trailers. */
 function grpcWebFrames(body: Uint8Array): { messages: Uint8Array[]; trailers: Record<string, string> } {
@@ -167,14 +169,20 @@ describe('Connect protocol', () => {
     });
     assert.equal(anonymous.status, 401);
     assert.equal(((await anonymous.json()) as { code: string }).code, 'unauthenticated');
-    const user = createClient(UserService, connectTransport(stack.baseUrl, 'connect', await tokenOf('user')));
+    const user = createClient(
+      UserService,
+      connectTransport({ baseUrl: stack.baseUrl, protocol: 'connect', token: await tokenOf('user') }),
+    );
     const denied = await thrown(user.createUser(aUser()));
     assert.ok(denied instanceof ConnectError);
     assert.equal(denied.code, 7, 'PERMISSION_DENIED');
 
     const limited = await startStack({ 'rate-limit-rps': '1', 'rate-limit-burst': '1' });
     const token = await tokenOf('user', 'limited');
-    const client = createClient(UserService, connectTransport(limited.baseUrl, 'connect', token));
+    const client = createClient(
+      UserService,
+      connectTransport({ baseUrl: limited.baseUrl, protocol: 'connect', token: token }),
+    );
     await thrown(client.getUser({ id: 'x' }));
     const refused = await fetch(`${limited.baseUrl}/users.v1.UserService/GetUser`, {
       method: 'POST',
@@ -290,7 +298,10 @@ describe('clients from another implementation (buf curl, Go)', () => {
 describe('watches over Connect', () => {
   it('SubscribeUsers resumes after a revision, is counted while open, and ends UNAVAILABLE at shutdown', async () => {
     const own = await startStack({}, { metrics: true });
-    const client = createClient(UserService, connectTransport(own.baseUrl, 'grpc-web', ADMIN_TOKEN));
+    const client = createClient(
+      UserService,
+      connectTransport({ baseUrl: own.baseUrl, protocol: 'grpc-web', token: ADMIN_TOKEN }),
+    );
     const first = await own.app.service.createUser(aUser());
     const stream = client.subscribeUsers({ afterRevision: 0n });
     const [event] = await take(stream, 1);
@@ -310,16 +321,7 @@ describe('watches over Connect', () => {
     const h2 = await startStack({ 'rest-http2': 'true' });
     const client = createClient(
       UserService,
-      createConnectTransport({
-        baseUrl: h2.baseUrl,
-        httpVersion: '2',
-        interceptors: [
-          (next) => (request) => {
-            request.header.set('authorization', `Bearer ${ADMIN_TOKEN}`);
-            return next(request);
-          },
-        ],
-      }),
+      connectTransport({ baseUrl: h2.baseUrl, protocol: 'connect', token: ADMIN_TOKEN, http2: true }),
     );
     const [a, b] = [await h2.app.service.createUser(aUser()), await h2.app.service.createUser(aUser())];
     const requests: WatchUsersRequest[] = [];
@@ -365,7 +367,10 @@ describe('watches over Connect', () => {
 
 describe('Connect metrics', () => {
   it('counts calls by rpc_system_name (connect, grpc_web), method and status', async () => {
-    const web = createClient(UserService, connectTransport(stack.baseUrl, 'grpc-web', ADMIN_TOKEN));
+    const web = createClient(
+      UserService,
+      connectTransport({ baseUrl: stack.baseUrl, protocol: 'grpc-web', token: ADMIN_TOKEN }),
+    );
     await admin.getUser({ id: known.id });
     await thrown(web.getUser({ id: 'nobody' }));
     const samples = await scrape(stack.metricsUrl);

@@ -1,5 +1,6 @@
 import type { ErrorBody } from './errors.js';
 import type { CreateUserJson, PageJson, UserJson } from './representation.js';
+import { type SseMessage, SseParser } from './sse-parser.js';
 
 /** A failed call: the HTTP status and the service's error body. */
 export class RestError extends Error {
@@ -73,6 +74,38 @@ export class RestClient {
       link: response.headers.get('link') ?? undefined,
       totalCountHeader: total === null ? undefined : Number(total),
     };
+  }
+
+  /**
+   * The change feed (Server-Sent Events), message by message until `signal` aborts; a refused stream
+   * (a bad or expired revision, no token) is a RestError before the first message.
+   */
+  async *events(
+    params: { afterRevision?: number; userIds?: string[] } = {},
+    signal?: AbortSignal,
+  ): AsyncGenerator<SseMessage> {
+    const query = new URLSearchParams();
+    if (params.userIds?.length) query.set('user_ids', params.userIds.join(','));
+    if (params.afterRevision !== undefined) query.set('after_revision', String(params.afterRevision));
+    const response = await fetch(`${this.baseUrl}/users/events?${query.toString()}`, {
+      ...this.init,
+      headers: { ...this.headers, accept: 'text/event-stream' },
+      ...(signal ? { signal } : {}),
+    });
+    if (!response.ok || !response.body) {
+      await this.parse(response);
+      return;
+    }
+    const parser = new SseParser();
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+        yield* parser.push(decoder.decode(chunk, { stream: true }));
+      }
+    } catch (error) {
+      // The caller's abort ends the stream quietly; anything else is the caller's to see.
+      if (!signal?.aborted) throw error;
+    }
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {

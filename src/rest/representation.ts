@@ -1,7 +1,7 @@
 import { decode as decodeMsgpack, encode as encodeMsgpack } from '@msgpack/msgpack';
 import { invalidArgument } from '../domain/errors.js';
 import { HttpError, HttpErrorCode } from './errors.js';
-import { type NewUserInput, type ROLES, type User, type UserUpdate } from '../domain/user.js';
+import { type EventType, type NewUserInput, type ROLES, type User, type UserUpdate } from '../domain/user.js';
 import { roleFromProto, userToProto } from '../contract/users.js';
 import { asBuffer } from '../contract/wire.js';
 import {
@@ -187,3 +187,15 @@ export function updateFromJson(body: Partial<CreateUserJson>): UserUpdate {
     fieldPath: (field) => (field.startsWith('fields') ? 'body' : field),
   };
 }
+
+/** The SSE event name of each change: every type has one, or the build breaks. */
+export const SSE_EVENT_NAME: Record<EventType, string> = {
+  EVENT_TYPE_CREATED: 'created',
+  EVENT_TYPE_UPDATED: 'updated',
+  EVENT_TYPE_DELETED: 'deleted',
+};
+
+/** The change of each SSE event name, for clients. */
+export const SSE_EVENT_TYPES: Record<string, EventType> = Object.fromEntries(
+  Object.entries(SSE_EVENT_NAME).map(([type, name]) => [name, type as EventType]),
+);

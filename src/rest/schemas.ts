@@ -168,13 +168,23 @@ const ANY_ROUTE = [401, 408, 429, 431, 500, 503];
 
 /** Protected routes take a bearer token (the event stream also in its URL). */
 export const BEARER = [{ bearer: [] }];
+/** Open routes say so: no security requirement (health, for load balancers). */
+export const OPEN: { [scheme: string]: string[] }[] = [];
 
-/** Error responses a route may give, by status: always the Error body, as JSON, whatever the route's own media types. */
-export function errorResponses(...statuses: number[]) {
-  return Object.fromEntries(
-    [...statuses, ...ANY_ROUTE].map((s) => [
+/** What an open route can still answer: HTTP's own failures, before or around any route's work. */
+const OPEN_ROUTE = [408, 431, 500];
+
+const errorBodies = (statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((s) => [
       s,
       { description: `Error (${s})`, content: { 'application/json': { schema: { $ref: 'Error#' } } } },
     ]),
   );
+
+/** Error responses a route may give, by status: always the Error body, as JSON, whatever the route's own media types. */
+export function errorResponses(...statuses: number[]) {
+  return errorBodies([...statuses, ...ANY_ROUTE]);
 }
+/** Those of an open route. */
+errorResponses.open = () => errorBodies(OPEN_ROUTE);

@@ -21,7 +21,7 @@ import { OpenStreams } from './streams.js';
 import { validatorCompiler } from './validation.js';
 import { decodeMsgpackBody, MEDIA } from './representation.js';
 import { consoleRoutes } from './routes/console.js';
-import { eventRoutes } from './routes/events.js';
+import { eventRoutes, SSE_EVENTS_DOC } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { userRoutes } from './routes/users.js';
 import { connectRoutes } from '../connect/routes.js';
@@ -166,7 +166,21 @@ export async function buildRestApp(
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'twinapi users', version: '1.0.0', description: 'The REST face of users.v1.UserService.' },
+      info: {
+        title: 'twinapi users',
+        version: '1.0.0',
+        description:
+          'The REST face of users.v1.UserService. Errors are always the Error body as JSON; ' +
+          'the same service is served as gRPC, Connect and gRPC-Web (see the README).',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+      },
+      // Relative: the document describes the server that serves it, whatever its address.
+      servers: [{ url: '/', description: 'this server' }],
+      tags: [
+        { name: 'users', description: 'users.v1.UserService: read, create, change and delete users' },
+        { name: 'events', description: 'the change feed as Server-Sent Events' },
+        { name: 'health', description: 'liveness and readiness, open to load balancers' },
+      ],
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
@@ -176,6 +190,16 @@ export async function buildRestApp(
     },
     refResolver: {
       buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
+    // The event stream's events and their data schemas (see SSE_EVENTS_DOC for why an extension).
+    transformObject: (document) => {
+      if (!('openapiObject' in document)) return document.swaggerObject;
+      const { openapiObject } = document;
+      const stream = openapiObject.paths?.['/users/events']?.get?.responses?.['200'] as
+        { content?: Record<string, Record<string, unknown>> } | undefined;
+      const media = stream?.content?.['text/event-stream'];
+      if (media) media['x-sse-events'] = SSE_EVENTS_DOC;
+      return openapiObject;
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

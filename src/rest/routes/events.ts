@@ -3,17 +3,29 @@ import { once } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import { invalidArgument, unavailable } from '../../domain/errors.js';
 import type { UserService } from '../../domain/user-service.js';
-import type { EventType, UserEvent } from '../../domain/user.js';
+import type { UserEvent } from '../../domain/user.js';
 import { toErrorResponse } from '../errors.js';
-import { userToJson } from '../representation.js';
+import { SSE_EVENT_NAME, userToJson } from '../representation.js';
 import type { OpenStreams } from '../streams.js';
 import { BEARER, errorResponses, eventsQuery } from '../schemas.js';
 
-/** The SSE event name of each change: every type has one, or the build breaks. */
-export const SSE_EVENT_NAME: Record<EventType, string> = {
-  EVENT_TYPE_CREATED: 'created',
-  EVENT_TYPE_UPDATED: 'updated',
-  EVENT_TYPE_DELETED: 'deleted',
+/**
+ * The stream, in the OpenAPI document. OpenAPI 3.1 (what the document is, and what Redocly,
+ * openapi-typescript and fastify-swagger read) cannot type an event stream's items; 3.2's `itemSchema`
+ * can, but those tools do not take 3.2 yet. So the prose says it, and `x-sse-events` (SSE_EVENTS_DOC)
+ * names each event with its data's schema, for tools and readers.
+ */
+const SSE_DESCRIPTION =
+  'A text/event-stream of changes. Each event: `id:` its revision (strictly increasing across all users), ' +
+  '`event:` created, updated or deleted, `data:` the user as JSON (the User schema; as it was just before, for ' +
+  'deleted). A reconnecting client sends Last-Event-ID (an EventSource does) and gets exactly what it missed. ' +
+  'An error after the stream began is an `event: error` whose data is the Error body, then the stream ends. ' +
+  'Comment lines (`: heartbeat`) keep idle streams open.';
+
+/** Each event of the stream and the schema of its `data:`, as the document's `x-sse-events`. */
+export const SSE_EVENTS_DOC = {
+  ...Object.fromEntries(Object.values(SSE_EVENT_NAME).map((name) => [name, { $ref: '#/components/schemas/User' }])),
+  error: { $ref: '#/components/schemas/Error' },
 };
 
 /** One SSE message: `id` is the revision, so EventSource's Last-Event-ID resumes exactly. */
@@ -57,11 +69,28 @@ export function eventRoutes(app: FastifyInstance, service: UserService, options:
       // HEAD answers the stream's headers and ends; it starts no watch.
       exposeHeadRoute: false,
       schema: {
+        operationId: 'watchUsers',
+        tags: ['events'],
         summary: 'Server-Sent Events of user changes (created, updated, deleted); resumable with Last-Event-ID',
         security: [...BEARER, { accessToken: [] }],
         querystring: eventsQuery,
-        produces: ['text/event-stream'],
-        response: { 200: { type: 'string', description: 'text/event-stream' }, ...errorResponses(400, 410) },
+        headers: {
+          type: 'object',
+          properties: {
+            'last-event-id': {
+              type: 'string',
+              description:
+                'The `id` of the last event received: the stream resumes after it (wins over after_revision).',
+            },
+          },
+        },
+        response: {
+          200: {
+            description: SSE_DESCRIPTION,
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          },
+          ...errorResponses(400, 410),
+        },
       },
     },
     async (request, reply) => {

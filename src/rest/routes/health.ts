@@ -1,6 +1,7 @@
 import type {} from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { UserService } from '../../domain/user-service.js';
+import { errorResponses, OPEN } from '../schemas.js';
 
 const statusSchema = {
   type: 'object',
@@ -11,7 +12,15 @@ const statusSchema = {
 export function healthRoutes(app: FastifyInstance, service: UserService, isShuttingDown: () => boolean): void {
   app.get(
     '/healthz',
-    { schema: { summary: 'Liveness: the process answers', response: { 200: statusSchema } } },
+    {
+      schema: {
+        operationId: 'getLiveness',
+        tags: ['health'],
+        summary: 'Liveness: the process answers',
+        security: OPEN,
+        response: { 200: statusSchema, ...errorResponses.open() },
+      },
+    },
     async () => ({ status: 'ok' }),
   );
 
@@ -19,8 +28,11 @@ export function healthRoutes(app: FastifyInstance, service: UserService, isShutt
     '/readyz',
     {
       schema: {
+        operationId: 'getReadiness',
+        tags: ['health'],
         summary: 'Readiness: the database answers and the server is not shutting down',
-        response: { 200: statusSchema, 503: statusSchema },
+        security: OPEN,
+        response: { ...errorResponses.open(), 200: statusSchema, 503: statusSchema },
       },
     },
     async (request, reply) => {

@@ -101,6 +101,8 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
     {
       schema: {
         security: BEARER,
+        operationId: 'listUsers',
+        tags: ['users'],
         summary: 'List users, newest first (offset or cursor pages)',
         querystring: listQuery,
         produces,
@@ -136,6 +138,8 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
     {
       schema: {
         security: BEARER,
+        operationId: 'getUser',
+        tags: ['users'],
         summary: 'Get one user (ETag and If-None-Match supported)',
         params: idParams,
         querystring: fieldsQuery,
@@ -176,6 +180,8 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
       {
         schema: {
           security: BEARER,
+          operationId: 'createUser',
+          tags: ['users'],
           summary: 'Create a user',
           body: createUserBody,
           produces,
@@ -196,6 +202,8 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
     {
       schema: {
         security: BEARER,
+        operationId: 'updateUser',
+        tags: ['users'],
         summary: 'Update some fields of a user',
         params: idParams,
         body: patchUserBody,
@@ -215,6 +223,8 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
     {
       schema: {
         security: BEARER,
+        operationId: 'deleteUser',
+        tags: ['users'],
         summary: 'Delete a user',
         params: idParams,
         response: { 204: { type: 'null', description: 'Deleted' }, ...errorResponses(400, 403, 404, 414, 504) },
@@ -231,6 +241,8 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
     {
       schema: {
         security: BEARER,
+        operationId: 'createUsers',
+        tags: ['users'],
         summary: 'Create many users atomically (the REST twin of CreateUsers)',
         body: batchBody,
         produces,

@@ -1,0 +1,48 @@
+// UsersApi over REST (JSON), on the project's fetch client; the change feed is its Server-Sent Events.
+import { type RestClient, RestError } from '../rest/client.js';
+import { type CreateUserJson, SSE_EVENT_TYPES, type UserJson } from '../rest/representation.js';
+import { ClientError, type ClientUser, type UsersApi, via, viaStream } from './users-api.js';
+
+export function restError(error: unknown): ClientError | undefined {
+  if (!(error instanceof RestError)) return undefined;
+  const { code, message, details, metadata } = error.body.error;
+  const violations = details.map(({ field, description }) => ({ field, description }));
+  return new ClientError(code, error.status, violations, metadata ?? {}, message);
+}
+
+export function restUsersApi(client: RestClient): UsersApi {
+  const call = <T>(promise: Promise<T>) => via(promise, restError);
+  const json = <T>(input: T) => input as CreateUserJson;
+  // Without ?fields=, a user has every field.
+  const whole = (user: UserJson) => user as ClientUser;
+  return {
+    protocol: 'rest',
+    createUser: async (input) => whole(await call(client.createUser(json(input)))),
+    getUser: async (id) => whole(await call(client.getUser(id))),
+    updateUser: async (id, changes) => whole(await call(client.updateUser(id, json(changes)))),
+    deleteUser: (id) => call(client.deleteUser(id)),
+    createUsers: async (inputs) => (await call(client.createUsers(inputs.map(json)))).users.map(whole),
+    async *listUsers(filter) {
+      let pageToken = '';
+      do {
+        const page = await call(client.listUsers({ filter, pageToken, limit: 500 }));
+        yield* page.users.map(whole);
+        pageToken = page.nextPageToken;
+      } while (pageToken !== '');
+    },
+    async *watch({ afterRevision, userIds, signal }) {
+      const messages = client.events({ ...(afterRevision === undefined ? {} : { afterRevision }), userIds }, signal);
+      for await (const message of viaStream(messages, restError)) {
+        const data = JSON.parse(message.data ?? '{}') as unknown;
+        // An error after the stream began: the documented body, as an event (HTTP status 200 was sent).
+        if (message.event === 'error') throw restError(new RestError(200, data as RestError['body']))!;
+        yield {
+          type: SSE_EVENT_TYPES[message.event ?? ''] ?? message.event ?? '',
+          revision: Number(message.id),
+          user: whole(data as UserJson),
+        };
+      }
+    },
+    close: () => undefined,
+  };
+}

@@ -1,0 +1,85 @@
+// The User service as a client sees it, whatever the protocol: one neutral shape, so a tool (the
+// CLI) or a suite (the behaviour tests) is written once and runs over gRPC, REST, Connect or gRPC-Web.
+
+/** A user as every protocol shows it; times as RFC 3339 strings, the role and event type by name. */
+export interface ClientUser {
+  id: string;
+  name: string;
+  email: string;
+  role: string;
+  tags: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ClientEvent {
+  type: string;
+  revision: number;
+  user: ClientUser;
+}
+
+/** The fields a create or an update sends; an update changes exactly the fields given. */
+export interface UserInput {
+  name?: string;
+  email?: string;
+  /** A role's name (`USER_ROLE_ADMIN`); a name the contract does not have is sent as such, and refused. */
+  role?: string;
+  tags?: string[];
+}
+
+export type Protocol = 'grpc' | 'rest' | 'connect' | 'grpc-web';
+export const PROTOCOLS: readonly Protocol[] = ['grpc', 'rest', 'connect', 'grpc-web'];
+
+/** A failed call, read the protocol's way: the catalogue code, the protocol's status, the bad fields. */
+export class ClientError extends Error {
+  constructor(
+    /** The catalogue code (`USER_NOT_FOUND`); '' when the server sent none (it was not reached). */
+    readonly code: string,
+    /** gRPC status name (`NOT_FOUND`) or HTTP status. */
+    readonly status: string | number,
+    readonly violations: { field: string; description: string }[],
+    readonly metadata: Record<string, string>,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  get fields(): string[] {
+    return this.violations.map((v) => v.field);
+  }
+}
+
+export interface UsersApi {
+  readonly protocol: Protocol;
+  createUser(input: UserInput): Promise<ClientUser>;
+  getUser(id: string): Promise<ClientUser>;
+  updateUser(id: string, changes: UserInput): Promise<ClientUser>;
+  deleteUser(id: string): Promise<void>;
+  createUsers(inputs: UserInput[]): Promise<ClientUser[]>;
+  /** Every matching user, newest first (gRPC and Connect: one ListUsers stream; REST: every cursor page). */
+  listUsers(filter?: string): AsyncIterable<ClientUser>;
+  /** Changes as they commit, after `afterRevision` if given, until `signal` aborts. */
+  watch(options: { afterRevision?: number; userIds?: string[]; signal?: AbortSignal }): AsyncIterable<ClientEvent>;
+  close(): void;
+}
+
+/** Awaits `call`, turning the protocol's error into a ClientError (anything else is rethrown). */
+export async function via<T>(call: Promise<T>, read: (error: unknown) => ClientError | undefined): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    throw read(error) ?? error;
+  }
+}
+
+/** The same for a stream: each step's error the protocol's way. */
+export async function* viaStream<T>(
+  stream: AsyncIterable<T>,
+  read: (error: unknown) => ClientError | undefined,
+): AsyncGenerator<T> {
+  try {
+    yield* stream;
+  } catch (error) {
+    throw read(error) ?? error;
+  }
+}

@@ -7,7 +7,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'src/gen/', 'bench-results/', 'scratch/'] },
+  { ignores: ['dist/', 'node_modules/', 'src/gen/', 'bench-results/', 'scratch/', 'tmp/', 'screenshots/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -17,6 +17,8 @@ Commands:
   token --role admin|user [--sub ID] [--ttl 1h]
                      print a signed bearer token (the key is found as serve finds it)
   bench              measure gRPC against REST on this machine (twinapi bench --help)
+  users <action>     list, get, create, update, delete or watch users over any protocol
+                     (twinapi users --help)
 
 Options (flag, environment variable, default):
 ${describeSettings()}
@@ -29,6 +31,19 @@ async function main(argv: string[]): Promise<number> {
     const { help, flags, switches } = parseCommandLine(argv, BENCH_FLAGS, BENCH_SWITCHES);
     if (help) return usage(BENCH_USAGE, 0);
     return benchCommand(flags, switches.has('quick'));
+  }
+  // A client of a running server: it takes none of the server's settings.
+  if (argv[0] === 'users') {
+    const { usersCommand } = await import('./users.js');
+    const interrupt = new AbortController();
+    process.once('SIGINT', () => interrupt.abort());
+    return usersCommand(argv.slice(1), {
+      out: (text) => process.stdout.write(text),
+      err: (text) => process.stderr.write(text),
+      isTTY: process.stdout.isTTY === true,
+      env: process.env,
+      interrupted: interrupt.signal,
+    });
   }
   const { command, help, flags } = parseCommandLine(argv, ['count', 'role', 'sub', 'ttl']);
   if (help || !command) return usage(USAGE, help ? 0 : 2);

@@ -161,6 +161,7 @@ async function run(
   terminal: Terminal,
 ): Promise<void> {
   const print = (users: ClientUser[]) => terminal.out(output === 'json' ? ndjson(users) : userTable(users));
+  if (action === undefined) throw new UsageError('an action is needed');
   switch (action) {
     case 'list': {
       const users: ClientUser[] = [];
@@ -199,7 +200,7 @@ async function run(
       return;
     }
     default:
-      throw new UsageError(action === undefined ? 'an action is needed' : `unknown action: ${action}`);
+      throw new UsageError(`unknown action: ${action}`);
   }
 }
 

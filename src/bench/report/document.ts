@@ -18,6 +18,10 @@ export interface Section {
   list?: string[];
 }
 
+/** Server CPU per successful call, in µs: cores busy over calls per second. */
+const cpuPerCall = (m: { serverCpu?: number; rps: { median: number } }) =>
+  m.serverCpu === undefined || m.rps.median === 0 ? undefined : (m.serverCpu * 1e6) / m.rps.median;
+
 const f = (n: number | undefined, digits = 2) => (n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(digits));
 const n0 = (n: number) => Math.round(n).toLocaleString('en-US');
 
@@ -145,7 +149,8 @@ function unarySection(r: BenchResults, endpoint: 'get' | 'list'): Section | unde
     paragraphs: [
       'req/s is the median of the runs with their spread; ' +
         'latency percentiles are medians over the runs, max is the worst seen. ' +
-        'CPU is in cores (1.00 = one core flat out); ' +
+        'CPU is in cores (1.00 = one core flat out); server µs/call is the server CPU each successful call ' +
+        'cost, the figure that carries from machine to machine and says how many cores a load needs; ' +
         'a saturated load generator makes that row a floor, not a measurement of the server.',
       ...failures.map((fl) => `${fl.target.label} was not measured: its first call failed (${fl.error}).`),
     ],
@@ -160,6 +165,7 @@ function unarySection(r: BenchResults, endpoint: 'get' | 'list'): Section | unde
         'p99 ms',
         'max ms',
         'server CPU',
+        'server µs/call',
         'client CPU',
         'failed',
       ],
@@ -173,6 +179,7 @@ function unarySection(r: BenchResults, endpoint: 'get' | 'list'): Section | unde
         f(m.latencyMs.p99),
         f(m.latencyMs.max),
         f(m.serverCpu),
+        f(cpuPerCall(m), 0),
         `${f(m.clientCpu)}${m.clientSaturated ? ' SATURATED' : ''}`,
         String(m.failed),
       ]),
@@ -228,6 +235,7 @@ function fiveWaysSection(r: BenchResults): Section | undefined {
           `${n0(m.rps.min)}–${n0(m.rps.max)}`,
           f(m.latencyMs.p50),
           f(m.latencyMs.p99),
+          f(cpuPerCall(m), 0),
           rest ? `${f(m.rps.median / rest.rps.median)}×` : '—',
           String(m.failed),
         ],
@@ -245,7 +253,18 @@ function fiveWaysSection(r: BenchResults): Section | undefined {
         'the bytes received are exactly OK replies.',
     ],
     table: {
-      head: ['way', 'call', 'connections', 'req/s', 'spread', 'p50 ms', 'p99 ms', '× REST/1.1', 'failed'],
+      head: [
+        'way',
+        'call',
+        'connections',
+        'req/s',
+        'spread',
+        'p50 ms',
+        'p99 ms',
+        'server µs/call',
+        '× REST/1.1',
+        'failed',
+      ],
       rows,
     },
   };

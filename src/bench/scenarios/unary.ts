@@ -18,7 +18,7 @@ import { launchServer, type ServerKind } from '../servers/launch.js';
 import { type LatencySummary, type Spread, spread } from '../stats.js';
 
 export type Endpoint = 'get' | 'list';
-export type TargetGroup = 'ours' | 'ceiling' | 'baseline' | 'original';
+export type TargetGroup = 'ours' | 'ceiling' | 'baseline' | 'same-work' | 'original';
 
 export interface UnaryTarget {
   id: string;
@@ -119,6 +119,29 @@ export const SERVER_PLANS: ServerPlan[] = [
         endpoint: 'get',
       },
     ],
+  },
+  // Hand-written servers doing the same reads as ours, as an expert would with no framework of ours.
+  {
+    kind: 'same-work-fastify',
+    settings: (d) => ({ db: d.db }),
+    targets: (['get', 'list'] as const).map((endpoint) => ({
+      id: `same-work-fastify-${endpoint}`,
+      label: 'hand-written Fastify + SQLite (same work)',
+      group: 'same-work' as const,
+      protocol: 'http1' as const,
+      endpoint,
+    })),
+  },
+  {
+    kind: 'same-work-grpc-js',
+    settings: (d) => ({ db: d.db }),
+    targets: (['get', 'list'] as const).map((endpoint) => ({
+      id: `same-work-grpc-js-${endpoint}`,
+      label: 'hand-written grpc-js + SQLite (same work)',
+      group: 'same-work' as const,
+      protocol: 'grpc' as const,
+      endpoint,
+    })),
   },
   {
     kind: 'original',

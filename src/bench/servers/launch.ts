@@ -3,7 +3,15 @@ import { nodeArgsFor } from '../child-node.js';
 import { onCores } from '../pinning.js';
 import type { ServerPorts } from './entry.js';
 
-export type ServerKind = 'ours' | 'bare-http' | 'bare-http2-grpc' | 'bare-fastify' | 'bare-grpc-js' | 'original';
+export type ServerKind =
+  | 'ours'
+  | 'bare-http'
+  | 'bare-http2-grpc'
+  | 'bare-fastify'
+  | 'bare-grpc-js'
+  | 'same-work-fastify'
+  | 'same-work-grpc-js'
+  | 'original';
 
 export interface LaunchedServer {
   kind: ServerKind;

@@ -10,6 +10,7 @@ import { StatusSchema } from '../src/gen/google/rpc/status_pb.js';
 import {
   GetUserRequestSchema,
   UserSchema,
+  UserRole,
   UserService,
   type UserEvent,
   type WatchUsersRequest,
@@ -19,7 +20,7 @@ import { bufCurl } from './support/buf.js';
 import { thrown } from './support/failures.js';
 import { aUser, take, until } from './support/helpers.js';
 import { scrape, valueOf } from './support/metrics.js';
-import { startStack } from './support/stack.js';
+import { type LogLine, startStack } from './support/stack.js';
 import { ADMIN_TOKEN, bearer, tokenOf } from './support/tokens.js';
 
 const stack = await startStack({}, { metrics: true });
@@ -138,11 +139,25 @@ describe('Connect protocol', () => {
       const text = await response.text();
       assert.match(text, new RegExp(`"code":"${code}"`), `${what}: ${text}`);
     }
-    // As in binary, a field this server does not know is skipped (a newer client's), never an error.
-    const newer = await post(JSON.stringify({ id: known.id, fieldFromTheFuture: 1 }), 'application/json');
-    assert.equal(newer.status, 200);
+    // As REST's bodies: a JSON field or an enum name the contract does not have is refused, never dropped
+    // (dropped, an unknown role name would mean "the default role": an admin demoted by a typo).
+    const refused: [string, string][] = [
+      ['GetUser', JSON.stringify({ id: known.id, fieldFromTheFuture: 1 })],
+      [
+        'CreateUser',
+        JSON.stringify({ name: 'Role Typo', email: `typo-${Date.now()}@example.com`, role: 'USER_ROLE_NOPE' }),
+      ],
+      ['UpdateUser', JSON.stringify({ user: { id: known.id, role: 'USER_ROLE_SUPERADMIN' }, updateMask: 'role' })],
+    ];
+    for (const [method, body] of refused) {
+      const response = await post(body, 'application/json', method);
+      assert.equal(response.status, 400, body);
+      assert.equal(((await response.json()) as { code: string }).code, 'invalid_argument', body);
+    }
+    assert.equal((await admin.getUser({ id: known.id })).role, UserRole.USER, 'the role did not change');
     const unsupported = await post('id=x', 'text/plain');
     assert.equal(unsupported.status, 415, 'a content type neither Connect nor gRPC-Web');
+    assert.doesNotMatch(await unsupported.text(), /UNSUPPORTED_MEDIA_TYPE/, "ConnectRPC's answer, not REST's body");
     const get = await fetch(rpc('GetUser'), { headers: bearer(ADMIN_TOKEN) });
     assert.equal(get.status, 405, 'unary calls are POST (GetUser is not marked side-effect free)');
     assert.equal((await admin.getUser({ id: known.id })).id, known.id, 'still serving');
@@ -387,5 +402,92 @@ describe('Connect metrics', () => {
       0,
       'an RPC is counted once, as an RPC',
     );
+  });
+});
+
+describe('calls that end early: deadlines, clients that leave, quiet watches', () => {
+  const watchCount = async (url: string, status: string) =>
+    valueOf(await scrape(url), 'rpc_server_call_duration_seconds_count', {
+      rpc_system_name: 'connect',
+      rpc_method: 'users.v1.UserService/SubscribeUsers',
+      rpc_response_status_code: status,
+    });
+
+  it('a unary call past its deadline is DEADLINE_EXCEEDED, not CANCELLED', async () => {
+    const response = await fetch(rpc('GetUser'), {
+      method: 'POST',
+      headers: { ...bearer(ADMIN_TOKEN), 'content-type': 'application/json', 'connect-timeout-ms': '0' },
+      body: JSON.stringify({ id: known.id }),
+    });
+    assert.equal(((await response.json()) as { code: string }).code, 'deadline_exceeded');
+  });
+
+  it("a watch that reaches the client's deadline ends DEADLINE_EXCEEDED; one the client cancels is counted CANCELLED", async () => {
+    const client = createClient(
+      UserService,
+      connectTransport({ baseUrl: stack.baseUrl, protocol: 'connect', token: ADMIN_TOKEN }),
+    );
+    const expiring = await thrown(take(client.subscribeUsers({}, { timeoutMs: 300 }), 1, 5000));
+    assert.ok(expiring instanceof ConnectError, String(expiring));
+    assert.equal(expiring.code, 4, 'DEADLINE_EXCEEDED');
+
+    const before = await watchCount(stack.metricsUrl, 'CANCELLED');
+    const stop = new AbortController();
+    const watch = take(client.subscribeUsers({}, { signal: stop.signal }), 1, 5000);
+    await until(async () => (await scrape(stack.metricsUrl)).length > 0 && stack.rest.rpcWatchStreams > 0, 'the watch');
+    stop.abort();
+    await thrown(watch);
+    await until(async () => (await watchCount(stack.metricsUrl, 'CANCELLED')) === before + 1, 'a CANCELLED watch');
+    assert.equal(await watchCount(stack.metricsUrl, 'CANCELED'), 0, 'one spelling: CANCELLED, as gRPC');
+  });
+
+  it('a client that leaves a stream mid-way is a cancelled call, not an error in the log', async () => {
+    const logs: LogLine[] = [];
+    const own = await startStack({ 'log-level': 'info' }, { logs, metrics: true });
+    await own.app.service.createUsers(Array.from({ length: 50 }, () => aUser()));
+    const leaving = new AbortController();
+    const response = await fetch(`${own.baseUrl}/users.v1.UserService/SubscribeUsers`, {
+      method: 'POST',
+      headers: { ...bearer(ADMIN_TOKEN), 'content-type': 'application/connect+json' },
+      body: Buffer.from(frame(new TextEncoder().encode('{"afterRevision":"0"}'))),
+      signal: leaving.signal,
+    });
+    await response.body!.getReader().read();
+    leaving.abort();
+    // Changes keep coming after it left: writes to a closed connection must not be server errors.
+    await own.app.service.createUsers(Array.from({ length: 50 }, () => aUser()));
+    await until(async () => (await watchCount(own.metricsUrl, 'CANCELLED')) === 1, 'the call to end CANCELLED');
+    assert.equal(own.rest.rpcWatchStreams, 0, 'its watch slot is released');
+    assert.deepEqual(
+      logs.filter((l) => l.level >= 50).map((l) => l.msg),
+      [],
+      'no error logged',
+    );
+    await own.close();
+  });
+
+  it('a quiet watch outlives the connection idle timeout (it is not an idle client)', { timeout: 20_000 }, async () => {
+    const own = await startStack({ 'rest-idle-timeout-ms': '600', 'sse-heartbeat-ms': '300' });
+    const client = createClient(
+      UserService,
+      connectTransport({ baseUrl: own.baseUrl, protocol: 'grpc-web', token: ADMIN_TOKEN }),
+    );
+    const first = take(client.subscribeUsers({}), 1, 10_000);
+    await until(() => own.rest.rpcWatchStreams === 1, 'the watch to open');
+    // Quiet for three idle timeouts: what the timeout would have cut.
+    await new Promise((resolve) => setTimeout(resolve, 1800));
+    const user = await own.app.service.createUser(aUser());
+    assert.equal((await first)[0]?.user?.id, user.id);
+    await own.close();
+  });
+
+  it('an envelope with a bad flag is INVALID_ARGUMENT', async () => {
+    const bad = Buffer.from([0x07, 0, 0, 0, 2, 0x7b, 0x7d]);
+    const response = await fetch(rpc('ListUsers'), {
+      method: 'POST',
+      headers: { ...bearer(ADMIN_TOKEN), 'content-type': 'application/connect+json' },
+      body: bad,
+    });
+    assert.match(await response.text(), /"code":"invalid_argument"/);
   });
 });

@@ -143,7 +143,11 @@ function inputOf(values: Values): UserInput {
   if (values.email !== undefined) input.email = values.email;
   const role = roleOf(values.role);
   if (role !== undefined) input.role = role;
-  if (values.tags !== undefined) input.tags = values.tags.split(',').filter((t) => t !== '');
+  // `--tags ""` clears the tags; an empty item between commas is a mistake, not a tag to drop.
+  if (values.tags !== undefined) {
+    input.tags = values.tags === '' ? [] : values.tags.split(',');
+    if (input.tags.some((t) => t.trim() === '')) throw new UsageError('--tags has an empty item');
+  }
   return input;
 }
 
@@ -184,10 +188,11 @@ async function run(
       if (output === 'table') terminal.out(`deleted ${id}\n`);
       return;
     case 'watch': {
-      const afterRevision = values['after-revision'] === undefined ? undefined : Number(values['after-revision']);
-      if (afterRevision !== undefined && !(Number.isSafeInteger(afterRevision) && afterRevision >= 0)) {
-        throw new UsageError('--after-revision must be a whole number of at least 0');
+      const given = values['after-revision'];
+      if (given !== undefined && !/^\d+$/.test(given)) {
+        throw new UsageError('--after-revision must be a whole number of at least 0, in digits');
       }
+      const afterRevision = given === undefined ? undefined : Number(given);
       const userIds = values.ids?.split(',').filter((i) => i !== '') ?? [];
       const events = api.watch({ afterRevision, userIds, signal: terminal.interrupted });
       for await (const event of events) {

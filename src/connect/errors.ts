@@ -29,7 +29,8 @@ export const CONNECT_CODE_OF: Record<ErrorCode, Code> = {
 };
 
 /** A code's name as gRPC spells it (`NOT_FOUND`): the status label of metrics and logs on every RPC protocol. */
-export const codeName = (code: Code): string => Code[code].replace(/(?<=[a-z])(?=[A-Z])/g, '_').toUpperCase();
+export const codeName = (code: Code): string =>
+  code === Code.Canceled ? 'CANCELLED' : Code[code].replace(/(?<=[a-z])(?=[A-Z])/g, '_').toUpperCase();
 
 /**
  * A domain error as a ConnectError: the mapped code, `error-type` (and `retry-after` when a retry

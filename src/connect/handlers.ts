@@ -3,7 +3,7 @@
 // protocol's own, so every handler here is only the translation.
 import { create } from '@bufbuild/protobuf';
 import { EmptySchema } from '@bufbuild/protobuf/wkt';
-import { createContextKey, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
+import { Code, ConnectError, createContextKey, type HandlerContext, type ServiceImpl } from '@connectrpc/connect';
 import {
   eventToMessage,
   newUserFromMessage,
@@ -14,7 +14,7 @@ import {
 import { updateFromMask } from '../contract/users.js';
 import type { Principal } from '../domain/access.js';
 import { NewUsersBatch } from '../domain/batch.js';
-import { asDomainError, cancelled, invalidArgument, unavailable } from '../domain/errors.js';
+import { asDomainError, cancelled, deadlineExceeded, invalidArgument, unavailable } from '../domain/errors.js';
 import type { CallContext } from '../domain/ports.js';
 import { type UserService, watchMore } from '../domain/user-service.js';
 import type { UserEvent } from '../domain/user.js';
@@ -37,12 +37,30 @@ export interface HandlerOptions {
   endless: EndlessCalls;
 }
 
+/** ConnectRPC aborts a call's signal at the client's deadline too. */
+const isDeadline = (reason: unknown) => reason instanceof ConnectError && reason.code === Code.DeadlineExceeded;
+
+/**
+ * The domain's signal means "the caller left" (CANCELLED); a deadline is the deadline's to say
+ * (DEADLINE_EXCEEDED). A call with a timeout gets a signal that its deadline does not abort.
+ */
+function callerLeft(ctx: HandlerContext): AbortSignal {
+  if (ctx.timeoutMs() === undefined) return ctx.signal;
+  const left = new AbortController();
+  const abort = () => {
+    if (!isDeadline(ctx.signal.reason)) left.abort();
+  };
+  if (ctx.signal.aborted) abort();
+  else ctx.signal.addEventListener('abort', abort, { once: true });
+  return left.signal;
+}
+
 /** Who asks and until when: the client's timeout (`connect-timeout-ms`, `grpc-timeout`), capped for unary calls. */
 function contextOf(ctx: HandlerContext, capMs?: number): CallContext {
   const timeouts = [ctx.timeoutMs(), capMs].filter((ms): ms is number => ms !== undefined);
   const principal = ctx.values.get(PRINCIPAL);
   return {
-    signal: ctx.signal,
+    signal: callerLeft(ctx),
     ...(timeouts.length > 0 ? { deadline: Date.now() + Math.min(...timeouts) } : {}),
     ...(principal ? { principal } : {}),
   };
@@ -75,6 +93,8 @@ export function userServiceImpl(service: UserService, options: HandlerOptions): 
         options.endless.delivered++;
       }
       if (shutdown) throw unavailable('the server is shutting down');
+      // Ended by the client's deadline, or by the client leaving: said as such, not as a clean end.
+      if (ctx.signal.aborted) throw isDeadline(ctx.signal.reason) ? deadlineExceeded() : cancelled();
     } finally {
       for (const signal of signals) signal.removeEventListener('abort', end);
       release();

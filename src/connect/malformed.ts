@@ -1,8 +1,8 @@
 // A request message that does not decode as binary protobuf is the client's error, INVALID_ARGUMENT,
 // as gRPC (our grpc-js adapter, connect-go) and connect-es's own JSON path say. connect-es 2.1's
 // binary parser says INTERNAL instead (its createBinarySerialization raises Code.Internal), and for a
-// unary call it does so before any interceptor runs. This wraps each of ConnectRPC's handlers and
-// restates that one error with ConnectRPC's own encoders; nothing else is touched.
+// unary call it does so before any interceptor runs; so does a bad envelope flag. This wraps each of
+// ConnectRPC's handlers and restates those errors with ConnectRPC's own encoders; nothing else is touched.
 import { Code, ConnectError } from '@connectrpc/connect';
 import { encodeEnvelope, type UniversalHandler, type UniversalServerResponse } from '@connectrpc/connect/protocol';
 import { codeToHttpStatus, errorFromJsonBytes, errorToJsonBytes } from '@connectrpc/connect/protocol-connect';
@@ -12,11 +12,18 @@ import { ERROR_TYPE_KEY } from '../contract/errors.js';
 import { toConnectError } from './errors.js';
 
 const PARSE_BINARY = 'parse binary: ';
+/** An envelope whose flags say "compressed" on a stream that negotiated no compression: bad framing. */
+const BAD_ENVELOPE = 'received compressed envelope';
 
-/** ConnectRPC's binary parse failure, the client's bad bytes, as INVALID_ARGUMENT naming the message type. */
+/**
+ * ConnectRPC's INTERNAL for the client's bad bytes (a message that does not decode, an envelope with
+ * a bad flag) as INVALID_ARGUMENT naming the message type.
+ */
 export function restatedParseError(error: ConnectError, messageType: string): ConnectError | undefined {
-  if (error.code !== Code.Internal || !error.rawMessage.startsWith(PARSE_BINARY)) return undefined;
-  const reason = error.rawMessage.slice(PARSE_BINARY.length);
+  if (error.code !== Code.Internal) return undefined;
+  const message = error.rawMessage;
+  if (!message.startsWith(PARSE_BINARY) && !message.startsWith(BAD_ENVELOPE)) return undefined;
+  const reason = message.startsWith(PARSE_BINARY) ? message.slice(PARSE_BINARY.length) : message;
   return toConnectError(new DomainError(ErrorCode.INVALID_ARGUMENT, `not a valid ${messageType} message: ${reason}`));
 }
 

@@ -1,11 +1,25 @@
 // users.v1.UserService over the Connect protocol (JSON and binary) and gRPC-Web, on the REST
-// server's Fastify instance, by ConnectRPC's own server (@connectrpc/connect-fastify). Every call
-// goes through one interceptor: admission, telemetry, and errors in the protocol's terms.
-import { fastifyConnectPlugin } from '@connectrpc/connect-fastify';
-import { ConnectError, createContextKey, createContextValues, type Interceptor } from '@connectrpc/connect';
+// server's Fastify instance, by ConnectRPC's own router and Node adapters (@connectrpc/connect-node).
+// The glue is ours, a few lines like @connectrpc/connect-fastify's, so that a response that cannot be
+// written (the client left) is a cancelled call in our log, not a console.error. Every call goes
+// through one interceptor: admission, telemetry, and errors in the protocol's terms.
+import {
+  Code,
+  ConnectError,
+  createConnectRouter,
+  createContextKey,
+  createContextValues,
+  type Interceptor,
+} from '@connectrpc/connect';
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from '@connectrpc/connect-node';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Principal } from '../domain/access.js';
-import { asDomainError, ErrorCode } from '../domain/errors.js';
+import { asDomainError, cancelled, ErrorCode } from '../domain/errors.js';
 import type { UserService } from '../domain/user-service.js';
 import { UserService as UserServiceDesc } from '../gen/users/v1/users_pb.js';
 import type { CallTelemetry, ObservedCall } from '../telemetry/calls.js';
@@ -28,6 +42,8 @@ export interface ConnectOptions {
   requestTimeoutMs: number;
   /** Largest request message (RESOURCE_EXHAUSTED above it), as REST's body limit. */
   readMaxBytes: number;
+  /** The connection idle timeout, lifted while a watch is open (a quiet watch is not an idle client). */
+  idleTimeoutMs: number;
   endless: EndlessCalls;
   telemetry?: CallTelemetry;
 }
@@ -38,26 +54,48 @@ const REQUEST = createContextKey<FastifyRequest | undefined>(undefined, { descri
 const protocolOf = (contentType: string | null): RpcSystem =>
   contentType?.startsWith('application/grpc-web') ? 'grpc_web' : 'connect';
 
+/** The watches: endless server streams. */
+const ENDLESS = new Set(['WatchUsers', 'SubscribeUsers']);
+
+/** TCP keepalive on a watch's connection: with the idle timeout lifted, this is what finds a dead peer. */
+const WATCH_KEEPALIVE_MS = 30_000;
+
 /** Registers `/users.v1.UserService/<Method>` for Connect and gRPC-Web (gRPC itself has its own port). */
 export async function connectRoutes(app: FastifyInstance, service: UserService, options: ConnectOptions) {
+  const router = createConnectRouter({
+    grpc: false,
+    readMaxBytes: options.readMaxBytes,
+    acceptCompression: [compressionGzip, compressionBrotli],
+    // As REST's bodies: a field or an enum value this contract does not have is refused, not dropped
+    // (dropped, an unknown role name would have meant "the default role").
+    jsonOptions: { ignoreUnknownFields: false },
+    interceptors: [callInterceptor(options)],
+  });
+  router.service(UserServiceDesc, userServiceImpl(service, options));
   await app.register(async (scope) => {
-    // ConnectRPC reads the bodies itself (and would add its own JSON parser next to the API's).
+    // ConnectRPC reads every body itself, and answers a content type it does not take in its own terms.
     scope.removeAllContentTypeParsers();
-    scope.addHook('onRoute', (route) => {
-      route.config = { ...route.config, rpc: true };
+    scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+    for (const handler of router.handlers.map(withClientParseErrors)) {
       // The .proto describes these, not the OpenAPI document (which is REST's).
-      route.schema = { ...route.schema, hide: true };
-    });
-    await scope.register(fastifyConnectPlugin, {
-      grpc: false,
-      readMaxBytes: options.readMaxBytes,
-      interceptors: [callInterceptor(options)],
-      contextValues: (request) => createContextValues().set(REQUEST, request),
-      routes: (router) => {
-        router.service(UserServiceDesc, userServiceImpl(service, options));
-        router.handlers.splice(0, router.handlers.length, ...router.handlers.map(withClientParseErrors));
-      },
-    });
+      scope.all(handler.requestPath, { config: { rpc: true }, schema: { hide: true } }, async (request, reply) => {
+        reply.hijack();
+        const universal = universalRequestFromNodeRequest(
+          request.raw,
+          reply.raw,
+          undefined,
+          createContextValues().set(REQUEST, request),
+        );
+        try {
+          await universalResponseToNodeResponse(await handler(universal), reply.raw);
+        } catch (error) {
+          if (request.raw.socket?.destroyed === false) {
+            request.log.error({ err: error, route: handler.requestPath }, 'could not write the response');
+          }
+          reply.raw.destroy();
+        }
+      });
+    }
   });
 }
 
@@ -87,10 +125,25 @@ function callInterceptor(options: ConnectOptions): Interceptor {
         observed?.end('OK');
         return response;
       }
-      return { ...response, message: observedStream(response.message, fail, observed) };
+      const release = ENDLESS.has(req.method.name) ? holdOpen(request, options.idleTimeoutMs) : undefined;
+      return { ...response, message: observedStream(response.message, fail, observed, release) };
     } catch (error) {
       throw fail(error);
     }
+  };
+}
+
+/**
+ * A watch may be quiet for hours: its connection is not idle. The idle timeout is lifted while it
+ * is open (restored after) and TCP keepalive finds a peer that went away without closing.
+ */
+function holdOpen(request: FastifyRequest, idleTimeoutMs: number): () => void {
+  const { socket } = request.raw;
+  if (!socket) return () => undefined;
+  socket.setTimeout(0);
+  socket.setKeepAlive(true, WATCH_KEEPALIVE_MS);
+  return () => {
+    if (!socket.destroyed) socket.setTimeout(idleTimeoutMs);
   };
 }
 
@@ -99,6 +152,7 @@ async function* observedStream<T>(
   messages: AsyncIterable<T>,
   fail: (error: unknown, sent: number) => ConnectError,
   observed: ObservedCall | undefined,
+  release?: () => void,
 ): AsyncGenerator<T> {
   let sent = 0;
   try {
@@ -112,11 +166,26 @@ async function* observedStream<T>(
   } finally {
     // Left before the end: the client went away.
     observed?.end('CANCELLED', sent);
+    release?.();
   }
+}
+
+const CLIENT_GONE = new Set(['EPIPE', 'ECONNRESET', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END']);
+
+/** A write to a connection the client closed, however deep in the error's causes. */
+function clientLeft(error: unknown): boolean {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (typeof e.code === 'string' && CLIENT_GONE.has(e.code)) return true;
+    if (e instanceof ConnectError && e.code === Code.Aborted) return true;
+  }
+  return false;
 }
 
 /** Any error as the ConnectError the client gets; the cause of an internal one is logged, never sent. */
 function failure(error: unknown, request: FastifyRequest, messageType: string): ConnectError {
+  // The client left (a write failed on its closed connection): its own doing, no server fault.
+  // (Node detaches the socket from a request it destroyed: no socket says nothing either way.)
+  if (request.raw.socket?.destroyed === true || clientLeft(error)) return toConnectError(cancelled());
   // A streamed request message that does not decode surfaces here, while the handler reads it.
   if (error instanceof ConnectError) return restatedParseError(error, messageType) ?? error;
   const domainError = asDomainError(error);

@@ -214,6 +214,7 @@ export async function buildRestApp(
     admission: (request) => request.admission ?? Promise.reject(new Error('the access hook did not admit this call')),
     requestTimeoutMs: settings.requestTimeoutMs,
     readMaxBytes: settings.bodyLimitBytes,
+    idleTimeoutMs: settings.idleTimeoutMs,
     endless: rpcStreams,
     ...(settings.telemetry ? { telemetry: settings.telemetry } : {}),
   });

@@ -25,8 +25,10 @@ export const millis = (ms: number): string => ms.toFixed(ms < 10 ? 2 : 1);
 /** Resolves after `ms`, or at once when `signal` aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    // Whichever comes first removes the other: a long-lived signal gathers no listeners.
     const done = () => {
       clearTimeout(timer);
+      signal.removeEventListener('abort', done);
       resolve();
     };
     const timer = setTimeout(done, ms);

@@ -176,6 +176,21 @@ describe('Connect protocol', () => {
     assert.deepEqual(listed, [`${tag} 2`, `${tag} 1`, `${tag} 0`], 'newest first, across store batches');
   });
 
+  it('refuses a caller without a token before reading its body, on every method and framing', async () => {
+    const oversized = 'x'.repeat(2 * 1024 * 1024);
+    const cases: [string, string, string | Buffer][] = [
+      ['GetUser', 'application/json', JSON.stringify({ id: oversized })],
+      ['GetUser', 'application/proto', Buffer.from(oversized)],
+      ['ListUsers', 'application/connect+json', Buffer.from(oversized)],
+      ['CreateUsers', 'application/grpc-web+proto', Buffer.from(oversized)],
+    ];
+    for (const [method, type, body] of cases) {
+      const response = await fetch(rpc(method), { method: 'POST', headers: { 'content-type': type }, body });
+      const text = await response.text();
+      assert.match(text, /unauthenticated|grpc-status: 16/, `${method} ${type}: ${text.slice(0, 200)}`);
+    }
+  });
+
   it('refuses a caller without a token (401) and a user calling an admin method (403), with RetryInfo when limited', async () => {
     const anonymous = await fetch(rpc('GetUser'), {
       method: 'POST',

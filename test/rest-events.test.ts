@@ -151,6 +151,23 @@ describe('OpenAPI and HTTP/2', async () => {
     assert.match(await docs.text(), /swagger/i);
   });
 
+  it(
+    'shuts down without waiting for HTTP/2 sessions a client keeps open: each gets a GOAWAY',
+    { timeout: 10_000 },
+    async () => {
+      const stack = await startStack({ 'rest-http2': 'true', 'rest-idle-timeout-ms': '600000' });
+      const session = http2.connect(`http://127.0.0.1:${stack.rest.port}`);
+      const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+      const ping = session.request({ ':path': '/healthz' });
+      ping.resume();
+      await new Promise((resolve) => ping.once('end', resolve));
+      // The session stays open and idle, as clients keep them; shutdown must not wait for its idle timeout.
+      await stack.close();
+      await goaway;
+      session.destroy();
+    },
+  );
+
   it('serves the same API over cleartext HTTP/2 when asked', async () => {
     const { rest } = await startStack({ 'rest-http2': 'true' });
     const session = http2.connect(`http://127.0.0.1:${rest.port}`);

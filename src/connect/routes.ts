@@ -17,6 +17,7 @@ import {
   universalRequestFromNodeRequest,
   universalResponseToNodeResponse,
 } from '@connectrpc/connect-node';
+import { encodeEnvelope, type UniversalServerRequest } from '@connectrpc/connect/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Principal } from '../domain/access.js';
 import { asDomainError, cancelled, ErrorCode } from '../domain/errors.js';
@@ -60,6 +61,22 @@ const ENDLESS = new Set(['WatchUsers', 'SubscribeUsers']);
 /** TCP keepalive on a watch's connection: with the idle timeout lifted, this is what finds a dead peer. */
 const WATCH_KEEPALIVE_MS = 30_000;
 
+/** The request with an empty message for its body (its own length and encoding gone with it). */
+function withoutBody(request: UniversalServerRequest): UniversalServerRequest {
+  const header = new Headers(request.header);
+  for (const name of ['content-length', 'content-encoding', 'connect-content-encoding', 'grpc-encoding']) {
+    header.delete(name);
+  }
+  return { ...request, header, body: emptyMessage(header.get('content-type')) };
+}
+
+/** An empty request message, as the content type frames it: `{}` in JSON, no bytes in binary; enveloped on streams. */
+async function* emptyMessage(contentType: string | null): AsyncIterable<Uint8Array> {
+  const type = contentType ?? '';
+  const message = new TextEncoder().encode(type.includes('json') ? '{}' : '');
+  yield /^application\/(connect\+|grpc-web)/.test(type) ? encodeEnvelope(0, message) : message;
+}
+
 /** Registers `/users.v1.UserService/<Method>` for Connect and gRPC-Web (gRPC itself has its own port). */
 export async function connectRoutes(app: FastifyInstance, service: UserService, options: ConnectOptions) {
   const router = createConnectRouter({
@@ -86,8 +103,15 @@ export async function connectRoutes(app: FastifyInstance, service: UserService, 
           undefined,
           createContextValues().set(REQUEST, request),
         );
+        // A caller the gate refuses is refused before its body is read (as REST refuses in onRequest):
+        // ConnectRPC gets an empty message in its place, and the interceptor says why in its terms.
+        const refused = await options.admission(request).then(
+          () => false,
+          () => true,
+        );
         try {
-          await universalResponseToNodeResponse(await handler(universal), reply.raw);
+          const served = refused ? withoutBody(universal) : universal;
+          await universalResponseToNodeResponse(await handler(served), reply.raw);
         } catch (error) {
           if (request.raw.socket?.destroyed === false) {
             request.log.error({ err: error, route: handler.requestPath }, 'could not write the response');
@@ -139,7 +163,8 @@ function callInterceptor(options: ConnectOptions): Interceptor {
  */
 function holdOpen(request: FastifyRequest, idleTimeoutMs: number): () => void {
   const { socket } = request.raw;
-  if (!socket) return () => undefined;
+  // HTTP/2 streams share their session's socket (and its own idle timeout): only HTTP/1.1 owns one.
+  if (!socket || request.raw.httpVersionMajor !== 1) return () => undefined;
   socket.setTimeout(0);
   socket.setKeepAlive(true, WATCH_KEEPALIVE_MS);
   return () => {

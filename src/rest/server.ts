@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import type { Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import Fastify, {
@@ -230,6 +231,15 @@ export async function startRestServer(
   const streams = new OpenStreams();
   const rpcStreams = new OpenStreams();
   const app = await buildRestApp(service, settings, logger, streams, rpcStreams);
+  // HTTP/2 sessions a client keeps open (idle between calls) would hold shutdown until their idle
+  // timeout: shutdown sends each a GOAWAY (in-flight streams finish), and cuts them at the deadline.
+  const sessions = new Set<Http2Session>();
+  if (settings.http2) {
+    app.server.on('session', (session: Http2Session) => {
+      sessions.add(session);
+      session.once('close', () => sessions.delete(session));
+    });
+  }
   try {
     await app.listen({ host: settings.host, port: settings.port });
   } catch (error) {
@@ -260,9 +270,11 @@ export async function startRestServer(
     async shutdown(timeoutMs) {
       streams.closeAll();
       rpcStreams.closeAll();
+      for (const session of sessions) session.close();
       const force = setTimeout(() => {
         logger.warn('REST drain timed out; closing remaining connections');
         (app.server as { closeAllConnections?: () => void }).closeAllConnections?.();
+        for (const session of sessions) session.destroy();
       }, timeoutMs);
       await app.close();
       clearTimeout(force);

@@ -1,16 +1,10 @@
 // The REST API over fetch, JSON both ways, with the bearer token; a failure is an ApiError carrying
 // the documented error body ({"error": {code, message, details: [{field, description}], metadata}}).
+import type { ClientUser } from '../../src/clients/users-api.js';
 import type { TokenStore } from './token.js';
 
-export interface UserJson {
-  id: string;
-  name: string;
-  email: string;
-  role: string;
-  tags: string[];
-  createdAt: string;
-  updatedAt: string;
-}
+/** A user as the REST API (and every client of the project) shows it. */
+export type UserJson = ClientUser;
 
 export interface PageJson {
   users: UserJson[];

@@ -15,6 +15,7 @@ import {
   type UserEvent,
   type WatchUsersRequest,
 } from '../src/gen/users/v1/users_pb.js';
+import { grpcFrame as frame } from '../src/bench/load/spec.js';
 import { connectTransport } from '../src/clients/connect.js';
 import { bufCurl } from './support/buf.js';
 import { thrown } from './support/failures.js';
@@ -49,13 +50,6 @@ function grpcWebFrames(body: Uint8Array): { messages: Uint8Array[]; trailers: Re
   }
   return { messages, trailers };
 }
-
-const frame = (message: Uint8Array) => {
-  const framed = new Uint8Array(5 + message.length);
-  new DataView(framed.buffer).setUint32(1, message.length);
-  framed.set(message, 5);
-  return framed;
-};
 
 describe('Connect protocol', () => {
   it('answers JSON and binary with the same user, at the standard path', async () => {

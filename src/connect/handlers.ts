@@ -1,5 +1,5 @@
 // users.v1.UserService for ConnectRPC (Connect and gRPC-Web): protobuf-es in, domain call,
-// protobuf-es out. Errors leave as DomainErrors; the interceptor (calls.ts) turns them into the
+// protobuf-es out. Errors leave as DomainErrors; the interceptor (routes.ts) turns them into the
 // protocol's own, so every handler here is only the translation.
 import { create } from '@bufbuild/protobuf';
 import { EmptySchema } from '@bufbuild/protobuf/wkt';
@@ -22,6 +22,12 @@ import { CreateUsersResponseSchema, type UserService as UserServiceDesc } from '
 
 /** Who makes the call: set by the interceptor once the access gate admitted it. */
 export const PRINCIPAL = createContextKey<Principal | undefined>(undefined, { description: 'principal' });
+
+/**
+ * Keeps the call's connection open however quiet it is, until the returned release: set by the
+ * interceptor, which knows the connection; by default nothing to hold.
+ */
+export const HOLD_OPEN = createContextKey<() => () => void>(() => () => undefined, { description: 'hold open' });
 
 /** Where endless calls (the watches) are held, so that shutdown ends them (UNAVAILABLE, resumable). */
 export interface EndlessCalls {
@@ -69,6 +75,16 @@ function contextOf(ctx: HandlerContext, capMs?: number): CallContext {
 export function userServiceImpl(service: UserService, options: HandlerOptions): ServiceImpl<typeof UserServiceDesc> {
   const unary = (ctx: HandlerContext) => contextOf(ctx, options.requestTimeoutMs);
 
+  /** Opens the domain's watch of `userIds` for this call's caller, after `afterRevision` if given. */
+  const watchOf =
+    (ctx: HandlerContext, afterRevision: bigint | undefined, userIds: ReadonlySet<string>) => (signal: AbortSignal) =>
+      service.watchUsers({
+        afterRevision: revisionFromMessage(afterRevision),
+        userIds,
+        signal,
+        principal: ctx.values.get(PRINCIPAL),
+      });
+
   /**
    * The events of a watch, until the client leaves, `until` aborts, or shutdown begins (then it
    * ends with UNAVAILABLE, and the client resumes from its last revision).
@@ -84,6 +100,7 @@ export function userServiceImpl(service: UserService, options: HandlerOptions): 
       shutdown = true;
       stop.abort();
     });
+    const releaseConnection = ctx.values.get(HOLD_OPEN)();
     const end = () => stop.abort();
     const signals = until ? [ctx.signal, until] : [ctx.signal];
     for (const signal of signals) signal.addEventListener('abort', end, { once: true });
@@ -98,6 +115,7 @@ export function userServiceImpl(service: UserService, options: HandlerOptions): 
     } finally {
       for (const signal of signals) signal.removeEventListener('abort', end);
       release();
+      releaseConnection();
     }
   }
 
@@ -157,12 +175,7 @@ export function userServiceImpl(service: UserService, options: HandlerOptions): 
         }
       };
       const open = async (signal: AbortSignal) => {
-        const events = await service.watchUsers({
-          afterRevision: revisionFromMessage(first.value.afterRevision),
-          userIds,
-          signal,
-          principal: ctx.values.get(PRINCIPAL),
-        });
+        const events = await watchOf(ctx, first.value.afterRevision, userIds)(signal);
         readMore().catch((error: unknown) => {
           requestError = error instanceof Error ? error : asDomainError(error);
           requestFailed.abort();
@@ -176,14 +189,7 @@ export function userServiceImpl(service: UserService, options: HandlerOptions): 
     async *subscribeUsers({ userIds, afterRevision }, ctx) {
       const watching = new Set<string>();
       watchMore(watching, userIds);
-      yield* endless(ctx, (signal) =>
-        service.watchUsers({
-          afterRevision: revisionFromMessage(afterRevision),
-          userIds: watching,
-          signal,
-          principal: ctx.values.get(PRINCIPAL),
-        }),
-      );
+      yield* endless(ctx, watchOf(ctx, afterRevision, watching));
     },
   };
 }

@@ -27,7 +27,7 @@ import type { CallTelemetry, ObservedCall } from '../telemetry/calls.js';
 import type { RpcSystem } from '../telemetry/metrics.js';
 import { codeName, toConnectError } from './errors.js';
 import { restatedParseError, withClientParseErrors } from './malformed.js';
-import { type EndlessCalls, PRINCIPAL, userServiceImpl } from './handlers.js';
+import { type EndlessCalls, HOLD_OPEN, PRINCIPAL, userServiceImpl } from './handlers.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -54,9 +54,6 @@ const REQUEST = createContextKey<FastifyRequest | undefined>(undefined, { descri
 /** Connect's content types are `application/(connect+)json|proto`; gRPC-Web's `application/grpc-web(-text)(+…)`. */
 const protocolOf = (contentType: string | null): RpcSystem =>
   contentType?.startsWith('application/grpc-web') ? 'grpc_web' : 'connect';
-
-/** The watches: endless server streams. */
-const ENDLESS = new Set(['WatchUsers', 'SubscribeUsers']);
 
 /** TCP keepalive on a watch's connection: with the idle timeout lifted, this is what finds a dead peer. */
 const WATCH_KEEPALIVE_MS = 30_000;
@@ -144,13 +141,13 @@ function callInterceptor(options: ConnectOptions): Interceptor {
       const principal = await options.admission(request);
       if (observed) observed.principal = principal;
       req.contextValues.set(PRINCIPAL, principal);
+      req.contextValues.set(HOLD_OPEN, () => holdOpen(request, options.idleTimeoutMs));
       const response = await next(req);
       if (!response.stream) {
         observed?.end('OK');
         return response;
       }
-      const release = ENDLESS.has(req.method.name) ? holdOpen(request, options.idleTimeoutMs) : undefined;
-      return { ...response, message: observedStream(response.message, fail, observed, release) };
+      return { ...response, message: observedStream(response.message, fail, observed) };
     } catch (error) {
       throw fail(error);
     }
@@ -177,7 +174,6 @@ async function* observedStream<T>(
   messages: AsyncIterable<T>,
   fail: (error: unknown, sent: number) => ConnectError,
   observed: ObservedCall | undefined,
-  release?: () => void,
 ): AsyncGenerator<T> {
   let sent = 0;
   try {
@@ -191,7 +187,6 @@ async function* observedStream<T>(
   } finally {
     // Left before the end: the client went away.
     observed?.end('CANCELLED', sent);
-    release?.();
   }
 }
 

@@ -260,11 +260,7 @@ async function streamWatch(
     watching.abort();
   };
   const cancelled = () => stop();
-  // Aborted while the call was being admitted: the client went (nothing to say), or shutdown began.
-  if (signal.aborted) {
-    if (signal.reason instanceof DomainError) throw signal.reason;
-    return;
-  }
+  if (endedWhileAdmitted(signal)) return;
   signal.addEventListener('abort', cancelled, { once: true });
   const userIds = new Set<string>();
   let opened = false;
@@ -312,6 +308,16 @@ async function streamWatch(
   }
 }
 
+/**
+ * A watch aborted while the call was being admitted: the client went (true: nothing to say), or
+ * shutdown began (its UNAVAILABLE is thrown).
+ */
+function endedWhileAdmitted(signal: AbortSignal): boolean {
+  if (!signal.aborted) return false;
+  if (signal.reason instanceof DomainError) throw signal.reason;
+  return true;
+}
+
 /** WatchUsers with its one request up front: the same events, until cancel, deadline or shutdown. */
 async function streamSubscription(
   service: UserService,
@@ -321,10 +327,7 @@ async function streamSubscription(
   onDelivered: () => void,
 ) {
   const { signal } = scope;
-  if (signal.aborted) {
-    if (signal.reason instanceof DomainError) throw signal.reason;
-    return;
-  }
+  if (endedWhileAdmitted(signal)) return;
   const { userIds, afterRevision } = decoded(call.request);
   const watching = new Set<string>();
   watchMore(watching, userIds);

@@ -62,11 +62,13 @@ export interface Api {
 }
 
 /** The status of each code on each protocol, by the adapters' own tables. */
+const connectStatus = (code: RestErrorCode) =>
+  code in CONNECT_CODE_OF ? codeName(CONNECT_CODE_OF[code as ErrorCode]) : 'none';
 const STATUS_OF: Record<Protocol, (code: RestErrorCode) => string | number> = {
   grpc: (code) => (code in GRPC_STATUS_OF ? status[GRPC_STATUS_OF[code as ErrorCode]] : 'none'),
   rest: (code) => HTTP_STATUS_OF[code],
-  connect: (code) => (code in CONNECT_CODE_OF ? codeName(CONNECT_CODE_OF[code as ErrorCode]) : 'none'),
-  'grpc-web': (code) => (code in CONNECT_CODE_OF ? codeName(CONNECT_CODE_OF[code as ErrorCode]) : 'none'),
+  connect: connectStatus,
+  'grpc-web': connectStatus,
 };
 
 /** A role the contract does not have goes by a name it does not have. */

@@ -1,7 +1,7 @@
 import type { BenchResults } from '../results.js';
 import { COST_SETTINGS } from '../scenarios/cost.js';
 import { decisionGuide } from './guide.js';
-import { findings, targetChecks } from './findings.js';
+import { findings, targetChecks, unaryAt } from './findings.js';
 
 /** A chart's series by category, drawn as horizontal bars in the HTML report. */
 export interface Chart {
@@ -215,12 +215,7 @@ function latencySection(r: BenchResults): Section | undefined {
 const FIVE_WAYS = ['grpc', 'rest-h1', 'connect-json', 'connect-binary', 'grpc-web'] as const;
 
 function fiveWaysSection(r: BenchResults): Section | undefined {
-  const ms = r.unary?.measurements ?? [];
-  const at = (key: string, endpoint: 'get' | 'list') => {
-    const all = ms.filter((m) => m.target.id === `ours-${key}-${endpoint}`);
-    const top = Math.max(...all.map((m) => m.connections));
-    return all.find((m) => m.connections === top);
-  };
+  const at = (key: string, endpoint: 'get' | 'list') => unaryAt(r, `ours-${key}-${endpoint}`);
   const rows = FIVE_WAYS.flatMap((key) =>
     (['get', 'list'] as const).flatMap((endpoint) => {
       const m = at(key, endpoint);

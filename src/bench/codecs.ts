@@ -67,7 +67,12 @@ export function codecs(): Codec[] {
       encodeOne: (user) => UserCodec.encode(userToProto(user)).finish(),
       decodeOne: (bytes) => UserCodec.decode(asBytes(bytes)),
       encodeMany: (users) =>
-        UserPage.encode({ users: users.map(userToProto), nextPageToken: '', totalCount: 0 }).finish(),
+        UserPage.encode({
+          users: users.map(userToProto),
+          nextPageToken: '',
+          totalCount: 0,
+          totalCountIsLowerBound: false,
+        }).finish(),
       decodeMany: (bytes) => UserPage.decode(asBytes(bytes)),
     },
     {

@@ -9,6 +9,18 @@ export interface ListQuery {
   limit: number;
 }
 
+export interface OffsetQuery extends ListQuery {
+  offset: number;
+  countUpTo: number;
+}
+
+export interface CountedPage {
+  users: User[];
+  totalCount: number;
+  /** The count stopped at `countUpTo`: there are at least `totalCount` users, maybe more. */
+  totalCountIsLowerBound: boolean;
+}
+
 /** Who makes one call, and what it allows: the store stops its database work at the deadline. */
 export interface CallContext {
   /** Epoch milliseconds; absent means no limit. */
@@ -33,10 +45,11 @@ export interface UserStore {
   deleteUser(id: string, limits?: CallContext): Promise<UserEvent>;
   /** Newest first, strictly after `after` when given. */
   listUsers(query: ListQuery & { after?: Cursor }, limits?: CallContext): Promise<User[]>;
-  listUsersByOffset(
-    query: ListQuery & { offset: number },
-    limits?: CallContext,
-  ): Promise<{ users: User[]; totalCount: number }>;
+  /**
+   * A page at `offset` and the number of users matching: exact without a filter; with one,
+   * counted up to `countUpTo`, beyond which the count stops (`totalCountIsLowerBound`).
+   */
+  listUsersByOffset(query: OffsetQuery, limits?: CallContext): Promise<CountedPage>;
   changeLog: ChangeLog;
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -36,6 +36,11 @@ export interface OffsetPageInput {
 export interface OffsetPage {
   users: User[];
   totalCount: number;
+  /**
+   * With a filter, matches are counted up to LIMITS.offsetMax, as far as offset pages reach; past
+   * that the count stops and this is true: there are at least `totalCount`.
+   */
+  totalCountIsLowerBound: boolean;
   page: number;
   limit: number;
   /** Continues after this page in cursor mode; empty on the last page. */
@@ -155,12 +160,16 @@ export class UserService {
     const page = pageNumber(input.page, limit);
     const filter = nameFilter(input.filter);
     const offset = (page - 1) * limit;
-    const result = await this.store.listUsersByOffset({ nameContains: filter, limit, offset }, context);
-    const hasMore = offset + result.users.length < result.totalCount;
+    const result = await this.store.listUsersByOffset(
+      { nameContains: filter, limit, offset, countUpTo: LIMITS.offsetMax },
+      context,
+    );
+    const hasMore = result.totalCountIsLowerBound || offset + result.users.length < result.totalCount;
     const users = result.users.map((u) => visible(u, context?.principal));
     return {
       users,
       totalCount: result.totalCount,
+      totalCountIsLowerBound: result.totalCountIsLowerBound,
       page,
       limit,
       nextPageToken: hasMore ? tokenAfter(result.users, filter) : '',

@@ -122,21 +122,28 @@ export interface PageJson {
   users: UserJson[];
   nextPageToken: string;
   totalCount?: number;
+  totalCountIsLowerBound?: boolean;
 }
 
 export function encodePage(
-  page: { users: User[]; nextPageToken: string; totalCount?: number },
+  page: { users: User[]; nextPageToken: string; totalCount?: number; totalCountIsLowerBound?: boolean },
   type: MediaType,
   fields?: readonly UserField[],
 ): Buffer | PageJson {
   if (type === MEDIA.protobuf) {
     const users = page.users.map((u) => sparseUser(u, fields));
     return asBuffer(
-      UserPage.encode({ users, nextPageToken: page.nextPageToken, totalCount: page.totalCount ?? 0 }).finish(),
+      UserPage.encode({
+        users,
+        nextPageToken: page.nextPageToken,
+        totalCount: page.totalCount ?? 0,
+        totalCountIsLowerBound: page.totalCountIsLowerBound ?? false,
+      }).finish(),
     );
   }
   const json: PageJson = { users: page.users.map((u) => userToJson(u, fields)), nextPageToken: page.nextPageToken };
   if (page.totalCount !== undefined) json.totalCount = page.totalCount;
+  if (page.totalCountIsLowerBound !== undefined) json.totalCountIsLowerBound = page.totalCountIsLowerBound;
   return type === MEDIA.msgpack ? asBuffer(encodeMsgpack(json)) : json;
 }
 

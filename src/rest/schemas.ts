@@ -40,6 +40,12 @@ export const userPageSchema = {
     users: { type: 'array', items: { $ref: 'User#' } },
     nextPageToken: { type: 'string', description: 'Pass as `page_token` for the next page; empty on the last.' },
     totalCount: { type: 'integer', description: 'Matching users (offset pages only).' },
+    totalCountIsLowerBound: {
+      type: 'boolean',
+      description:
+        'Offset pages only: true when the count stopped (a filter counts its matches up to 10,000, ' +
+        'as far as offset pages reach), so there are at least `totalCount`.',
+    },
   },
   required: ['users', 'nextPageToken'],
 } as const;

@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, SqliteAdapter, sql } from 'kysely';
 import type { Database } from './schema.js';
 
 // Migrations are append-only: a shipped one is never edited, a change is a new one.
@@ -85,7 +85,91 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  '0005_name_search_index': {
+    // Substring search (`filter`) served from an index instead of a scan of every name.
+    async up(db: Kysely<any>) {
+      if (isSqlite(db)) await sqliteNameSearch(db);
+      else await postgresNameSearch(db);
+    },
+  },
+  '0006_user_count': {
+    // The number of users, kept by each insert and delete in its own transaction: the unfiltered
+    // list's total without counting the table.
+    async up(db: Kysely<any>) {
+      await db.schema
+        .alterTable('change_log_state')
+        .addColumn('user_count', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await sql`update change_log_state set user_count = (select count(*) from users)`.execute(db);
+    },
+  },
 };
+
+function isSqlite(db: Kysely<any>): boolean {
+  return db.getExecutor().adapter instanceof SqliteAdapter;
+}
+
+/**
+ * SQLite: an FTS5 trigram index over `name_key` (already NFC and lower-cased, so the index compares
+ * it exactly: case_sensitive 1), kept in step by triggers. An external-content FTS5 table points
+ * at its rows by integer key, and a table whose primary key is text has only an implicit rowid,
+ * which VACUUM may renumber; so `users` is rebuilt with `seq INTEGER PRIMARY KEY`, a rowid that
+ * stays. Queries by `id` cost the same as before (a text primary key was a separate unique index
+ * on a rowid table already).
+ */
+async function sqliteNameSearch(db: Kysely<any>): Promise<void> {
+  await sql`create table users_next (
+    seq integer primary key,
+    id text not null unique,
+    name text not null,
+    name_key text not null,
+    email text not null,
+    email_key text not null unique,
+    role text not null,
+    tags text not null default '[]',
+    created_at bigint not null,
+    updated_at bigint not null,
+    revision bigint not null default 0
+  )`.execute(db);
+  await sql`insert into users_next (seq, id, name, name_key, email, email_key, role, tags, created_at, updated_at, revision)
+    select rowid, id, name, name_key, email, email_key, role, tags, created_at, updated_at, revision from users`.execute(
+    db,
+  );
+  await sql`drop table users`.execute(db);
+  await sql`alter table users_next rename to users`.execute(db);
+  await db.schema.createIndex('users_listing').on('users').columns(['created_at desc', 'id desc']).execute();
+  await sql`create virtual table users_search using fts5(
+    name_key, content = 'users', content_rowid = 'seq', tokenize = 'trigram case_sensitive 1'
+  )`.execute(db);
+  await sql`insert into users_search (users_search) values ('rebuild')`.execute(db);
+  await sql`create trigger users_search_insert after insert on users begin
+    insert into users_search (rowid, name_key) values (new.seq, new.name_key);
+  end`.execute(db);
+  await sql`create trigger users_search_delete after delete on users begin
+    insert into users_search (users_search, rowid, name_key) values ('delete', old.seq, old.name_key);
+  end`.execute(db);
+  await sql`create trigger users_search_update after update of name_key on users begin
+    insert into users_search (users_search, rowid, name_key) values ('delete', old.seq, old.name_key);
+    insert into users_search (rowid, name_key) values (new.seq, new.name_key);
+  end`.execute(db);
+}
+
+/**
+ * PostgreSQL: a pg_trgm GIN index, which serves `name_key like '%…%'` as it is. The extension is
+ * database-wide and trusted (a database owner may create it, PostgreSQL 13+); it goes into
+ * `public` unless it is installed already, and its operator class is named with its schema,
+ * since the search_path may not include it. Instances migrating other schemas at the same moment
+ * would race to create it (a unique violation), so creating it is serialised by an advisory lock.
+ */
+async function postgresNameSearch(db: Kysely<any>): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtext('twinapi: create extension pg_trgm'))`.execute(db);
+  await sql`create extension if not exists pg_trgm with schema public`.execute(db);
+  const { rows } = await sql<{ schema: string }>`
+    select n.nspname as schema from pg_extension e join pg_namespace n on n.oid = e.extnamespace
+    where e.extname = 'pg_trgm'`.execute(db);
+  const opclass = sql`${sql.id(rows[0]!.schema)}.gin_trgm_ops`;
+  await sql`create index users_name_search on users using gin (name_key ${opclass})`.execute(db);
+}
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 

@@ -34,6 +34,8 @@ export interface UserEventsTable {
 export interface ChangeLogStateTable {
   id: Generated<number>;
   head_revision: number;
+  /** How many users there are, kept by every insert and delete in its own transaction. */
+  user_count: number;
 }
 
 export interface Database {

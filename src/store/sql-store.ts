@@ -1,14 +1,46 @@
-import type { CompiledQuery } from 'kysely';
+import type { CompiledQuery, RawBuilder, SelectQueryBuilder } from 'kysely';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { cancelled, deadlineExceeded, emailAlreadyExists, unavailable, userNotFound } from '../domain/errors.js';
-import type { CallContext, ChangeLog, ListQuery, UserStore } from '../domain/ports.js';
+import type { CallContext, ChangeLog, CountedPage, ListQuery, OffsetQuery, UserStore } from '../domain/ports.js';
 import type { Cursor } from '../domain/pagination.js';
+import { characters } from '../domain/text.js';
 import { type EventType, searchKey, type User, type UserEvent } from '../domain/user.js';
 import { eventToRow, rowToEvent, rowToUser, userToRow } from './rows.js';
 import type { Database, UsersTable } from './schema.js';
 
 /** Rows per INSERT: keeps every statement under SQLite's bound-parameter limit. */
 const INSERT_CHUNK = 500;
+
+/**
+ * How a filtered page is found where a name index exists. A filter that many names match fills its
+ * page within a few rows of the listing order, while the index would hand over every match to be
+ * sorted by it (a row lookup each); a rare one is found in the index at once, where walking the
+ * listing order would read the whole table. So: walk a short stretch; if the page is not full,
+ * count the matches in the index (cheap: no row is read); few enough to sort, take them from the
+ * index; more, and walk as far as their density says the page reaches. Either way the work is
+ * bounded by about √(table size × page size) rows, whatever the filter (see the README).
+ */
+const FILTERED_PAGE = {
+  /** Rows of the listing order walked first. */
+  walkRows: 1000,
+  /** Matches the index path sorts at most. */
+  sortableMatches: 5000,
+  /** How much further than the matches' density predicts the second walk may go. */
+  walkMargin: 4,
+};
+
+/**
+ * An index that finds the names containing a key without reading every name. Absent where the
+ * engine's planner serves `like '%…%'` from one itself (PostgreSQL with pg_trgm).
+ */
+export interface NameIndex {
+  /** Keys shorter than this (in characters) cannot be looked up (a trigram index needs three). */
+  minLength: number;
+  /** Users whose `name_key` contains `key`, as a predicate on `users`. */
+  matching(key: string): RawBuilder<boolean>;
+  /** How many users' names contain `key`, counting no further than `upTo` (reads the index only). */
+  count(db: Executor, key: string, upTo: number): Promise<number>;
+}
 
 export interface Dialect {
   isUniqueViolation(error: unknown): boolean;
@@ -27,9 +59,10 @@ export interface Dialect {
   isStatementTimeout(error: unknown): boolean;
   /** Runs in each committing transaction after its events are appended, e.g. to wake other instances. */
   afterAppend?(trx: Transaction<Database>, headRevision: number): Promise<void>;
+  nameIndex?: NameIndex;
 }
 
-type Executor = Kysely<Database> | Transaction<Database>;
+export type Executor = Kysely<Database> | Transaction<Database>;
 
 /**
  * The user store on any SQL engine Kysely speaks; dialect quirks stay behind
@@ -92,10 +125,10 @@ export class SqlUserStore implements UserStore, ChangeLog {
    */
   private write<T>(
     limits: CallContext | undefined,
-    count: number,
+    change: { revisions: number; users: number },
     work: (trx: Transaction<Database>, firstRevision: number) => Promise<T>,
   ): Promise<T> {
-    return this.transaction(limits, async (trx) => work(trx, await reserveRevisions(trx, count)));
+    return this.transaction(limits, async (trx) => work(trx, await reserveRevisions(trx, change)));
   }
 
   async getUser(id: string, limits?: CallContext): Promise<User | undefined> {
@@ -111,7 +144,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
     fieldPath: (index: number) => string,
     limits?: CallContext,
   ): Promise<UserEvent[]> {
-    return this.write(limits, users.length, async (trx, first) => {
+    return this.write(limits, { revisions: users.length, users: users.length }, async (trx, first) => {
       await rejectTakenEmails(trx, users, fieldPath);
       const stored = users.map((user, i) => ({ ...user, revision: first + i }));
       try {
@@ -126,7 +159,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
   }
 
   async updateUser(id: string, change: (current: User) => User, limits?: CallContext): Promise<UserEvent> {
-    return this.write(limits, 1, async (trx, revision) => {
+    return this.write(limits, { revisions: 1, users: 0 }, async (trx, revision) => {
       let select = trx.selectFrom('users').selectAll().where('id', '=', id);
       if (this.dialect.rowLocks) select = select.forUpdate();
       const row = await select.executeTakeFirst();
@@ -145,7 +178,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
   }
 
   async deleteUser(id: string, limits?: CallContext): Promise<UserEvent> {
-    return this.write(limits, 1, async (trx, revision) => {
+    return this.write(limits, { revisions: 1, users: -1 }, async (trx, revision) => {
       const row = await trx.deleteFrom('users').where('id', '=', id).returningAll().executeTakeFirst();
       if (!row) throw userNotFound(id);
       const [event] = await this.appendEvents(trx, 'EVENT_TYPE_DELETED', [{ ...rowToUser(row), revision }]);
@@ -158,39 +191,66 @@ export class SqlUserStore implements UserStore, ChangeLog {
   }
 
   private async listAfter(db: Executor, query: ListQuery & { after?: Cursor }): Promise<User[]> {
-    let select = this.matching(db, query.nameContains).selectAll();
-    const { after } = query;
-    if (after) {
-      select = select.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));
-    }
-    const rows = await select.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(query.limit).execute();
-    return rows.map(rowToUser);
+    return (await this.page(db, { ...query, offset: 0 })).map(rowToUser);
   }
 
-  async listUsersByOffset(
-    query: ListQuery & { offset: number },
-    limits?: CallContext,
-  ): Promise<{ users: User[]; totalCount: number }> {
+  /** `limit` users matching the filter, `offset` past the cursor (or the top), in listing order. */
+  private async page(db: Executor, query: ListQuery & { after?: Cursor; offset: number }): Promise<UsersTable[]> {
+    const { nameContains: key, limit, offset, after } = query;
+    const index = this.indexFor(key);
+    if (index) return this.filteredPage(db, index, query);
+    return listed(this.after(this.matching(db, key).selectAll(), after))
+      .limit(limit)
+      .offset(offset)
+      .execute();
+  }
+
+  /** A filtered page where a name index exists; see FILTERED_PAGE. */
+  private async filteredPage(
+    db: Executor,
+    index: NameIndex,
+    { nameContains: key, limit, offset, after }: ListQuery & { after?: Cursor; offset: number },
+  ): Promise<UsersTable[]> {
+    // The page among the first `rows` of the listing: the page itself, when it is full there.
+    const walk = (rows: number) => {
+      const stretch = listed(this.after(db.selectFrom('users').selectAll(), after)).limit(rows);
+      return listed(db.selectFrom(stretch.as('users')).selectAll().where(containing(key)))
+        .limit(limit)
+        .offset(offset)
+        .execute();
+    };
+    const walked = await walk(FILTERED_PAGE.walkRows);
+    if (walked.length === limit) return walked;
+    const matches = await index.count(db, key, FILTERED_PAGE.sortableMatches + 1);
+    if (matches > FILTERED_PAGE.sortableMatches) {
+      const users = await this.userCount(db);
+      const further = await walk(Math.ceil((FILTERED_PAGE.walkMargin * (offset + limit) * users) / matches));
+      if (further.length === limit) return further;
+    }
+    return listed(this.after(db.selectFrom('users').selectAll(), after).where(index.matching(key)))
+      .limit(limit)
+      .offset(offset)
+      .execute();
+  }
+
+  async listUsersByOffset(query: OffsetQuery, limits?: CallContext): Promise<CountedPage> {
     return this.read(limits, (db) => this.offsetPage(db, query));
   }
 
-  private async offsetPage(
-    db: Executor,
-    query: ListQuery & { offset: number },
-  ): Promise<{ users: User[]; totalCount: number }> {
-    const [rows, count] = await Promise.all([
-      this.matching(db, query.nameContains)
-        .selectAll()
-        .orderBy('created_at', 'desc')
-        .orderBy('id', 'desc')
-        .limit(query.limit)
-        .offset(query.offset)
-        .execute(),
-      this.matching(db, query.nameContains)
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirstOrThrow(),
-    ]);
-    return { users: rows.map(rowToUser), totalCount: Number(count.n) };
+  private async offsetPage(db: Executor, query: OffsetQuery): Promise<CountedPage> {
+    const [rows, total] = await Promise.all([this.page(db, query), this.count(db, query)]);
+    return { users: rows.map(rowToUser), ...total };
+  }
+
+  /** Every user, from the count each write keeps; matches of a filter, counted up to `countUpTo`. */
+  private async count(db: Executor, query: OffsetQuery): Promise<Omit<CountedPage, 'users'>> {
+    const key = query.nameContains;
+    if (key === '') return { totalCount: await this.userCount(db), totalCountIsLowerBound: false };
+    const upTo = query.countUpTo + 1;
+    const counted = (await this.indexFor(key)?.count(db, key, upTo)) ?? (await countUpTo(db, containing(key), upTo));
+    return counted > query.countUpTo
+      ? { totalCount: query.countUpTo, totalCountIsLowerBound: true }
+      : { totalCount: counted, totalCountIsLowerBound: false };
   }
 
   async headRevision(): Promise<number> {
@@ -245,11 +305,27 @@ export class SqlUserStore implements UserStore, ChangeLog {
     return events;
   }
 
-  private matching(db: Executor, nameContains: string) {
+  /** Users whose name contains `key`: from the name index where it can look the key up. */
+  private matching(db: Executor, key: string) {
     const select = db.selectFrom('users');
-    if (nameContains === '') return select;
-    const pattern = `%${escapeLike(nameContains)}%`;
-    return select.where(sql<boolean>`name_key like ${pattern} escape '\\'`);
+    if (key === '') return select;
+    return select.where(this.indexFor(key)?.matching(key) ?? containing(key));
+  }
+
+  /** The name index, if there is one and it can look `key` up. */
+  private indexFor(key: string): NameIndex | undefined {
+    const index = this.dialect.nameIndex;
+    return key !== '' && index && characters(key) >= index.minLength ? index : undefined;
+  }
+
+  private async userCount(db: Executor): Promise<number> {
+    const { user_count } = await db.selectFrom('change_log_state').select('user_count').executeTakeFirstOrThrow();
+    return Number(user_count);
+  }
+
+  private after<S extends SelectQueryBuilder<Database, 'users', UsersTable>>(select: S, after: Cursor | undefined): S {
+    if (!after) return select;
+    return select.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id))) as S;
   }
 }
 
@@ -268,15 +344,24 @@ async function rejectTakenEmails(
   }
 }
 
-/** Bumps the head of the change log by `count` and returns the first of the revisions taken. */
-async function reserveRevisions(trx: Transaction<Database>, count: number): Promise<number> {
+/**
+ * Bumps the head of the change log by `change.revisions` and the user count by `change.users`;
+ * returns the first of the revisions taken. (A write that fails rolls both back.)
+ */
+async function reserveRevisions(
+  trx: Transaction<Database>,
+  change: { revisions: number; users: number },
+): Promise<number> {
   const { head_revision } = await trx
     .updateTable('change_log_state')
-    .set((eb) => ({ head_revision: eb('head_revision', '+', count) }))
+    .set((eb) => ({
+      head_revision: eb('head_revision', '+', change.revisions),
+      user_count: eb('user_count', '+', change.users),
+    }))
     .where('id', '=', 1)
     .returning('head_revision')
     .executeTakeFirstOrThrow();
-  return Number(head_revision) - count + 1;
+  return Number(head_revision) - change.revisions + 1;
 }
 
 /**
@@ -293,6 +378,30 @@ function timeLeft(limits: CallContext | undefined): number | undefined {
 
 function* chunks<T>(items: readonly T[]): Generator<T[]> {
   for (let i = 0; i < items.length; i += INSERT_CHUNK) yield items.slice(i, i + INSERT_CHUNK);
+}
+
+/** How many users `predicate` holds for, counting no further than `upTo`. */
+async function countUpTo(db: Executor, predicate: RawBuilder<boolean>, upTo: number): Promise<number> {
+  const matches = db
+    .selectFrom('users')
+    .select(sql<number>`1`.as('one'))
+    .where(predicate)
+    .limit(upTo);
+  const { n } = await db
+    .selectFrom(matches.as('matches'))
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(n);
+}
+
+/** Names containing `key`, tested row by row. */
+function containing(key: string): RawBuilder<boolean> {
+  return sql<boolean>`name_key like ${`%${escapeLike(key)}%`} escape '\\'`;
+}
+
+/** The listing order: newest first, the id breaking ties. */
+function listed<S extends SelectQueryBuilder<Database, 'users', UsersTable>>(select: S): S {
+  return select.orderBy('created_at', 'desc').orderBy('id', 'desc') as S;
 }
 
 function escapeLike(text: string): string {

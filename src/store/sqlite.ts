@@ -9,10 +9,11 @@ import {
   SqliteDialect,
   type SqliteDatabase,
   SqliteDriver,
+  sql,
 } from 'kysely';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
-import { SqlUserStore } from './sql-store.js';
+import { type NameIndex, SqlUserStore } from './sql-store.js';
 
 export interface SqliteOptions {
   /** How long a writer waits for another process's lock before failing. */
@@ -110,5 +111,23 @@ export async function openSqliteStore(path: string, options: SqliteOptions = {})
     rowLocks: false,
     // better-sqlite3 cannot interrupt a statement; the deadline is checked before each call starts.
     isStatementTimeout: () => false,
+    nameIndex: TRIGRAM_INDEX,
   });
 }
+
+/**
+ * The FTS5 trigram index of names (migration 0005): a key of three characters or more, quoted as
+ * one phrase, matches the names holding its trigrams in a row, which is exactly the names holding
+ * the key as a substring.
+ */
+const TRIGRAM_INDEX: NameIndex = {
+  minLength: 3,
+  matching: (key) => sql<boolean>`seq in (select rowid from users_search where users_search match ${phrase(key)})`,
+  async count(db, key, upTo) {
+    const { rows } = await sql<{ n: number }>`select count(*) as n from
+      (select 1 from users_search where users_search match ${phrase(key)} limit ${upTo})`.execute(db);
+    return Number(rows[0]!.n);
+  },
+};
+
+const phrase = (key: string) => `"${key.replaceAll('"', '""')}"`;

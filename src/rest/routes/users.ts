@@ -129,6 +129,7 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
       if (result.page < last) links.next = { page: result.page + 1 };
       links.last = { page: last };
       reply.header('x-total-count', result.totalCount).header('link', linkHeader(request, links));
+      if (result.totalCountIsLowerBound) reply.header('x-total-count-is-lower-bound', 'true');
       return reply.type(type).send(encodePage(result, type, fields));
     },
   );

@@ -69,6 +69,11 @@ export interface UserPage {
   nextPageToken: string;
   /** Users matching the filter, where the listing counted them (offset pages). */
   totalCount: number;
+  /**
+   * Added: the count stopped (a filter's matches are counted up to 10,000,
+   * as far as offset pages reach): there are at least total_count.
+   */
+  totalCountIsLowerBound: boolean;
 }
 
 export interface UpdateUserRequest {
@@ -485,7 +490,7 @@ export const CreateUsersResponse = {
 };
 
 function createBaseUserPage(): UserPage {
-  return { users: [], nextPageToken: "", totalCount: 0 };
+  return { users: [], nextPageToken: "", totalCount: 0, totalCountIsLowerBound: false };
 }
 
 export const UserPage = {
@@ -498,6 +503,9 @@ export const UserPage = {
     }
     if (message.totalCount !== 0) {
       writer.uint32(24).int32(message.totalCount);
+    }
+    if (message.totalCountIsLowerBound !== false) {
+      writer.uint32(32).bool(message.totalCountIsLowerBound);
     }
     return writer;
   },
@@ -530,6 +538,13 @@ export const UserPage = {
 
           message.totalCount = reader.int32();
           continue;
+        case 4:
+          if (tag !== 32) {
+            break;
+          }
+
+          message.totalCountIsLowerBound = reader.bool();
+          continue;
       }
       if ((tag & 7) === 4 || tag === 0) {
         break;
@@ -547,6 +562,7 @@ export const UserPage = {
     message.users = object.users?.map((e) => User.fromPartial(e)) || [];
     message.nextPageToken = object.nextPageToken ?? "";
     message.totalCount = object.totalCount ?? 0;
+    message.totalCountIsLowerBound = object.totalCountIsLowerBound ?? false;
     return message;
   },
 };

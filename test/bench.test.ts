@@ -60,6 +60,7 @@ describe('twinapi bench', () => {
       for (const fanOut of results.streaming!.fanOut) assert.equal(fanOut.missing, 0, `${fanOut.label} lost events`);
       for (const list of results.streaming!.listAll) assert.equal(list.users, results.options.users);
       assert.equal(results.loadGenerator.driver, h2loadVersion() ? 'h2load' : 'node');
+      assert.equal(results.scale, undefined, 'scale runs only when named');
 
       const markdown = readFileSync(join(out, 'report.md'), 'utf8');
       for (const heading of [

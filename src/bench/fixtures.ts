@@ -31,7 +31,10 @@ export interface OursSettings {
   metrics?: boolean;
 }
 
-export const oursSettings = (data: BenchData, more: Partial<OursSettings> = {}): OursSettings => ({
+export const oursSettings = (
+  data: Pick<BenchData, 'db' | 'jwtSecret'>,
+  more: Partial<OursSettings> = {},
+): OursSettings => ({
   db: data.db,
   http2: false,
   jwtSecret: data.jwtSecret,
@@ -39,6 +42,14 @@ export const oursSettings = (data: BenchData, more: Partial<OursSettings> = {}):
 });
 
 export const LIST_SIZE = 100;
+
+/** The secret our servers verify tokens with, and an admin token signed with it that the load carries. */
+export async function benchCredentials(): Promise<Pick<BenchData, 'jwtSecret' | 'token'>> {
+  const jwtSecret = randomBytes(32).toString('base64url');
+  const key = { kind: 'secret', secret: new TextEncoder().encode(jwtSecret), source: 'setting' } as const;
+  const token = await issueToken(key, { role: 'admin', subject: 'bench', ttl: '7d', issuer: '', audience: '' });
+  return { jwtSecret, token };
+}
 
 export async function prepareData(dir: string, userCount: number): Promise<BenchData> {
   const db = join(dir, 'bench.db');
@@ -56,17 +67,13 @@ export async function prepareData(dir: string, userCount: number): Promise<Bench
       pageToken = page.nextPageToken;
     }
     const last = await app.service.listUsers({ pageSize: LIST_SIZE, pageToken });
-    const jwtSecret = randomBytes(32).toString('base64url');
-    const key = { kind: 'secret', secret: new TextEncoder().encode(jwtSecret), source: 'setting' } as const;
-    const token = await issueToken(key, { role: 'admin', subject: 'bench', ttl: '7d', issuer: '', audience: '' });
     return {
       db,
       userCount,
       sampleUser: sampleUser ?? last.users[0]!,
       listPageToken: pageToken,
       listPage: last.users,
-      jwtSecret,
-      token,
+      ...(await benchCredentials()),
     };
   } finally {
     await app.close();

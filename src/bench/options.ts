@@ -1,7 +1,12 @@
 import type { DriverName } from './load/drivers.js';
 
-export const SCENARIOS = ['serialization', 'payload', 'unary', 'cost', 'scaling', 'streaming'] as const;
+export const SCENARIOS = ['serialization', 'payload', 'unary', 'cost', 'scaling', 'streaming', 'scale'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
+/** What runs without --scenario: all but `scale`, which seeds databases of up to millions of users and runs only when named. */
+export const DEFAULT_SCENARIOS: readonly Scenario[] = SCENARIOS.filter((s) => s !== 'scale');
+
+/** Table sizes the scale scenario may grow to: from --users' least, to what seeds in a few minutes. */
+export const SCALE_SIZE_LIMITS = { min: 200, max: 5_000_000 } as const;
 
 export interface BenchOptions {
   quick: boolean;
@@ -17,6 +22,10 @@ export interface BenchOptions {
   runs: number;
   /** Users seeded before measuring. */
   users: number;
+  /** Table sizes the scale scenario measures at, ascending: one database per engine, grown from size to size. */
+  sizes: number[];
+  /** Engines of the scale scenario: `sqlite` (a fresh file) and/or a `postgres://` URL (a fresh schema in it). */
+  databases: string[];
   subscribers: number;
   events: number;
   /** `auto`: h2load when installed, else the built-in Node driver. */
@@ -35,6 +44,7 @@ const FULL = {
   streams: 1,
   runs: 3,
   users: 10_000,
+  sizes: [10_000, 100_000, 1_000_000],
   subscribers: 50,
   events: 2000,
   serializationRoundMs: 300,
@@ -48,6 +58,7 @@ const QUICK = {
   streams: 1,
   runs: 1,
   users: 1000,
+  sizes: [1000, 5000],
   subscribers: 5,
   events: 200,
   serializationRoundMs: 30,
@@ -63,6 +74,8 @@ export const BENCH_FLAGS = [
   'streams',
   'runs',
   'users',
+  'sizes',
+  'db',
   'subscribers',
   'events',
   'driver',
@@ -84,11 +97,34 @@ function seconds(name: string, raw: string): number {
   return value;
 }
 
-const list = (raw: string) =>
-  raw
+/** Ascending, distinct table sizes within SCALE_SIZE_LIMITS. */
+function sizes(raw: string): number[] {
+  const { min, max } = SCALE_SIZE_LIMITS;
+  const values = list(raw).map((size) => {
+    const value = Number(size);
+    if (!/^\d+$/.test(size) || value < min || value > max)
+      throw new Error(`--sizes must be whole numbers in digits from ${min} to ${max}, got "${size}"`);
+    return value;
+  });
+  if (values.length === 0) throw new Error('--sizes must name at least one table size');
+  return [...new Set(values)].sort((a, b) => a - b);
+}
+
+/** `sqlite` or postgres:// URLs, each at most once. */
+function databases(raw: string): string[] {
+  const values = [...new Set(list(raw))];
+  const bad = values.find((db) => db !== 'sqlite' && !/^postgres(ql)?:\/\/./.test(db));
+  if (bad !== undefined) throw new Error(`--db must be sqlite or postgres:// URLs, got "${bad}"`);
+  if (values.length === 0) throw new Error('--db must name at least one engine');
+  return values;
+}
+
+function list(raw: string): string[] {
+  return raw
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+}
 
 export function benchOptions(
   flags: Record<string, string | undefined>,
@@ -96,7 +132,7 @@ export function benchOptions(
   now = new Date(),
 ): BenchOptions {
   const base = quick ? QUICK : FULL;
-  const scenarios = flags.scenario ? list(flags.scenario) : [...SCENARIOS];
+  const scenarios: string[] = flags.scenario ? list(flags.scenario) : [...DEFAULT_SCENARIOS];
   const unknown = scenarios.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
   if (unknown.length) throw new Error(`--scenario: unknown ${unknown.join(', ')} (known: ${SCENARIOS.join(', ')})`);
   const driver = flags.driver ?? 'auto';
@@ -112,6 +148,8 @@ export function benchOptions(
     streams: flags.streams ? whole('streams', flags.streams, 1) : base.streams,
     runs: flags.runs ? whole('runs', flags.runs, 1) : base.runs,
     users: flags.users ? whole('users', flags.users, 200) : base.users,
+    sizes: flags.sizes === undefined ? base.sizes : sizes(flags.sizes),
+    databases: flags.db === undefined ? ['sqlite'] : databases(flags.db),
     subscribers: flags.subscribers ? whole('subscribers', flags.subscribers, 1) : base.subscribers,
     events: flags.events ? whole('events', flags.events, 1) : base.events,
     driver: driver as BenchOptions['driver'],

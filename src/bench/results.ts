@@ -2,6 +2,7 @@ import type { BenchOptions } from './options.js';
 import type { Pinning } from './pinning.js';
 import type { CostResults } from './scenarios/cost.js';
 import type { PayloadMeasurement } from './scenarios/payload.js';
+import type { ScaleResults } from './scenarios/scale.js';
 import type { ScalingResults } from './scenarios/scaling.js';
 import type { SerializationMeasurement } from './scenarios/serialization.js';
 import type { StreamingResults } from './scenarios/streaming.js';
@@ -22,4 +23,5 @@ export interface BenchResults {
   cost?: CostResults;
   scaling?: ScalingResults;
   streaming?: StreamingResults;
+  scale?: ScaleResults;
 }

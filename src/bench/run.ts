@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
 import { join } from 'node:path';
+import { redactedDb } from '../app/config.js';
 import { prepareData } from './fixtures.js';
 import { h2loadVersion } from './load/drivers.js';
 import type { BenchOptions } from './options.js';
@@ -11,6 +12,7 @@ import { renderMarkdown } from './report/markdown.js';
 import type { BenchResults } from './results.js';
 import { measurePayloads } from './scenarios/payload.js';
 import { costSteps, runCost } from './scenarios/cost.js';
+import { runScale, SCALE_SAMPLING, scaleSteps } from './scenarios/scale.js';
 import { runScaling, scalingSteps, workerCounts } from './scenarios/scaling.js';
 import { runSerialization, SERIALIZATION_STEPS } from './scenarios/serialization.js';
 import { runStreaming, streamingSteps } from './scenarios/streaming.js';
@@ -87,18 +89,33 @@ export async function runBench(
     warmupS: options.warmupS,
   };
   const streamingSettings = { pinning, runs: options.runs, subscribers: options.subscribers, events: options.events };
+  const work = mkdtempSync(join(tmpdir(), 'twinapi-bench-'));
+  const scaleSettings = {
+    driver: generator.driver,
+    pinning,
+    sizes: options.sizes,
+    databases: options.databases,
+    connections: Math.max(...options.concurrency),
+    runs: options.runs,
+    durationS: options.durationS,
+    warmupS: options.warmupS,
+    sampling: options.quick ? SCALE_SAMPLING.quick : SCALE_SAMPLING.full,
+    dir: work,
+  };
+  // The shared 10,000-user database serves every scenario but scale, which grows its own.
+  const needsData = options.scenarios.some((s) => s !== 'scale');
   const steps =
-    1 +
+    (needsData ? 1 : 0) +
     (want.has('serialization') ? SERIALIZATION_STEPS : 0) +
     (want.has('unary') ? unarySteps(unarySettings) : 0) +
     (want.has('cost') ? costSteps(costSettings) : 0) +
     (want.has('scaling') ? scalingSteps(scalingSettings) : 0) +
-    (want.has('streaming') ? streamingSteps(streamingSettings) : 0);
+    (want.has('streaming') ? streamingSteps(streamingSettings) : 0) +
+    (want.has('scale') ? scaleSteps(scaleSettings) : 0);
   const progress = new Progress(steps, stream);
-  const work = mkdtempSync(join(tmpdir(), 'twinapi-bench-'));
   try {
-    progress.step(`seeding ${options.users} users`);
-    const data = await prepareData(work, options.users);
+    if (needsData) progress.step(`seeding ${options.users} users`);
+    const data = needsData ? await prepareData(work, options.users) : undefined;
     const results: BenchResults = {
       startedAt,
       finishedAt: '',
@@ -121,24 +138,28 @@ export async function runBench(
         kysely: versionOf('kysely'),
         h2load: h2loadVersion() ?? 'not installed',
       },
-      options,
+      // A PostgreSQL URL's password stays out of the results.
+      options: { ...options, databases: options.databases.map(redactedDb) },
       pinning,
       loadGenerator: generator,
     };
-    if (want.has('serialization')) {
-      results.serialization = runSerialization(
-        data.sampleUser,
-        data.listPage,
-        { roundMs: options.serializationRoundMs, rounds: options.serializationRounds },
-        progress,
-      );
+    if (data) {
+      if (want.has('serialization')) {
+        results.serialization = runSerialization(
+          data.sampleUser,
+          data.listPage,
+          { roundMs: options.serializationRoundMs, rounds: options.serializationRounds },
+          progress,
+        );
+      }
+      if (want.has('payload')) results.payload = measurePayloads(data.sampleUser, data.listPage);
+      if (want.has('unary')) results.unary = await runUnary(data, unarySettings, progress);
+      if (want.has('cost')) results.cost = await runCost(data, costSettings, progress);
+      if (want.has('scaling')) results.scaling = await runScaling(data, scalingSettings, progress);
+      // Last: its writes add users after the list page the unary scenario reads.
+      if (want.has('streaming')) results.streaming = await runStreaming(data, streamingSettings, progress);
     }
-    if (want.has('payload')) results.payload = measurePayloads(data.sampleUser, data.listPage);
-    if (want.has('unary')) results.unary = await runUnary(data, unarySettings, progress);
-    if (want.has('cost')) results.cost = await runCost(data, costSettings, progress);
-    if (want.has('scaling')) results.scaling = await runScaling(data, scalingSettings, progress);
-    // Last: its writes add users after the list page the unary scenario reads.
-    if (want.has('streaming')) results.streaming = await runStreaming(data, streamingSettings, progress);
+    if (want.has('scale')) results.scale = await runScale(scaleSettings, progress);
     progress.finish();
     results.finishedAt = new Date().toISOString();
     mkdirSync(options.out, { recursive: true });

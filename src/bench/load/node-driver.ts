@@ -16,6 +16,8 @@ export interface Reply {
   /** grpc-status from the trailers (or a trailers-only response); undefined for plain HTTP. */
   grpcStatus?: number;
   dataBytes: number;
+  /** The response headers (HTTP/1.1 calls). */
+  headers?: Record<string, string | string[] | undefined>;
 }
 
 export function succeeded(spec: Pick<LoadSpec, 'protocol'>, reply: Reply): boolean {
@@ -62,7 +64,11 @@ function http2Call(session: ClientHttp2Session, spec: LoadSpec, path: string): P
 }
 
 /** One HTTP/1.1 call (a POST when the spec has a body); a gRPC-Web reply's status is read from its body. */
-function http1Call(agent: Agent, url: URL, spec: LoadSpec): Promise<Reply> {
+export function http1Call(
+  agent: Agent,
+  url: URL,
+  spec: Pick<LoadSpec, 'protocol' | 'body' | 'headers'>,
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const method = spec.body ? 'POST' : 'GET';
     const req = httpRequest(url, { agent, method, headers: spec.headers }, (res) => {
@@ -73,7 +79,7 @@ function http1Call(agent: Agent, url: URL, spec: LoadSpec): Promise<Reply> {
         if (spec.protocol === 'grpc-web') chunks.push(chunk);
       });
       res.on('end', () => {
-        const reply: Reply = { status: res.statusCode ?? 0, dataBytes };
+        const reply: Reply = { status: res.statusCode ?? 0, dataBytes, headers: res.headers };
         if (spec.protocol === 'grpc-web') reply.grpcStatus = grpcWebStatusOf(Buffer.concat(chunks));
         resolve(reply);
       });

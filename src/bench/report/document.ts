@@ -2,6 +2,8 @@ import type { BenchResults } from '../results.js';
 import { COST_SETTINGS } from '../scenarios/cost.js';
 import { decisionGuide } from './guide.js';
 import { findings, targetChecks, unaryAt } from './findings.js';
+import { f, n0 } from './format.js';
+import { scaleSections } from './scale.js';
 
 /** A chart's series by category, drawn as horizontal bars in the HTML report. */
 export interface Chart {
@@ -10,20 +12,25 @@ export interface Chart {
   series: { name: string; values: (number | undefined)[] }[];
 }
 
+/** Lines of values against a quantity that grows by orders of magnitude (table size): log axes in the HTML report. */
+export interface LinePlot {
+  xLabel: string;
+  yLabel: string;
+  series: { name: string; points: { x: number; y: number }[] }[];
+}
+
 export interface Section {
   title: string;
   paragraphs: string[];
   table?: { head: string[]; rows: string[][] };
   chart?: Chart;
+  plot?: LinePlot;
   list?: string[];
 }
 
 /** Server CPU per successful call, in µs: cores busy over calls per second. */
 const cpuPerCall = (m: { serverCpu?: number; rps: { median: number } }) =>
   m.serverCpu === undefined || m.rps.median === 0 ? undefined : (m.serverCpu * 1e6) / m.rps.median;
-
-const f = (n: number | undefined, digits = 2) => (n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(digits));
-const n0 = (n: number) => Math.round(n).toLocaleString('en-US');
 
 function overview(r: BenchResults): Section {
   const o = r.options;
@@ -46,7 +53,8 @@ function overview(r: BenchResults): Section {
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')}.`,
       `Reproduce: \`twinapi bench${o.quick ? ' --quick' : ''} --scenario ${o.scenarios.join(',')} ` +
-        `--duration ${o.durationS} --concurrency ${o.concurrency.join(',')} --runs ${o.runs} --users ${o.users}\`.`,
+        `--duration ${o.durationS} --concurrency ${o.concurrency.join(',')} --runs ${o.runs} --users ${o.users}` +
+        `${o.scenarios.includes('scale') ? ` --sizes ${o.sizes.join(',')} --db ${o.databases.join(',')}` : ''}\`.`,
     ],
   };
 }
@@ -54,13 +62,16 @@ function overview(r: BenchResults): Section {
 function targetsSection(r: BenchResults): Section {
   return {
     title: 'Targets',
-    paragraphs: ['Ratios of successful requests/s measured in this run, at the highest concurrency.'],
+    paragraphs: [
+      'Ratios of successful requests/s measured in this run, at the highest concurrency; ' +
+        "the scale scenario's, at the largest table it measured on each engine.",
+    ],
     table: {
       head: ['target', 'required', 'measured', 'met', 'numbers'],
       rows: targetChecks(r).map((t) => [
         t.target,
-        `${t.required.toFixed(2)}×`,
-        `${f(t.measured)}×`,
+        t.unit === 'ms' ? `≤ ${f(t.required, 0)} ms` : `${t.required.toFixed(2)}×`,
+        t.unit === 'ms' ? `${f(t.measured)} ms` : `${f(t.measured)}×`,
         t.met === undefined ? '—' : t.met ? 'yes' : 'no',
         t.detail,
       ]),
@@ -396,6 +407,7 @@ export function reportSections(r: BenchResults): Section[] {
     fiveWaysSection(r),
     scalingSection(r),
     streamingSection(r),
+    ...scaleSections(r),
     {
       title: 'Decision guide',
       paragraphs: ['Derived from the numbers above; rerun on your hardware before you rely on it.'],

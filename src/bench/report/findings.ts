@@ -1,6 +1,7 @@
 import type { BenchResults } from '../results.js';
 import type { Endpoint, UnaryMeasurement } from '../scenarios/unary.js';
 import { ratio } from '../stats.js';
+import { scaleTargets } from './scale.js';
 
 export type Verdict = 'holds' | 'partly' | 'does not hold' | 'not measured';
 
@@ -12,6 +13,8 @@ export interface Finding {
 
 export interface TargetCheck {
   target: string;
+  /** A ratio to reach (at least, the default), or milliseconds not to exceed. */
+  unit?: 'ms';
   required: number;
   measured: number;
   met: boolean | undefined;
@@ -173,5 +176,6 @@ export function targetChecks(results: BenchResults): TargetCheck[] {
     check(results, 'our REST GetUser ≥ 0.9 × same-work Fastify', 'ours-rest-h1-get', 'same-work-fastify-get', 0.9),
     check(results, 'our gRPC list ≥ 0.9 × same-work grpc-js', 'ours-grpc-list', 'same-work-grpc-js-list', 0.9),
     check(results, 'our REST list ≥ 0.9 × same-work Fastify', 'ours-rest-h1-list', 'same-work-fastify-list', 0.9),
+    ...scaleTargets(results),
   ];
 }

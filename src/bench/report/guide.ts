@@ -1,9 +1,9 @@
 import type { BenchResults } from '../results.js';
 import { ratio } from '../stats.js';
 import { unaryAt } from './findings.js';
+import { n0 } from './format.js';
 
 const x = (n: number) => `${n.toFixed(1)}×`;
-const n0 = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /** Advice that follows from this run's numbers; each line names the numbers it rests on. */
 export function decisionGuide(results: BenchResults): string[] {

@@ -1,11 +1,9 @@
 import type { BenchResults } from '../results.js';
 import { type Chart, reportSections } from './document.js';
+import { linePlot } from './plot.js';
+import { COLORS, escape, valueLabel } from './svg.js';
 
-const escape = (text: string) =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const inlineCode = (text: string) => escape(text).replace(/`([^`]+)`/g, '<code>$1</code>');
-
-const COLORS = ['#2563eb', '#f59e0b', '#10b981', '#ef4444', '#8b5cf6'];
 
 /** Horizontal grouped bars as inline SVG: no script, no download, readable offline. */
 export function barChart(chart: Chart): string {
@@ -36,8 +34,7 @@ export function barChart(chart: Chart): string {
           `fill="${COLORS[j % COLORS.length]}"><title>${escape(`${series.name}: ${value}`)}</title></rect>`,
       );
       parts.push(
-        `<text x="${labelWidth + width + 4}" y="${y + bar - 4}" class="v">` +
-          `${escape(value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(2))}</text>`,
+        `<text x="${labelWidth + width + 4}" y="${y + bar - 4}" class="v">${escape(valueLabel(value))}</text>`,
       );
     });
   });
@@ -60,6 +57,7 @@ export function renderHtml(results: BenchResults): string {
   const body = reportSections(results).map((section) => {
     const parts = [`<h2>${escape(section.title)}</h2>`, ...section.paragraphs.map((p) => `<p>${inlineCode(p)}</p>`)];
     if (section.chart) parts.push(barChart(section.chart));
+    if (section.plot) parts.push(linePlot(section.plot));
     if (section.table) {
       parts.push(
         `<table><thead><tr>${section.table.head.map((h) => `<th>${escape(h)}</th>`).join('')}</tr></thead>` +

@@ -165,7 +165,10 @@ export const SERVER_PLANS: ServerPlan[] = [
   },
 ];
 
-export function requestFor(target: UnaryTarget, data: BenchData): Request {
+/** What a request names: the user GetUser asks for, the list's cursor, and the bearer token. */
+export type RequestData = Pick<BenchData, 'sampleUser' | 'listPageToken' | 'token'>;
+
+export function requestFor(target: UnaryTarget, data: RequestData): Request {
   const request = requestPath(target, data);
   // Our servers take the bearer token (one with auth off ignores it: the requests stay the same).
   if (target.group !== 'ours') return request;
@@ -175,7 +178,7 @@ export function requestFor(target: UnaryTarget, data: BenchData): Request {
 type Request = { path: string; body?: Buffer; headers?: Record<string, string> };
 
 /** The RPC path and its request message: one user by id, or the 100-user page after the list cursor. */
-function rpcRequest(data: BenchData, endpoint: Endpoint) {
+function rpcRequest(data: RequestData, endpoint: Endpoint) {
   return endpoint === 'get'
     ? {
         path: '/users.v1.UserService/GetUser',
@@ -189,7 +192,7 @@ function rpcRequest(data: BenchData, endpoint: Endpoint) {
       };
 }
 
-function requestPath(target: UnaryTarget, data: BenchData): Request {
+function requestPath(target: UnaryTarget, data: RequestData): Request {
   const { path, binary, json } = rpcRequest(data, target.endpoint);
   // A server stream (ListUsers) is enveloped on Connect as on gRPC; a unary call (GetUser) is the bare message.
   const streaming = target.endpoint === 'list';
@@ -303,7 +306,7 @@ export async function runUnary(data: BenchData, settings: UnarySettings, progres
 export function loadSpecFor(
   target: UnaryTarget,
   server: { ports: { grpc?: number; http?: number } },
-  data: BenchData,
+  data: RequestData,
   settings: { durationS: number; warmupS: number },
 ): LoadSpec {
   const port = target.protocol === 'grpc' ? server.ports.grpc : server.ports.http;

@@ -7,6 +7,8 @@ export interface ServerPorts {
   grpc?: number;
   /** Port of the HTTP listener, if any. */
   http?: number;
+  /** Port of `GET /metrics` (Prometheus text), when the server records metrics. */
+  metrics?: number;
 }
 
 export function serverSettings<T>(): T {

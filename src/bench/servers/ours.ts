@@ -29,12 +29,15 @@ const config = loadConfig(
   {},
 );
 const logger = createLogger(config.logLevel, false);
+// The lab scrapes it (the scale scenario reads the event-loop delay and the pool from it).
+const metricsPort = config.metricsPort ? { metrics: config.metricsPort } : {};
 
 if (cluster.isPrimary && workers > 1) {
   // The lab hears from the primary once every worker listens (they share the ports).
   let ready = 0;
   cluster.on('message', (_worker, message: { type?: string; ports?: ServerPorts }) => {
-    if (message.type === 'ready' && ++ready === workers) process.send?.(message);
+    if (message.type === 'ready' && ++ready === workers)
+      process.send?.({ ...message, ports: { ...message.ports, ...metricsPort } });
   });
   process.exitCode = await runWorkers(workers, logger, {
     ...(config.metricsPort ? { metrics: { host: config.host, port: config.metricsPort } } : {}),
@@ -44,5 +47,5 @@ if (cluster.isPrimary && workers > 1) {
   await startServers(app, config, logger);
   const grpc = app.servers.find((s): s is GrpcServer => s.name === 'grpc')!;
   const rest = app.servers.find((s): s is RestServer => s.name === 'rest')!;
-  announce({ grpc: grpc.port, http: rest.port }, () => app.close(2000));
+  announce({ grpc: grpc.port, http: rest.port, ...metricsPort }, () => app.close(2000));
 }

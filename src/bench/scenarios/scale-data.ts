@@ -1,0 +1,124 @@
+// The scale scenario's databases: one per engine, fresh (a SQLite file, or a PostgreSQL schema of its
+// own), grown from size to size through the app's own write path (the service's batch create: the
+// change log, the indexes and whatever the store keeps beside the rows), never by bulk SQL.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { openApp } from '../../app/app.js';
+import { redactedDb } from '../../app/config.js';
+import { createLogger } from '../../app/logger.js';
+import { seed } from '../../app/seed.js';
+import { LIMITS, type User } from '../../domain/user.js';
+
+export type ScaleEngine = 'sqlite' | 'postgresql';
+
+export interface ScaleDatabase {
+  engine: ScaleEngine;
+  /** How the report names it: `sqlite`, or the server URL with its password hidden. */
+  label: string;
+  /** What our server opens: a file, or a URL whose search_path selects the fresh schema. */
+  db: string;
+  drop(): Promise<void>;
+}
+
+let created = 0;
+
+/** A fresh database for `spec` (`sqlite`, or a postgres:// URL whose database gets a new schema). */
+export async function createScaleDatabase(spec: string, dir: string): Promise<ScaleDatabase> {
+  const name = `bench_scale_${process.pid}_${++created}`;
+  if (spec === 'sqlite') {
+    const db = join(dir, `${name}.db`);
+    return {
+      engine: 'sqlite',
+      label: 'sqlite',
+      db,
+      // Its WAL and shared-memory files too: a million users are a gigabyte the temp dir should not keep.
+      drop: async () => {
+        for (const suffix of ['', '-wal', '-shm', '.jwt-secret']) rmSync(`${db}${suffix}`, { force: true });
+      },
+    };
+  }
+  await onPostgres(spec, `create schema ${name}`);
+  const url = new URL(spec);
+  url.searchParams.set('options', `-c search_path=${name}`);
+  return {
+    engine: 'postgresql',
+    label: redactedDb(spec),
+    db: url.toString(),
+    drop: () => onPostgres(spec, `drop schema if exists ${name} cascade`),
+  };
+}
+
+async function onPostgres(url: string, statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The table at one size, and where in it the scenario's reads point. */
+export interface GrownTable {
+  size: number;
+  /** Wall time of this growth step (opening, seeding, closing: the WAL checkpoint is part of writing). */
+  seedingS: number;
+  /** Users added by this step. */
+  added: number;
+  /**
+   * A user half-way down the listing (newest first), and the cursor right after it: a cursor page
+   * from it reads the middle of the table, not its top.
+   */
+  middleUser: User;
+  middleToken: string;
+}
+
+/**
+ * Grows one database through `sizes` (ascending). Listing is newest first, so a user that was the
+ * newest when the table held k users has size − k users above it: the grower stops at each size's
+ * half-way count on the way and remembers the newest user there.
+ */
+export class TableGrower {
+  private count = 0;
+  private readonly middles = new Map<number, { user: User; token: string }>();
+
+  constructor(
+    private readonly db: string,
+    private readonly sizes: readonly number[],
+  ) {}
+
+  async growTo(size: number): Promise<GrownTable> {
+    const started = performance.now();
+    const added = size - this.count;
+    // The app as `serve` opens it (its migrations included), silent: the write path is what is timed.
+    const app = await openApp({ db: this.db, eventRetention: 100_000 }, createLogger('silent', false));
+    try {
+      for (const stop of this.stopsUpTo(size)) {
+        await seed(app.service, stop - this.count, LIMITS.batchMax);
+        this.count = stop;
+        const newest = await app.service.listUsers({ pageSize: 1 });
+        this.middles.set(stop, { user: newest.users[0]!, token: newest.nextPageToken });
+      }
+    } finally {
+      await app.close();
+    }
+    const middle = this.middles.get(halfWay(size))!;
+    return {
+      size,
+      seedingS: (performance.now() - started) / 1000,
+      added,
+      middleUser: middle.user,
+      middleToken: middle.token,
+    };
+  }
+
+  /** The counts to stop at on the way to `size`: every size's half-way count, and `size` itself. */
+  private stopsUpTo(size: number): number[] {
+    const stops = new Set([...this.sizes.map(halfWay), size].filter((n) => n > this.count && n <= size));
+    return [...stops].sort((a, b) => a - b);
+  }
+}
+
+/** The count at which the newest user will be half-way down a table of `size`. */
+const halfWay = (size: number) => Math.ceil(size / 2);

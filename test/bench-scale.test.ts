@@ -225,7 +225,9 @@ describe('twinapi bench --scenario scale', () => {
     });
     assert.equal((svg.match(/<polyline/g) ?? []).length, 1, 'a line where there are two points');
     assert.equal((svg.match(/<circle/g) ?? []).length, 3);
-    for (const label of ['10,000', '1,000,000', 'b &lt;flat&gt;']) assert.ok(svg.includes(`>${label}<`), label);
+    for (const label of ['10,000', '1,000,000', 'b &lt;flat&gt;', '1', '10', '100'])
+      assert.ok(svg.includes(`>${label}<`), label);
+    assert.ok(!svg.includes('>1.00<'), 'ticks as people write them');
     // Logarithmic: 3 ms sits log10(3) / 2 of the way up from 1 ms to 100 ms (the axis spans those two decades).
     const ys = [...svg.matchAll(/<circle cx="[\d.]+" cy="([\d.]+)"/g)].map((m) => Number(m[1]));
     const share = (ys[0]! - ys[2]!) / (ys[0]! - ys[1]!);

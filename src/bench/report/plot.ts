@@ -24,6 +24,9 @@ export function logTicks(low: number, high: number): number[] {
   return ticks;
 }
 
+/** A tick as people write it: 0.5, 2, 1,000 (never 2.00). */
+const tickLabel = (tick: number) => Number(tick.toPrecision(2)).toLocaleString('en-US', { maximumFractionDigits: 6 });
+
 export function linePlot(plot: LinePlot): string {
   const points = plot.series.flatMap((s) => s.points).filter((p) => p.x > 0 && p.y > 0);
   if (points.length === 0) return '';
@@ -37,7 +40,7 @@ export function linePlot(plot: LinePlot): string {
   for (const y of logTicks(y0, y1)) {
     parts.push(
       `<line x1="${left}" x2="${left + width}" y1="${sy(y).toFixed(1)}" y2="${sy(y).toFixed(1)}" stroke="#e5e7eb"/>` +
-        `<text x="${left - 6}" y="${(sy(y) + 4).toFixed(1)}" text-anchor="end" class="v">${escape(valueLabel(y))}</text>`,
+        `<text x="${left - 6}" y="${(sy(y) + 4).toFixed(1)}" text-anchor="end" class="v">${escape(tickLabel(y))}</text>`,
     );
   }
   // The x axis is ticked at the sizes measured: those are the only places a line has a point.

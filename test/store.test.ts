@@ -170,6 +170,18 @@ describe(`store on ${ENGINE}`, () => {
       await rejectsWith(service.createUser(aUser({ email: 'OLD@example.com' })), ErrorCode.EMAIL_ALREADY_EXISTS);
       const composed = 'JOSÉ@example.com'.normalize('NFC');
       await rejectsWith(service.createUser(aUser({ email: composed })), ErrorCode.EMAIL_ALREADY_EXISTS);
+      // Migrations 0005 and 0006 indexed the names and counted the users that were there.
+      assert.deepEqual(
+        (await store.listUsers({ nameContains: 'timer', limit: 5 })).map((u) => u.id),
+        ['u1'],
+      );
+      assert.deepEqual(
+        await store
+          .listUsersByOffset({ nameContains: 'jos', limit: 5, offset: 0, countUpTo: 10 })
+          .then((p) => [p.users.map((u) => u.id), p.totalCount]),
+        [['u2'], 1],
+      );
+      assert.equal((await service.listUsersByOffset({})).totalCount, 2);
       const updated = await service.updateUser('u1', changing({ name: 'Still Here' }));
       assert.equal(updated.revision, 1);
       assert.equal(await store.changeLog.headRevision(), 1);
@@ -179,6 +191,10 @@ describe(`store on ${ENGINE}`, () => {
     // Opening again applies nothing and loses nothing.
     const { store: again } = await openStore(path);
     assert.equal((await again.getUser('u1'))?.name, 'Still Here');
+    assert.deepEqual(
+      (await again.listUsers({ nameContains: 'still', limit: 5 })).map((u) => u.id),
+      ['u1'],
+    );
     await again.close();
   });
 

@@ -6,6 +6,7 @@ import { ChangeFeed } from '../events/change-feed.js';
 import { startGrpcServer } from '../grpc/server.js';
 import { type RestServerOptions, startRestServer } from '../rest/server.js';
 import { openStore } from '../store/open.js';
+import { isPostgresUrl } from '../store/postgres.js';
 import type { Config } from './config.js';
 import { openAccess, tlsFiles } from './access.js';
 import { openTelemetry, type Telemetry, type TelemetryConfig } from './telemetry.js';
@@ -112,7 +113,9 @@ export async function startServers(
 /** Wires store, change feed and domain; the protocol servers attach to `service`. */
 export async function openApp(
   config: Pick<Config, 'db' | 'eventRetention'> &
-    Partial<Pick<Config, 'dbPoolSize' | 'feedPollMs' | 'maxWatchStreams' | 'maxWatchStreamsPerPrincipal'>> &
+    Partial<
+      Pick<Config, 'dbPoolSize' | 'sqliteReaders' | 'feedPollMs' | 'maxWatchStreams' | 'maxWatchStreamsPerPrincipal'>
+    > &
     Partial<TelemetryConfig>,
   logger: Logger,
 ): Promise<App> {
@@ -120,6 +123,7 @@ export async function openApp(
   const { metrics } = telemetry;
   const opened = await openStore(config.db, {
     poolSize: config.dbPoolSize,
+    ...(config.sqliteReaders !== undefined ? { readers: config.sqliteReaders } : {}),
     onPoolError: (error) => logger.warn({ err: error }, 'a pooled database connection failed; it will be replaced'),
     ...(metrics ? { onWriteLockWait: (seconds: number) => metrics.sqliteWriteLockWait.observe(seconds) } : {}),
   });
@@ -169,8 +173,9 @@ export async function openApp(
   };
 }
 
-/** A pool's name as the conventions build it: the server's address and the database (no credentials). */
+/** A pool's name, as the conventions build it: PostgreSQL: host and database (no credentials); SQLite: the file its readers read. */
 function poolName(db: string): string {
+  if (!isPostgresUrl(db)) return db;
   const url = new URL(db);
   return `${url.host}${url.pathname}`;
 }

@@ -4,12 +4,15 @@ import { CHANGE_FEED_DEFAULTS } from '../events/change-feed.js';
 import { GRPC_DEFAULTS } from '../grpc/server.js';
 import { REST_DEFAULTS } from '../rest/server.js';
 import { POSTGRES_DEFAULTS } from '../store/postgres.js';
+import { SQLITE_READER_DEFAULTS } from '../store/sqlite-readers.js';
 
 export interface Config {
   /** SQLite file path (the embedded default) or a postgres:// URL. */
   db: string;
   /** PostgreSQL connections per process. */
   dbPoolSize: number;
+  /** SQLite: threads that run long reads (filters, counts, offset pages); 0 = on the main thread. */
+  sqliteReaders: number;
   /** Processes serving both protocols on the same ports (node cluster). */
   workers: number;
   host: string;
@@ -78,6 +81,12 @@ const SETTINGS = {
     env: 'DB_POOL_SIZE',
     default: String(POSTGRES_DEFAULTS.poolSize),
     parse: positive,
+  },
+  sqliteReaders: {
+    flag: 'sqlite-readers',
+    env: 'TWINAPI_SQLITE_READERS',
+    default: String(SQLITE_READER_DEFAULTS.readers),
+    parse: nonNegative,
   },
   workers: { flag: 'workers', env: 'TWINAPI_WORKERS', default: '1', parse: positive },
   host: { flag: 'host', env: 'TWINAPI_HOST', default: '0.0.0.0', parse: String },

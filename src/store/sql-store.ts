@@ -20,7 +20,10 @@ const INSERT_CHUNK = 500;
  * index; more, and walk as far as their density says the page reaches. Either way the work is
  * bounded by about √(table size × page size) rows, whatever the filter (see the README).
  */
-const FILTERED_PAGE = {
+/** Rows beyond which a page counts as a long read (see `SqlUserStore.readers`). */
+const LONG_READ_ROWS = 200;
+
+export const FILTERED_PAGE = {
   /** Rows of the listing order walked first. */
   walkRows: 1000,
   /** Matches the index path sorts at most. */
@@ -73,9 +76,14 @@ export class SqlUserStore implements UserStore, ChangeLog {
   /** The hottest read, compiled once: building and compiling the query cost more than running it. */
   private readonly userById: CompiledQuery<UsersTable>;
 
+  /**
+   * @param readers Where long reads run (filters, counts, offset and large pages), when not on `db`:
+   *   on SQLite, reader threads, so that they never stall the process (see sqlite-readers.ts).
+   */
   constructor(
     readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
+    private readonly readers?: { db: Kysely<Database>; close(): Promise<void> },
   ) {
     this.userById = db.selectFrom('users').selectAll().where('id', '=', '').compile();
   }
@@ -104,6 +112,14 @@ export class SqlUserStore implements UserStore, ChangeLog {
   private async read<T>(limits: CallContext | undefined, work: (db: Executor) => Promise<T>): Promise<T> {
     if (timeLeft(limits) === undefined || !this.dialect.limitStatements) return this.translated(() => work(this.db));
     return this.transaction(limits, work);
+  }
+
+  /** A read that may take long: on the readers where there are some. */
+  private async longRead<T>(limits: CallContext | undefined, work: (db: Executor) => Promise<T>): Promise<T> {
+    const readers = this.readers?.db;
+    if (!readers) return this.read(limits, work);
+    timeLeft(limits);
+    return this.translated(() => work(readers));
   }
 
   /** The driver's errors in the domain's terms: the domain never sees SQL. */
@@ -187,7 +203,9 @@ export class SqlUserStore implements UserStore, ChangeLog {
   }
 
   async listUsers(query: ListQuery & { after?: Cursor }, limits?: CallContext): Promise<User[]> {
-    return this.read(limits, (db) => this.listAfter(db, query));
+    const work = (db: Executor) => this.listAfter(db, query);
+    const long = query.nameContains !== '' || query.limit > LONG_READ_ROWS;
+    return long ? this.longRead(limits, work) : this.read(limits, work);
   }
 
   private async listAfter(db: Executor, query: ListQuery & { after?: Cursor }): Promise<User[]> {
@@ -223,6 +241,8 @@ export class SqlUserStore implements UserStore, ChangeLog {
     if (walked.length === limit) return walked;
     const matches = await index.count(db, key, FILTERED_PAGE.sortableMatches + 1);
     if (matches > FILTERED_PAGE.sortableMatches) {
+      // `matches` stopped counting at the bound, so this overestimates how far the page is: the
+      // walk is a bound, and it ends as soon as the page is full.
       const users = await this.userCount(db);
       const further = await walk(Math.ceil((FILTERED_PAGE.walkMargin * (offset + limit) * users) / matches));
       if (further.length === limit) return further;
@@ -234,7 +254,9 @@ export class SqlUserStore implements UserStore, ChangeLog {
   }
 
   async listUsersByOffset(query: OffsetQuery, limits?: CallContext): Promise<CountedPage> {
-    return this.read(limits, (db) => this.offsetPage(db, query));
+    const work = (db: Executor) => this.offsetPage(db, query);
+    const long = query.nameContains !== '' || query.offset + query.limit > LONG_READ_ROWS;
+    return long ? this.longRead(limits, work) : this.read(limits, work);
   }
 
   private async offsetPage(db: Executor, query: OffsetQuery): Promise<CountedPage> {
@@ -289,7 +311,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
   }
 
   async close(): Promise<void> {
-    await this.db.destroy();
+    await Promise.all([this.db.destroy(), this.readers?.close()]);
   }
 
   /** Logs one event per user (each carries its revision, taken by `write`). */

@@ -13,13 +13,17 @@ import {
 } from 'kysely';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
+import type { PoolStats } from './postgres.js';
 import { type NameIndex, SqlUserStore } from './sql-store.js';
+import { readerKysely, SQLITE_READER_DEFAULTS, SqliteReaderPool } from './sqlite-readers.js';
 
 export interface SqliteOptions {
   /** How long a writer waits for another process's lock before failing. */
   busyTimeoutMs?: number;
   /** How long each write transaction waited for the write lock (seconds), for metrics. */
   onWriteLockWait?: (seconds: number) => void;
+  /** Reader threads for long reads (SQLITE_READER_DEFAULTS.readers); 0, or an in-memory database, reads on the main thread. */
+  readers?: number;
 }
 
 export function openSqliteDatabase(path: string, options: SqliteOptions = {}): SQLite.Database {
@@ -94,8 +98,14 @@ export function sqliteKysely(sqlite: SQLite.Database, onWriteLockWait?: (seconds
   return new Kysely<Database>({ dialect: new ImmediateSqliteDialect(cachingStatements(sqlite), onWriteLockWait) });
 }
 
+export interface SqliteStore {
+  store: SqlUserStore;
+  /** The reader threads, when there are some. */
+  pool?: PoolStats;
+}
+
 /** Opens (creating if needed) the database file and applies pending migrations. */
-export async function openSqliteStore(path: string, options: SqliteOptions = {}): Promise<SqlUserStore> {
+export async function openSqliteStore(path: string, options: SqliteOptions = {}): Promise<SqliteStore> {
   const db = sqliteKysely(openSqliteDatabase(path, options), options.onWriteLockWait);
   try {
     await migrateToLatest(db);
@@ -104,15 +114,23 @@ export async function openSqliteStore(path: string, options: SqliteOptions = {})
     throw error;
   }
   const code = (error: unknown) => String((error as { code?: unknown })?.code);
-  return new SqlUserStore(db, {
-    isUniqueViolation: (error) => code(error) === 'SQLITE_CONSTRAINT_UNIQUE',
-    // Another process held the write lock for the whole busy timeout: a retry may find it free.
-    isUnavailable: (error) => /^SQLITE_(BUSY|LOCKED)/.test(code(error)),
-    rowLocks: false,
-    // better-sqlite3 cannot interrupt a statement; the deadline is checked before each call starts.
-    isStatementTimeout: () => false,
-    nameIndex: TRIGRAM_INDEX,
-  });
+  const readers = options.readers ?? SQLITE_READER_DEFAULTS.readers;
+  // Migrated first: the readers' read-only connections open the file as the migrations left it.
+  const pool = path !== ':memory:' && readers > 0 ? new SqliteReaderPool(path, readers) : undefined;
+  const store = new SqlUserStore(
+    db,
+    {
+      isUniqueViolation: (error) => code(error) === 'SQLITE_CONSTRAINT_UNIQUE',
+      // Another process held the write lock for the whole busy timeout: a retry may find it free.
+      isUnavailable: (error) => /^SQLITE_(BUSY|LOCKED)/.test(code(error)),
+      rowLocks: false,
+      // better-sqlite3 cannot interrupt a statement; the deadline is checked before each call starts.
+      isStatementTimeout: () => false,
+      nameIndex: TRIGRAM_INDEX,
+    },
+    pool && { db: readerKysely(pool), close: () => pool.close() },
+  );
+  return { store, ...(pool ? { pool } : {}) };
 }
 
 /**

@@ -8,6 +8,7 @@ const SUITES = [
   'hostile',
   'behaviour',
   'store',
+  'search',
   'change-log',
   'domain-validation',
   'grpc-unary',

@@ -236,7 +236,7 @@ describe(`search and totals on ${ENGINE}`, () => {
       );
       const refused = burst.filter((r) => r.status === 'rejected');
       assert.equal(burst.length - refused.length, 1 + 64, 'one running on the reader, 64 waiting for it');
-      for (const r of refused) assert.equal(((r as PromiseRejectedResult).reason as DomainError).code, 'OVERLOADED');
+      for (const r of refused) assert.equal(((r).reason as DomainError).code, 'OVERLOADED');
       const unpooled = await openStore(join(tempDir(), 'no-readers.db'), { readers: 0 });
       assert.equal(unpooled.pool, undefined, '--sqlite-readers 0 reads on the main thread');
       await unpooled.store.close();

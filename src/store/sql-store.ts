@@ -217,7 +217,8 @@ export class SqlUserStore implements UserStore, ChangeLog {
     const { nameContains: key, limit, offset, after } = query;
     const index = this.indexFor(key);
     if (index) return this.filteredPage(db, index, query);
-    return listed(this.after(this.matching(db, key).selectAll(), after))
+    const select = db.selectFrom('users').selectAll();
+    return listed(this.after(key === '' ? select : select.where(containing(key)), after))
       .limit(limit)
       .offset(offset)
       .execute();
@@ -325,13 +326,6 @@ export class SqlUserStore implements UserStore, ChangeLog {
     for (const chunk of chunks(events.map(eventToRow))) await trx.insertInto('user_events').values(chunk).execute();
     await this.dialect.afterAppend?.(trx, events.at(-1)!.revision);
     return events;
-  }
-
-  /** Users whose name contains `key`: from the name index where it can look the key up. */
-  private matching(db: Executor, key: string) {
-    const select = db.selectFrom('users');
-    if (key === '') return select;
-    return select.where(this.indexFor(key)?.matching(key) ?? containing(key));
   }
 
   /** The name index, if there is one and it can look `key` up. */

@@ -111,6 +111,7 @@ describe('twinapi bench --scenario scale', () => {
       if (withPostgres) assert.match(markdown, /## Scale with data — PostgreSQL: latency by table size/);
       assert.match(markdown, /\| SQLite: filter that matches nothing, p99 ≤ 10 ms at 600 users, the largest measured/);
       assert.match(markdown, /\| filter miss "zqxj", first page with total \| [\d.]+ \/ [\d.]+ \| [\d.]+ \/ [\d.]+ \|/);
+      assert.match(markdown, /The hit's total \(X-Total-Count; [^)]*\): \d+ of 300; \d+ of 600\./);
       const html = readFileSync(join(out, 'report.html'), 'utf8');
       assert.equal((html.match(/<polyline/g) ?? []).length, SCALE_CALLS.length * scale.engines.length);
     },

@@ -81,6 +81,13 @@ function latencySection(engine: ScaleEngineResults, requested: number): Section 
     paragraphs: [
       "Each cell is p50 / p99 in ms of one caller's requests. The plot draws each call's p99 against the " +
         "table's size, both axes logarithmic: a flat line is a read whose cost does not grow with the data.",
+      `The hit's total (X-Total-Count; ≥ where the server says its count stopped): ${engine.points
+        .map((p) => {
+          const hit = p.calls.find((c) => c.call === 'filter-hit-total');
+          const total = hit?.total === undefined ? '—' : `${hit.totalIsLowerBound ? '≥ ' : ''}${n0(hit.total)}`;
+          return `${total} of ${n0(p.size)}`;
+        })
+        .join('; ')}.`,
     ],
     table: {
       head: ['call', ...engine.points.map((p) => `${n0(p.size)} users`)],
@@ -123,6 +130,8 @@ function mixedSection(r: BenchResults): Section {
         "the store's get_user p99 is a bucket bound from the operation histogram, a pool wait included; " +
         "PostgreSQL's pool is read at the window's end (connections used of the most it opens, calls waiting " +
         'for one). Bounds and pool readings are the worst run of their kind; lists p99 is the worst run beside.',
+      'GetUser alone at these connection counts keeps the server core busy by itself, and a busy loop is a ' +
+        'delayed one: read the event-loop delay beside the loop against the same figure alone, not against zero.',
     ],
     table: {
       head: [

@@ -18,8 +18,15 @@ import { checkedTarget, loadSpecFor, SERVER_PLANS } from './unary.js';
 /** GetUser over REST/1.1, exactly as the unary scenario loads it. */
 const GET_USER = SERVER_PLANS[0]!.targets.find((t) => t.id === 'ours-rest-h1-get')!;
 
-/** What the looping client asks for, in turn: a hit and a miss, each a first page with its total. */
-export const LOOPED_LISTS = ['filter-hit-total', 'filter-miss'] as const satisfies readonly ScaleCallId[];
+/**
+ * What the looping client asks for, in turn, each a first page with its total: a hit, a miss, and a
+ * two-character miss, which no trigram index serves (a caller may type one; it is the worst case).
+ */
+export const LOOPED_LISTS = [
+  'filter-hit-total',
+  'filter-miss',
+  'filter-miss-short',
+] as const satisfies readonly ScaleCallId[];
 
 export interface MixedSettings {
   driver: DriverName;

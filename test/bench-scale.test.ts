@@ -102,6 +102,7 @@ describe('twinapi bench --scenario scale', () => {
           const delay = mixed.eventLoopDelayP99Ms.beside?.median;
           assert.ok(delay !== undefined && Number.isFinite(delay) && delay >= 0, `${at} event-loop delay ${delay}`);
           for (const run of mixed.runs) positive(run.server.storeGetUsers, `${at} store get_user operations`);
+          for (const run of mixed.runs.filter((r) => r.beside)) positive(run.lists?.longest?.ms, `${at} longest list`);
         }
       }
       const markdown = readFileSync(join(out, 'report.md'), 'utf8');

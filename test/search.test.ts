@@ -99,11 +99,11 @@ describe(`search and totals on ${ENGINE}`, () => {
     ].filter((f) => f.trim() !== '');
     // Small bounds push filters down each path of the strategy: the walk, the index, the longer walk.
     const strategies = [
-      { walkRows: 1000, sortableMatches: 5000, walkMargin: 4 },
-      { walkRows: 2, sortableMatches: 1000, walkMargin: 4 },
-      { walkRows: 2, sortableMatches: 1, walkMargin: 1 },
+      { walkRows: 1000, walkToSortCost: 0.1, walkMargin: 4 },
+      { walkRows: 2, walkToSortCost: 100, walkMargin: 4 },
+      { walkRows: 2, walkToSortCost: 0.001, walkMargin: 1 },
       // Below 1, the longer walk often falls short too, and the page comes from the index after all.
-      { walkRows: 2, sortableMatches: 10, walkMargin: 0.01 },
+      { walkRows: 2, walkToSortCost: 0.01, walkMargin: 0.01 },
     ];
     for (const bounds of strategies) {
       await withBounds(bounds, async () => {
@@ -236,7 +236,7 @@ describe(`search and totals on ${ENGINE}`, () => {
       );
       const refused = burst.filter((r) => r.status === 'rejected');
       assert.equal(burst.length - refused.length, 1 + 64, 'one running on the reader, 64 waiting for it');
-      for (const r of refused) assert.equal(((r).reason as DomainError).code, 'OVERLOADED');
+      for (const r of refused) assert.equal((r.reason as DomainError).code, 'OVERLOADED');
       const unpooled = await openStore(join(tempDir(), 'no-readers.db'), { readers: 0 });
       assert.equal(unpooled.pool, undefined, '--sqlite-readers 0 reads on the main thread');
       await unpooled.store.close();

@@ -3,7 +3,8 @@
 import type { LinePlot } from './document.js';
 import { COLORS, escape, valueLabel } from './svg.js';
 
-const PLOT = { left: 64, top: 12, width: 560, height: 280, axis: 40, legendRow: 16 };
+/** Pixels; `right` leaves room for the last size's label, centred on the plot's right edge. */
+const PLOT = { left: 64, top: 12, width: 560, height: 280, right: 48, axis: 40, legendRow: 16 };
 
 /** The decades around the values (a single decade when they all sit on one power of ten). */
 function decades(values: number[]): [number, number] {
@@ -33,7 +34,7 @@ export function linePlot(plot: LinePlot): string {
   const xs = [...new Set(points.map((p) => p.x))].sort((a, b) => a - b);
   const [x0, x1] = xs.length > 1 ? [xs[0]!, xs[xs.length - 1]!] : [xs[0]! / 2, xs[0]! * 2];
   const [y0, y1] = decades(points.map((p) => p.y));
-  const { left, top, width, height, axis, legendRow } = PLOT;
+  const { left, top, width, height, right, axis, legendRow } = PLOT;
   const sx = (x: number) => left + (Math.log10(x / x0) / Math.log10(x1 / x0)) * width;
   const sy = (y: number) => top + height - (Math.log10(y / y0) / Math.log10(y1 / y0)) * height;
   const parts: string[] = [];
@@ -77,7 +78,7 @@ export function linePlot(plot: LinePlot): string {
   });
   const total = top + height + axis + 8 + plot.series.length * legendRow;
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${left + width + 24}" height="${total}" role="img">` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${left + width + right}" height="${total}" role="img">` +
     `${parts.join('')}</svg>`
   );
 }

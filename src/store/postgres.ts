@@ -134,7 +134,12 @@ function postgresPool(url: string, options: PostgresOptions): pg.Pool {
   // A connection that dies while checked out (between a transaction's statements, or as a failed
   // query's socket closes) reports on the client, where the pool listens only while it is idle:
   // unheard, that error would end the process. The pool drops the dead client on release.
-  pool.on('connect', (client) => client.on('error', onError));
+  pool.on('connect', (client) => {
+    client.on('error', onError);
+    // One call, one core of the database: a parallel plan (a scan for a filter no index serves)
+    // would take every core PostgreSQL has from the other calls for its whole length.
+    client.query('set max_parallel_workers_per_gather = 0').catch(onError);
+  });
   return pool;
 }
 

@@ -9,6 +9,7 @@ import { redactedDb } from '../../app/config.js';
 import { createLogger } from '../../app/logger.js';
 import { seed } from '../../app/seed.js';
 import { LIMITS, type User } from '../../domain/user.js';
+import { isPostgresUrl } from '../../store/postgres.js';
 
 export type ScaleEngine = 'sqlite' | 'postgresql';
 
@@ -103,6 +104,10 @@ export class TableGrower {
     } finally {
       await app.close();
     }
+    // PostgreSQL plans from statistics, which autovacuum gathers within a minute or so of a bulk load;
+    // measured before that, a filter that matches nothing may be planned as a walk of the whole
+    // listing. Measure what a running database has: gather them now (timed with the growth).
+    if (isPostgresUrl(this.db)) await onPostgres(this.db, 'analyze users');
     const middle = this.middles.get(halfWay(size))!;
     return {
       size,

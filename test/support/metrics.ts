@@ -1,27 +1,8 @@
 // Reading a scrape: the Prometheus text format parsed into samples, and promtool's verdict on it.
 import { spawnSync } from 'node:child_process';
+import { parseScrape, type Sample } from '../../src/bench/load/scrape.js';
 
-export interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/;
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
-
-export function parseScrape(text: string): Sample[] {
-  return text
-    .split('\n')
-    .filter((line) => line !== '' && !line.startsWith('#'))
-    .map((line) => {
-      const match = LINE.exec(line);
-      if (!match) throw new Error(`not a sample line: ${line}`);
-      const labels: Record<string, string> = {};
-      for (const [, name, value] of (match[2] ?? '').matchAll(LABEL)) labels[name!] = value!.replace(/\\(.)/g, '$1');
-      return { name: match[1]!, labels, value: Number(match[3]) };
-    });
-}
+export { parseScrape, type Sample };
 
 export async function scrape(url: string): Promise<Sample[]> {
   const response = await fetch(url);

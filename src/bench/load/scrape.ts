@@ -10,16 +10,17 @@ export interface Sample {
 const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
+/** The samples of a scrape in the Prometheus text format; a line that is none is an error (ours never writes one). */
 export function parseScrape(text: string): Sample[] {
   return text
     .split('\n')
     .filter((line) => line !== '' && !line.startsWith('#'))
-    .flatMap((line) => {
+    .map((line) => {
       const match = LINE.exec(line);
-      if (!match) return [];
+      if (!match) throw new Error(`not a sample line: ${line}`);
       const labels: Record<string, string> = {};
       for (const [, name, value] of (match[2] ?? '').matchAll(LABEL)) labels[name!] = value!.replace(/\\(.)/g, '$1');
-      return [{ name: match[1]!, labels, value: Number(match[3]) }];
+      return { name: match[1]!, labels, value: Number(match[3]) };
     });
 }
 

@@ -170,7 +170,18 @@ describe(`store on ${ENGINE}`, () => {
       await rejectsWith(service.createUser(aUser({ email: 'OLD@example.com' })), ErrorCode.EMAIL_ALREADY_EXISTS);
       const composed = 'JOSÉ@example.com'.normalize('NFC');
       await rejectsWith(service.createUser(aUser({ email: composed })), ErrorCode.EMAIL_ALREADY_EXISTS);
-      // Migrations 0005 and 0006 indexed the names and counted the users that were there.
+      // Migrations 0005 to 0007 indexed the names (trigrams, grams) and counted the users that were there.
+      for (const [key, id] of [
+        ['é', 'u2'],
+        ['d t', 'u1'],
+        ['ol', 'u1'],
+      ]) {
+        assert.deepEqual(
+          (await store.listUsers({ nameContains: key!, limit: 5 })).map((u) => u.id),
+          [id],
+          key,
+        );
+      }
       assert.deepEqual(
         (await store.listUsers({ nameContains: 'timer', limit: 5 })).map((u) => u.id),
         ['u1'],

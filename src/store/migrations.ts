@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, SqliteAdapter, sql } from 'kysely';
+import { nameGrams } from './rows.js';
 import type { Database } from './schema.js';
 
 // Migrations are append-only: a shipped one is never edited, a change is a new one.
@@ -103,7 +104,65 @@ const migrations: Record<string, Migration> = {
       await sql`update change_log_state set user_count = (select count(*) from users)`.execute(db);
     },
   },
+  '0007_name_grams': {
+    // Filters of one or two characters, which a trigram index cannot look up, looked up in an index
+    // of each name's one- and two-character substrings (rows.ts `nameGrams`).
+    async up(db: Kysely<any>) {
+      await db.schema
+        .alterTable('users')
+        .addColumn('name_grams', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+      await forEachUser(db, ['id', 'name_key'], async (row: { id: string; name_key: string }) => {
+        await db
+          .updateTable('users')
+          .set({ name_grams: nameGrams(row.name_key) })
+          .where('id', '=', row.id)
+          .execute();
+      });
+      if (isSqlite(db)) await sqliteGramIndex(db);
+      else await sql`create index users_name_grams on users using gin (string_to_array(name_grams, ' '))`.execute(db);
+    },
+  },
 };
+
+/** Runs `visit` on every user, in pages of 1,000 by id (a migration may meet a large table). */
+async function forEachUser<R extends { id: string }>(
+  db: Kysely<any>,
+  columns: readonly string[],
+  visit: (row: R) => Promise<void>,
+): Promise<void> {
+  let after = '';
+  for (;;) {
+    const rows = (await db
+      .selectFrom('users')
+      .select(columns as string[])
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(1000)
+      .execute()) as R[];
+    if (rows.length === 0) return;
+    for (const row of rows) await visit(row);
+    after = rows.at(-1)!.id;
+  }
+}
+
+/** SQLite: an FTS5 table of the grams (unicode61 keeps each gram one word), kept in step like users_search. */
+async function sqliteGramIndex(db: Kysely<any>): Promise<void> {
+  await sql`create virtual table users_grams using fts5(
+    name_grams, content = 'users', content_rowid = 'seq', tokenize = 'unicode61', detail = none
+  )`.execute(db);
+  await sql`insert into users_grams (users_grams) values ('rebuild')`.execute(db);
+  await sql`create trigger users_grams_insert after insert on users begin
+    insert into users_grams (rowid, name_grams) values (new.seq, new.name_grams);
+  end`.execute(db);
+  await sql`create trigger users_grams_delete after delete on users begin
+    insert into users_grams (users_grams, rowid, name_grams) values ('delete', old.seq, old.name_grams);
+  end`.execute(db);
+  await sql`create trigger users_grams_update after update of name_grams on users begin
+    insert into users_grams (users_grams, rowid, name_grams) values ('delete', old.seq, old.name_grams);
+    insert into users_grams (rowid, name_grams) values (new.seq, new.name_grams);
+  end`.execute(db);
+}
 
 function isSqlite(db: Kysely<any>): boolean {
   return db.getExecutor().adapter instanceof SqliteAdapter;

@@ -2,7 +2,9 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
-import { type Dialect, SqlUserStore } from './sql-store.js';
+import { characters } from '../domain/text.js';
+import { gramOf } from './rows.js';
+import { countUpTo, type Dialect, type NameIndex, SqlUserStore } from './sql-store.js';
 
 export const POSTGRES_DEFAULTS = {
   /** Connections per process; a statement waits for a free one beyond that. */
@@ -83,8 +85,22 @@ function postgresDialect(channel: string): Dialect {
     async afterAppend(trx, headRevision) {
       await sql`select pg_notify(${channel}, ${String(headRevision)})`.execute(trx);
     },
+    nameIndex: GRAM_INDEX,
   };
 }
+
+/**
+ * A key of three characters or more is left to the planner, which serves `like '%…%'` from the
+ * pg_trgm index (migration 0005); a shorter one, which no trigram holds, is one element of the
+ * grams' GIN index (migration 0007).
+ */
+const GRAM_INDEX: NameIndex = {
+  lookup(key) {
+    if (characters(key) >= 3) return undefined;
+    const matching = sql<boolean>`string_to_array(name_grams, ' ') @> array[${gramOf(key)}]::text[]`;
+    return { matching, count: (db, upTo) => countUpTo(db, matching, upTo) };
+  },
+};
 
 /** Calls `onCommit` with the head revision whenever any instance commits to the change log. */
 export type ListenForCommits = (

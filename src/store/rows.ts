@@ -14,6 +14,7 @@ export function userToRow(user: User): UsersTable {
     id: user.id,
     name: user.name,
     name_key: searchKey(user.name),
+    name_grams: nameGrams(searchKey(user.name)),
     email: user.email,
     email_key: searchKey(user.email),
     role: user.role,
@@ -24,7 +25,23 @@ export function userToRow(user: User): UsersTable {
   };
 }
 
-export function rowToUser(row: UsersTable): User {
+/** A user's columns as reads return them: all but the grams, which only the gram index reads. */
+export type UserRow = Omit<UsersTable, 'name_grams'>;
+
+export const USER_COLUMNS = [
+  'id',
+  'name',
+  'name_key',
+  'email',
+  'email_key',
+  'role',
+  'tags',
+  'created_at',
+  'updated_at',
+  'revision',
+] as const satisfies readonly (keyof UserRow)[];
+
+export function rowToUser(row: UserRow): User {
   return {
     id: row.id,
     name: row.name,
@@ -42,9 +59,35 @@ export function eventToRow(event: UserEvent): UserEventsTable {
     revision: event.revision,
     type: event.type,
     user_id: event.user.id,
-    user: JSON.stringify(userToRow(event.user)),
+    user: JSON.stringify(loggedRow(event.user)),
     occurred_at: event.timestamp.getTime(),
   };
+}
+
+/** A user as the change log keeps it: its row, less what only the indexes need. */
+function loggedRow(user: User): UserRow {
+  const { name_grams: _, ...row } = userToRow(user);
+  return row;
+}
+
+/**
+ * The one- and two-character substrings of a name's search key, each as one word of letters and
+ * digits (`g` and the code points in hex: "qz" is `g71x7a`) that any full-text tokenizer keeps
+ * whole: what the gram index looks up the filters too short for a trigram index in.
+ */
+export function nameGrams(key: string): string {
+  const points = Array.from(key, (c) => c.codePointAt(0)!.toString(16));
+  const grams = new Set<string>();
+  points.forEach((point, i) => {
+    grams.add(`g${point}`);
+    if (i + 1 < points.length) grams.add(`g${point}x${points[i + 1]}`);
+  });
+  return [...grams].join(' ');
+}
+
+/** The word `nameGrams` writes for `key`, a search key of one or two characters. */
+export function gramOf(key: string): string {
+  return `g${Array.from(key, (c) => c.codePointAt(0)!.toString(16)).join('x')}`;
 }
 
 export function rowToEvent(row: UserEventsTable): UserEvent {
@@ -52,7 +95,7 @@ export function rowToEvent(row: UserEventsTable): UserEvent {
     revision: Number(row.revision),
     type: known(row.type, isEventType, 'event type'),
     // The event's revision is the user's: rows logged before users had a revision column lack it.
-    user: { ...rowToUser(JSON.parse(row.user) as UsersTable), revision: Number(row.revision) },
+    user: { ...rowToUser(JSON.parse(row.user) as UserRow), revision: Number(row.revision) },
     timestamp: new Date(Number(row.occurred_at)),
   };
 }

@@ -3,10 +3,10 @@ import { type Kysely, sql, type Transaction } from 'kysely';
 import { cancelled, deadlineExceeded, emailAlreadyExists, unavailable, userNotFound } from '../domain/errors.js';
 import type { CallContext, ChangeLog, CountedPage, ListQuery, OffsetQuery, UserStore } from '../domain/ports.js';
 import type { Cursor } from '../domain/pagination.js';
-import { characters } from '../domain/text.js';
 import { type EventType, searchKey, type User, type UserEvent } from '../domain/user.js';
 import { eventToRow, rowToEvent, rowToUser, userToRow } from './rows.js';
-import type { Database, UsersTable } from './schema.js';
+import { USER_COLUMNS, type UserRow } from './rows.js';
+import type { Database } from './schema.js';
 
 /** Rows per INSERT: keeps every statement under SQLite's bound-parameter limit. */
 const INSERT_CHUNK = 500;
@@ -34,16 +34,19 @@ export const FILTERED_PAGE = {
 };
 
 /**
- * An index that finds the names containing a key without reading every name. Absent where the
- * engine's planner serves `like '%…%'` from one itself (PostgreSQL with pg_trgm).
+ * An index that finds the names containing a key without reading every name: `lookup` says how
+ * for `key`, or undefined where it cannot (the engine's planner then serves `like '%…%'` itself,
+ * as PostgreSQL does with pg_trgm, or every name is read).
  */
 export interface NameIndex {
-  /** Keys shorter than this (in characters) cannot be looked up (a trigram index needs three). */
-  minLength: number;
-  /** Users whose `name_key` contains `key`, as a predicate on `users`. */
-  matching(key: string): RawBuilder<boolean>;
-  /** How many users' names contain `key`, counting no further than `upTo` (reads the index only). */
-  count(db: Executor, key: string, upTo: number): Promise<number>;
+  lookup(key: string): NameLookup | undefined;
+}
+
+export interface NameLookup {
+  /** Users whose `name_key` contains the key, as a predicate on `users`. */
+  matching: RawBuilder<boolean>;
+  /** How many users' names contain the key, counting no further than `upTo` (reading the index only, where it can). */
+  count(db: Executor, upTo: number): Promise<number>;
 }
 
 export interface Dialect {
@@ -75,7 +78,7 @@ export type Executor = Kysely<Database> | Transaction<Database>;
 export class SqlUserStore implements UserStore, ChangeLog {
   readonly changeLog: ChangeLog = this;
   /** The hottest read, compiled once: building and compiling the query cost more than running it. */
-  private readonly userById: CompiledQuery<UsersTable>;
+  private readonly userById: CompiledQuery<UserRow>;
 
   /**
    * @param readers Where long reads run (filters, counts, offset and large pages), when not on `db`:
@@ -86,7 +89,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
     private readonly dialect: Dialect,
     private readonly readers?: { db: Kysely<Database>; close(): Promise<void> },
   ) {
-    this.userById = db.selectFrom('users').selectAll().where('id', '=', '').compile();
+    this.userById = db.selectFrom('users').select(USER_COLUMNS).where('id', '=', '').compile();
   }
 
   /**
@@ -149,9 +152,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
   }
 
   async getUser(id: string, limits?: CallContext): Promise<User | undefined> {
-    const { rows } = await this.read(limits, (db) =>
-      db.executeQuery<UsersTable>({ ...this.userById, parameters: [id] }),
-    );
+    const { rows } = await this.read(limits, (db) => db.executeQuery<UserRow>({ ...this.userById, parameters: [id] }));
     const row = rows[0];
     return row && rowToUser(row);
   }
@@ -177,7 +178,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
 
   async updateUser(id: string, change: (current: User) => User, limits?: CallContext): Promise<UserEvent> {
     return this.write(limits, { revisions: 1, users: 0 }, async (trx, revision) => {
-      let select = trx.selectFrom('users').selectAll().where('id', '=', id);
+      let select = trx.selectFrom('users').select(USER_COLUMNS).where('id', '=', id);
       if (this.dialect.rowLocks) select = select.forUpdate();
       const row = await select.executeTakeFirst();
       if (!row) throw userNotFound(id);
@@ -196,7 +197,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
 
   async deleteUser(id: string, limits?: CallContext): Promise<UserEvent> {
     return this.write(limits, { revisions: 1, users: -1 }, async (trx, revision) => {
-      const row = await trx.deleteFrom('users').where('id', '=', id).returningAll().executeTakeFirst();
+      const row = await trx.deleteFrom('users').where('id', '=', id).returning(USER_COLUMNS).executeTakeFirst();
       if (!row) throw userNotFound(id);
       const [event] = await this.appendEvents(trx, 'EVENT_TYPE_DELETED', [{ ...rowToUser(row), revision }]);
       return event!;
@@ -214,11 +215,11 @@ export class SqlUserStore implements UserStore, ChangeLog {
   }
 
   /** `limit` users matching the filter, `offset` past the cursor (or the top), in listing order. */
-  private async page(db: Executor, query: ListQuery & { after?: Cursor; offset: number }): Promise<UsersTable[]> {
+  private async page(db: Executor, query: ListQuery & { after?: Cursor; offset: number }): Promise<UserRow[]> {
     const { nameContains: key, limit, offset, after } = query;
-    const index = this.indexFor(key);
-    if (index) return this.filteredPage(db, index, query);
-    const select = db.selectFrom('users').selectAll();
+    const lookup = this.lookupOf(key);
+    if (lookup) return this.filteredPage(db, lookup, query);
+    const select = db.selectFrom('users').select(USER_COLUMNS);
     return listed(this.after(key === '' ? select : select.where(containing(key)), after))
       .limit(limit)
       .offset(offset)
@@ -228,12 +229,12 @@ export class SqlUserStore implements UserStore, ChangeLog {
   /** A filtered page where a name index exists; see FILTERED_PAGE. */
   private async filteredPage(
     db: Executor,
-    index: NameIndex,
+    lookup: NameLookup,
     { nameContains: key, limit, offset, after }: ListQuery & { after?: Cursor; offset: number },
-  ): Promise<UsersTable[]> {
+  ): Promise<UserRow[]> {
     // The page among the first `rows` of the listing: the page itself, when it is full there.
     const walk = (rows: number) => {
-      const stretch = listed(this.after(db.selectFrom('users').selectAll(), after)).limit(rows);
+      const stretch = listed(this.after(db.selectFrom('users').select(USER_COLUMNS), after)).limit(rows);
       return listed(db.selectFrom(stretch.as('users')).selectAll().where(containing(key)))
         .limit(limit)
         .offset(offset)
@@ -244,14 +245,14 @@ export class SqlUserStore implements UserStore, ChangeLog {
     const users = await this.userCount(db);
     const wanted = offset + limit;
     const sortable = Math.ceil(Math.sqrt(users * wanted * FILTERED_PAGE.walkToSortCost));
-    const matches = await index.count(db, key, sortable + 1);
+    const matches = await lookup.count(db, sortable + 1);
     if (matches > sortable) {
       // `matches` stopped counting at `sortable`, so this overestimates how far the page is: the
       // walk is a bound, and it ends as soon as the page is full.
       const further = await walk(Math.ceil((FILTERED_PAGE.walkMargin * wanted * users) / matches));
       if (further.length === limit) return further;
     }
-    return listed(this.after(db.selectFrom('users').selectAll(), after).where(index.matching(key)))
+    return listed(this.after(db.selectFrom('users').select(USER_COLUMNS), after).where(lookup.matching))
       .limit(limit)
       .offset(offset)
       .execute();
@@ -273,7 +274,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
     const key = query.nameContains;
     if (key === '') return { totalCount: await this.userCount(db), totalCountIsLowerBound: false };
     const upTo = query.countUpTo + 1;
-    const counted = (await this.indexFor(key)?.count(db, key, upTo)) ?? (await countUpTo(db, containing(key), upTo));
+    const counted = (await this.lookupOf(key)?.count(db, upTo)) ?? (await countUpTo(db, containing(key), upTo));
     return counted > query.countUpTo
       ? { totalCount: query.countUpTo, totalCountIsLowerBound: true }
       : { totalCount: counted, totalCountIsLowerBound: false };
@@ -331,10 +332,9 @@ export class SqlUserStore implements UserStore, ChangeLog {
     return events;
   }
 
-  /** The name index, if there is one and it can look `key` up. */
-  private indexFor(key: string): NameIndex | undefined {
-    const index = this.dialect.nameIndex;
-    return key !== '' && index && characters(key) >= index.minLength ? index : undefined;
+  /** How the name index finds `key`, if there is one and it can. */
+  private lookupOf(key: string): NameLookup | undefined {
+    return key === '' ? undefined : this.dialect.nameIndex?.lookup(key);
   }
 
   private async userCount(db: Executor): Promise<number> {
@@ -342,7 +342,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
     return Number(user_count);
   }
 
-  private after<S extends SelectQueryBuilder<Database, 'users', UsersTable>>(select: S, after: Cursor | undefined): S {
+  private after<S extends SelectQueryBuilder<Database, 'users', UserRow>>(select: S, after: Cursor | undefined): S {
     if (!after) return select;
     return select.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id))) as S;
   }
@@ -400,7 +400,7 @@ function* chunks<T>(items: readonly T[]): Generator<T[]> {
 }
 
 /** How many users `predicate` holds for, counting no further than `upTo`. */
-async function countUpTo(db: Executor, predicate: RawBuilder<boolean>, upTo: number): Promise<number> {
+export async function countUpTo(db: Executor, predicate: RawBuilder<boolean>, upTo: number): Promise<number> {
   const matches = db
     .selectFrom('users')
     .select(sql<number>`1`.as('one'))
@@ -419,7 +419,7 @@ function containing(key: string): RawBuilder<boolean> {
 }
 
 /** The listing order: newest first, the id breaking ties. */
-function listed<S extends SelectQueryBuilder<Database, 'users', UsersTable>>(select: S): S {
+function listed<S extends SelectQueryBuilder<Database, 'users', UserRow>>(select: S): S {
   return select.orderBy('created_at', 'desc').orderBy('id', 'desc') as S;
 }
 

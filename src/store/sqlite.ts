@@ -14,6 +14,8 @@ import {
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
 import type { PoolStats } from './postgres.js';
+import { characters } from '../domain/text.js';
+import { gramOf } from './rows.js';
 import { type NameIndex, SqlUserStore } from './sql-store.js';
 import { readerKysely, SQLITE_READER_DEFAULTS, SqliteReaderPool } from './sqlite-readers.js';
 
@@ -126,7 +128,7 @@ export async function openSqliteStore(path: string, options: SqliteOptions = {})
       rowLocks: false,
       // better-sqlite3 cannot interrupt a statement; the deadline is checked before each call starts.
       isStatementTimeout: () => false,
-      nameIndex: TRIGRAM_INDEX,
+      nameIndex: NAME_INDEXES,
     },
     pool && { db: readerKysely(pool), close: () => pool.close() },
   );
@@ -134,18 +136,22 @@ export async function openSqliteStore(path: string, options: SqliteOptions = {})
 }
 
 /**
- * The FTS5 trigram index of names (migration 0005): a key of three characters or more, quoted as
- * one phrase, matches the names holding its trigrams in a row, which is exactly the names holding
- * the key as a substring.
+ * The name indexes of migrations 0005 and 0007, both FTS5. A key of three characters or more,
+ * quoted as one phrase, matches in the trigram index the names holding its trigrams in a row: the
+ * names holding the key. A shorter key is one word of the gram index (rows.ts `nameGrams`).
  */
-const TRIGRAM_INDEX: NameIndex = {
-  minLength: 3,
-  matching: (key) => sql<boolean>`seq in (select rowid from users_search where users_search match ${phrase(key)})`,
-  async count(db, key, upTo) {
-    const { rows } = await sql<{ n: number }>`select count(*) as n from
-      (select 1 from users_search where users_search match ${phrase(key)} limit ${upTo})`.execute(db);
-    return Number(rows[0]!.n);
+const NAME_INDEXES: NameIndex = {
+  lookup(key) {
+    const [table, term] = characters(key) >= 3 ? ['users_search', phrase(key)] : ['users_grams', phrase(gramOf(key))];
+    const matches = sql`select rowid from ${sql.table(table)} where ${sql.table(table)} match ${term}`;
+    return {
+      matching: sql<boolean>`seq in (${matches})`,
+      async count(db, upTo) {
+        const { rows } = await sql<{ n: number }>`select count(*) as n from (${matches} limit ${upTo})`.execute(db);
+        return Number(rows[0]!.n);
+      },
+    };
   },
 };
 
-const phrase = (key: string) => `"${key.replaceAll('"', '""')}"`;
+const phrase = (text: string) => `"${text.replaceAll('"', '""')}"`;

@@ -51,7 +51,8 @@ function overviewSection(r: BenchResults): Section {
         'Seconds are the wall time of each growth step, opening and closing the database included.',
       `The seeded names are the demo seed's ("Ada Lovelace", "Alan Turing"…): the filter "${hit}" matches one ` +
         `user in twenty, "${miss}" and "${shortMiss}" match none. "${shortMiss}" has two characters, too few ` +
-        'for a trigram index, so it is measured apart.',
+        'for a trigram index (the store looks such filters up in its index of one- and two-character grams), ' +
+        'so it is measured apart.',
       `Each call is timed one request after another on one kept-alive HTTP/1.1 connection to our REST server ` +
         `(pinned as in every scenario): ${requests} timed requests after ${warmup} warm-up, but at most ` +
         `${budgetS} s of timing per call, so a slow read at a large size is timed fewer times (the count is ` +

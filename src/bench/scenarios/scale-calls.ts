@@ -78,7 +78,7 @@ export const SCALE_CALL_PLAN: Record<ScaleCallId, ScaleCall> = {
     total: 'none',
   },
   'filter-miss-short': {
-    label: `2-character filter miss "${shortMiss}", first page with total (too short for a trigram index)`,
+    label: `2-character filter miss "${shortMiss}", first page with total (too short for trigrams: the gram index)`,
     path: () => list({ filter: shortMiss, page: 1, limit: SCALE_PAGE }),
     total: 'none',
   },

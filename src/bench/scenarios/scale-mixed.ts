@@ -20,7 +20,8 @@ const GET_USER = SERVER_PLANS[0]!.targets.find((t) => t.id === 'ours-rest-h1-get
 
 /**
  * What the looping client asks for, in turn, each a first page with its total: a hit, a miss, and a
- * two-character miss, which no trigram index serves (a caller may type one; it is the worst case).
+ * two-character miss, which no trigram index serves (the store's gram index does; before it, a
+ * caller typing one read the whole table).
  */
 export const LOOPED_LISTS = [
   'filter-hit-total',

@@ -106,7 +106,8 @@ const migrations: Record<string, Migration> = {
   },
   '0007_name_grams': {
     // Filters of one or two characters, which a trigram index cannot look up, looked up in an index
-    // of each name's one- and two-character substrings (rows.ts `nameGrams`).
+    // of each name's one- and two-character substrings (rows.ts `nameGrams`, which writes them from
+    // then on: should its words ever change, a new migration recomputes them, as this one computes them).
     async up(db: Kysely<any>) {
       await db.schema
         .alterTable('users')

@@ -99,11 +99,11 @@ describe(`search and totals on ${ENGINE}`, () => {
     ].filter((f) => f.trim() !== '');
     // Small bounds push filters down each path of the strategy: the walk, the index, the longer walk.
     const strategies = [
-      { walkRows: 1000, walkToSortCost: 0.1, walkMargin: 4 },
-      { walkRows: 2, walkToSortCost: 100, walkMargin: 4 },
-      { walkRows: 2, walkToSortCost: 0.001, walkMargin: 1 },
+      { walkRows: 1000, walkToSortCost: 0.1, walkMargin: 4, sortableMax: 10_000 },
+      { walkRows: 2, walkToSortCost: 100, walkMargin: 4, sortableMax: 10_000 },
+      { walkRows: 2, walkToSortCost: 0.001, walkMargin: 1, sortableMax: 10_000 },
       // Below 1, the longer walk often falls short too, and the page comes from the index after all.
-      { walkRows: 2, walkToSortCost: 0.01, walkMargin: 0.01 },
+      { walkRows: 2, walkToSortCost: 0.01, walkMargin: 0.01, sortableMax: 3 },
     ];
     for (const bounds of strategies) {
       await withBounds(bounds, async () => {

@@ -121,11 +121,13 @@ export async function openApp(
 ): Promise<App> {
   const telemetry = await openTelemetry(config, logger);
   const { metrics } = telemetry;
+  const waits = metrics?.connectionWait.labels(poolName(config.db));
   const opened = await openStore(config.db, {
     poolSize: config.dbPoolSize,
     ...(config.sqliteReaders !== undefined ? { readers: config.sqliteReaders } : {}),
     onPoolError: (error) => logger.warn({ err: error }, 'a pooled database connection failed; it will be replaced'),
     ...(metrics ? { onWriteLockWait: (seconds: number) => metrics.sqliteWriteLockWait.observe(seconds) } : {}),
+    ...(waits ? { onConnectionWait: (seconds: number) => waits.observe(seconds) } : {}),
   });
   const { listenForCommits } = opened;
   const store = metrics ? timedStore(opened.store, metrics.dbOperations(opened.system)) : opened.store;

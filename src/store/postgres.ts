@@ -125,6 +125,8 @@ export interface PostgresStore {
 
 export interface PostgresOptions {
   poolSize?: number;
+  /** How long each operation waited for a pooled connection (seconds), for metrics. */
+  onConnectionWait?: (seconds: number) => void;
   /**
    * A pooled connection failed (the server restarted, a backend was terminated). The pool drops it
    * and opens another when needed; the call using it, if any, ends UNAVAILABLE.
@@ -169,7 +171,18 @@ export async function currentSchema(db: Kysely<Database>): Promise<string> {
 /** Opens a pool on `url` and applies pending migrations. */
 export async function openPostgresStore(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
   const pool = postgresPool(url, options);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const { onConnectionWait } = options;
+  // Kysely takes a connection per query or transaction through `connect`: timing it times the wait.
+  const timedPool = {
+    async connect() {
+      const start = performance.now();
+      const client = await pool.connect();
+      onConnectionWait?.((performance.now() - start) / 1000);
+      return client;
+    },
+    end: () => pool.end(),
+  };
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: timedPool }) });
   let schema: string;
   try {
     schema = await currentSchema(db);

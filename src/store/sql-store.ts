@@ -31,6 +31,8 @@ export const FILTERED_PAGE = {
   walkToSortCost: 0.1,
   /** How much further than the matches' density predicts the second walk may go. */
   walkMargin: 4,
+  /** The most matches taken by id (each id a bound parameter: within both engines' limits). */
+  sortableMax: 10_000,
 };
 
 /**
@@ -244,18 +246,34 @@ export class SqlUserStore implements UserStore, ChangeLog {
     if (walked.length === limit) return walked;
     const users = await this.userCount(db);
     const wanted = offset + limit;
-    const sortable = Math.ceil(Math.sqrt(users * wanted * FILTERED_PAGE.walkToSortCost));
+    const sortable = Math.min(
+      FILTERED_PAGE.sortableMax,
+      Math.ceil(Math.sqrt(users * wanted * FILTERED_PAGE.walkToSortCost)),
+    );
     const matches = await lookup.count(db, sortable + 1);
-    if (matches > sortable) {
-      // `matches` stopped counting at `sortable`, so this overestimates how far the page is: the
-      // walk is a bound, and it ends as soon as the page is full.
-      const further = await walk(Math.ceil((FILTERED_PAGE.walkMargin * wanted * users) / matches));
-      if (further.length === limit) return further;
+    if (matches === 0) return [];
+    const fromIndex = listed(this.after(db.selectFrom('users').select(USER_COLUMNS), after));
+    if (matches <= sortable) {
+      // Few: their ids first, then the page among them. Asked in one statement with its order and
+      // limit, a planner that misjudges how many match (PostgreSQL has no statistics for words in
+      // a string) may walk the whole listing looking for them instead.
+      const ids = await this.after(db.selectFrom('users').select('id'), after).where(lookup.matching).execute();
+      if (ids.length === 0) return [];
+      return fromIndex
+        .where(
+          'id',
+          'in',
+          ids.map((row) => row.id),
+        )
+        .limit(limit)
+        .offset(offset)
+        .execute();
     }
-    return listed(this.after(db.selectFrom('users').select(USER_COLUMNS), after).where(lookup.matching))
-      .limit(limit)
-      .offset(offset)
-      .execute();
+    // `matches` stopped counting at `sortable`, so this overestimates how far the page is: the
+    // walk is a bound, and it ends as soon as the page is full.
+    const further = await walk(Math.ceil((FILTERED_PAGE.walkMargin * wanted * users) / matches));
+    if (further.length === limit) return further;
+    return fromIndex.where(lookup.matching).limit(limit).offset(offset).execute();
   }
 
   async listUsersByOffset(query: OffsetQuery, limits?: CallContext): Promise<CountedPage> {
@@ -342,9 +360,13 @@ export class SqlUserStore implements UserStore, ChangeLog {
     return Number(user_count);
   }
 
-  private after<S extends SelectQueryBuilder<Database, 'users', UserRow>>(select: S, after: Cursor | undefined): S {
+  /** Only users after the cursor in listing order, when there is one. */
+  private after<O>(
+    select: SelectQueryBuilder<Database, 'users', O>,
+    after: Cursor | undefined,
+  ): SelectQueryBuilder<Database, 'users', O> {
     if (!after) return select;
-    return select.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id))) as S;
+    return select.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));
   }
 }
 

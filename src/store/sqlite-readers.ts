@@ -37,7 +37,11 @@ export class SqliteReaderPool implements PoolStats {
   private readonly waiting: ((reader: Reader) => void)[] = [];
   private readonly readers: Reader[];
 
-  constructor(path: string, size: number) {
+  constructor(
+    path: string,
+    size: number,
+    private readonly onWait?: (seconds: number) => void,
+  ) {
     this.max = size;
     const setup: ReaderSetup = {
       path,
@@ -53,11 +57,17 @@ export class SqliteReaderPool implements PoolStats {
   pending = () => this.waiting.length;
 
   /** A free reader, waiting for one if all are busy; OVERLOADED when too many already wait. */
-  acquire(): Promise<Reader> {
-    const reader = this.idleReaders.pop();
-    if (reader) return Promise.resolve(reader);
-    if (this.waiting.length >= this.max * SQLITE_READER_DEFAULTS.queuePerReader) return Promise.reject(overloaded(1));
-    return new Promise((resolve) => this.waiting.push(resolve));
+  async acquire(): Promise<Reader> {
+    const idle = this.idleReaders.pop();
+    if (idle) {
+      this.onWait?.(0);
+      return idle;
+    }
+    if (this.waiting.length >= this.max * SQLITE_READER_DEFAULTS.queuePerReader) throw overloaded(1);
+    const start = performance.now();
+    const reader = await new Promise<Reader>((resolve) => this.waiting.push(resolve));
+    this.onWait?.((performance.now() - start) / 1000);
+    return reader;
   }
 
   release(reader: Reader): void {

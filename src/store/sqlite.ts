@@ -24,6 +24,8 @@ export interface SqliteOptions {
   busyTimeoutMs?: number;
   /** How long each write transaction waited for the write lock (seconds), for metrics. */
   onWriteLockWait?: (seconds: number) => void;
+  /** How long each long read waited for a reader thread (seconds), for metrics. */
+  onConnectionWait?: (seconds: number) => void;
   /** Reader threads for long reads (SQLITE_READER_DEFAULTS.readers); 0, or an in-memory database, reads on the main thread. */
   readers?: number;
 }
@@ -118,7 +120,8 @@ export async function openSqliteStore(path: string, options: SqliteOptions = {})
   const code = (error: unknown) => String((error as { code?: unknown })?.code);
   const readers = options.readers ?? SQLITE_READER_DEFAULTS.readers;
   // Migrated first: the readers' read-only connections open the file as the migrations left it.
-  const pool = path !== ':memory:' && readers > 0 ? new SqliteReaderPool(path, readers) : undefined;
+  const pool =
+    path !== ':memory:' && readers > 0 ? new SqliteReaderPool(path, readers, options.onConnectionWait) : undefined;
   const store = new SqlUserStore(
     db,
     {

@@ -80,6 +80,14 @@ export class Metrics {
     this.registry,
   );
 
+  readonly connectionWait = new FastHistogram(
+    'db_client_connection_wait_time_seconds',
+    'Time an operation waited for a connection of the pool (PostgreSQL) or a reader thread (SQLite).',
+    ['pool_name'],
+    DURATION_BUCKETS,
+    this.registry,
+  );
+
   readonly sqliteWriteLockWait: Series = new FastHistogram(
     'twinapi_sqlite_write_lock_wait_seconds',
     'Time a SQLite write transaction waited for the write lock (BEGIN IMMEDIATE; another process held it).',

@@ -147,21 +147,31 @@ async function forEachUser<R extends { id: string }>(
   }
 }
 
-/** SQLite: an FTS5 table of the grams (unicode61 keeps each gram one word), kept in step like users_search. */
+/** SQLite: an FTS5 table of the grams (unicode61 keeps each gram one word; a lookup is of one word, so no positions). */
 async function sqliteGramIndex(db: Kysely<any>): Promise<void> {
-  await sql`create virtual table users_grams using fts5(
-    name_grams, content = 'users', content_rowid = 'seq', tokenize = 'unicode61', detail = none
-  )`.execute(db);
-  await sql`insert into users_grams (users_grams) values ('rebuild')`.execute(db);
-  await sql`create trigger users_grams_insert after insert on users begin
-    insert into users_grams (rowid, name_grams) values (new.seq, new.name_grams);
+  await sqliteTextIndex(db, 'users_grams', 'name_grams', `tokenize = 'unicode61', detail = none`);
+}
+
+/**
+ * An external-content FTS5 table `table` over `users.column`, pointing at rows by `seq`, filled
+ * from the rows there are and kept in step by triggers (FTS5's documented pattern).
+ */
+async function sqliteTextIndex(db: Kysely<any>, table: string, column: string, options: string): Promise<void> {
+  const [t, c] = [sql.id(table), sql.id(column)];
+  await sql`create virtual table ${t} using fts5(${c}, content = 'users', content_rowid = 'seq', ${sql.raw(options)})`.execute(
+    db,
+  );
+  await sql`insert into ${t} (${t}) values ('rebuild')`.execute(db);
+  const trigger = (event: string) => sql.id(`${table}_${event}`);
+  await sql`create trigger ${trigger('insert')} after insert on users begin
+    insert into ${t} (rowid, ${c}) values (new.seq, new.${c});
   end`.execute(db);
-  await sql`create trigger users_grams_delete after delete on users begin
-    insert into users_grams (users_grams, rowid, name_grams) values ('delete', old.seq, old.name_grams);
+  await sql`create trigger ${trigger('delete')} after delete on users begin
+    insert into ${t} (${t}, rowid, ${c}) values ('delete', old.seq, old.${c});
   end`.execute(db);
-  await sql`create trigger users_grams_update after update of name_grams on users begin
-    insert into users_grams (users_grams, rowid, name_grams) values ('delete', old.seq, old.name_grams);
-    insert into users_grams (rowid, name_grams) values (new.seq, new.name_grams);
+  await sql`create trigger ${trigger('update')} after update of ${c} on users begin
+    insert into ${t} (${t}, rowid, ${c}) values ('delete', old.seq, old.${c});
+    insert into ${t} (rowid, ${c}) values (new.seq, new.${c});
   end`.execute(db);
 }
 
@@ -198,20 +208,7 @@ async function sqliteNameSearch(db: Kysely<any>): Promise<void> {
   await sql`drop table users`.execute(db);
   await sql`alter table users_next rename to users`.execute(db);
   await db.schema.createIndex('users_listing').on('users').columns(['created_at desc', 'id desc']).execute();
-  await sql`create virtual table users_search using fts5(
-    name_key, content = 'users', content_rowid = 'seq', tokenize = 'trigram case_sensitive 1'
-  )`.execute(db);
-  await sql`insert into users_search (users_search) values ('rebuild')`.execute(db);
-  await sql`create trigger users_search_insert after insert on users begin
-    insert into users_search (rowid, name_key) values (new.seq, new.name_key);
-  end`.execute(db);
-  await sql`create trigger users_search_delete after delete on users begin
-    insert into users_search (users_search, rowid, name_key) values ('delete', old.seq, old.name_key);
-  end`.execute(db);
-  await sql`create trigger users_search_update after update of name_key on users begin
-    insert into users_search (users_search, rowid, name_key) values ('delete', old.seq, old.name_key);
-    insert into users_search (rowid, name_key) values (new.seq, new.name_key);
-  end`.execute(db);
+  await sqliteTextIndex(db, 'users_search', 'name_key', `tokenize = 'trigram case_sensitive 1'`);
 }
 
 /**

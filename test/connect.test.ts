@@ -334,9 +334,10 @@ describe('watches over Connect', () => {
       async () => valueOf(await scrape(own.metricsUrl), 'twinapi_watch_streams', { protocol: 'connect' }) === 1,
       'the watch to be counted',
     );
-    const ending = take(stream, 1, 5000);
+    // Caught from the start: the stream may fail while close is still running.
+    const ending = thrown(take(stream, 1, 5000));
     await own.close();
-    const error = await thrown(ending);
+    const error = await ending;
     assert.ok(error instanceof ConnectError, String(error));
     assert.equal(error.code, 14, 'UNAVAILABLE: resumable');
   });

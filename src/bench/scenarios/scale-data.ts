@@ -9,7 +9,6 @@ import { redactedDb } from '../../app/config.js';
 import { createLogger } from '../../app/logger.js';
 import { seed } from '../../app/seed.js';
 import { LIMITS, type User } from '../../domain/user.js';
-import { isPostgresUrl } from '../../store/postgres.js';
 
 export type ScaleEngine = 'sqlite' | 'postgresql';
 
@@ -85,7 +84,7 @@ export class TableGrower {
   private readonly middles = new Map<number, { user: User; token: string }>();
 
   constructor(
-    private readonly db: string,
+    private readonly database: ScaleDatabase,
     private readonly sizes: readonly number[],
   ) {}
 
@@ -93,7 +92,7 @@ export class TableGrower {
     const started = performance.now();
     const added = size - this.count;
     // The app as `serve` opens it (its migrations included), silent: the write path is what is timed.
-    const app = await openApp({ db: this.db, eventRetention: 100_000 }, createLogger('silent', false));
+    const app = await openApp({ db: this.database.db, eventRetention: 100_000 }, createLogger('silent', false));
     try {
       for (const stop of this.stopsUpTo(size)) {
         await seed(app.service, stop - this.count, LIMITS.batchMax);
@@ -109,7 +108,7 @@ export class TableGrower {
     // whole listing) and merges the GIN indexes' pending lists (until then every search also reads
     // them: 2.5 ms against 0.1 ms for a miss at 100,000 users). Measure what a running database
     // has: do the same now (timed with the growth).
-    if (isPostgresUrl(this.db)) await onPostgres(this.db, 'vacuum analyze users');
+    if (this.database.engine === 'postgresql') await onPostgres(this.database.db, 'vacuum analyze users');
     const middle = this.middles.get(halfWay(size))!;
     return {
       size,

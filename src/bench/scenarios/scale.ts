@@ -89,7 +89,7 @@ export async function runScale(settings: ScaleSettings, progress: Progress): Pro
       const made = await createScaleDatabase(spec, settings.dir);
       database = made.label;
       try {
-        const grower = new TableGrower(made.db, settings.sizes);
+        const grower = new TableGrower(made, settings.sizes);
         for (const size of settings.sizes) {
           steps.step(`scale ${engine}: growing to ${size.toLocaleString('en-US')} users`);
           const table = await grower.growTo(size);

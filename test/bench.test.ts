@@ -40,6 +40,10 @@ describe('twinapi bench', () => {
       }
       assert.deepEqual(results.cost!.failures, []);
       assert.deepEqual(results.cost!.comparisons.map((c) => `${c.setting} ${c.target.id}`).sort(), [
+        'access log ours-grpc-get',
+        'access log ours-rest-h1-get',
+        'all three ours-grpc-get',
+        'all three ours-rest-h1-get',
         'auth ours-grpc-get',
         'auth ours-rest-h1-get',
         'metrics ours-grpc-get',
@@ -66,7 +70,7 @@ describe('twinapi bench', () => {
       for (const heading of [
         '## Targets',
         '## Scaling',
-        '## What auth and metrics cost GetUser',
+        '## What auth, metrics and the access log cost GetUser',
         '## Five ways to call the same service',
         '## Claims of the original design vs measured here',
         '## Decision guide',

@@ -29,6 +29,8 @@ export interface OursSettings {
   workers?: number;
   /** Metrics recorded (and served on a free port); on unless false, as `serve` runs. */
   metrics?: boolean;
+  /** One log line per call; off unless true (the README advises it off under load). */
+  accessLog?: boolean;
 }
 
 export const oursSettings = (

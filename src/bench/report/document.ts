@@ -292,9 +292,9 @@ function costSection(r: BenchResults): Section | undefined {
   for (const failure of cost.failures)
     rows.push([failure.setting, failure.target.label, '', 'failed', failure.error, '']);
   return {
-    title: 'What auth and metrics cost GetUser',
+    title: 'What auth, metrics and the access log cost GetUser',
     paragraphs: [
-      'Our server as it ships against the same server with one setting off, both running at once on the ' +
+      'Our server with a setting on against the same server with it off, both running at once on the ' +
         'server core, loaded in alternation (on, off, on, off…) with the same requests. The cost is the median ' +
         'over the pairs of 1 − on/off of neighbouring runs, with the range over the pairs: a range that ' +
         "spans 0 means this machine's noise is larger than the cost.",

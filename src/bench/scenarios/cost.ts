@@ -13,19 +13,42 @@ import { type Spread, spread } from '../stats.js';
 import { checkedTarget, loadSpecFor, SERVER_PLANS, type UnaryTarget } from './unary.js';
 import type { DriverName } from '../load/drivers.js';
 
-/** The settings measured, each with the value that turns it off. */
+/**
+ * The settings measured: each the lab's `ours` server changed by `on` (the lab keeps the access log
+ * off elsewhere) against the same changed by `off`. The last is everything `serve` ships on at once
+ * against none of it: what the issue's target (≤ 10% together) is read from.
+ */
 export const COST_SETTINGS = [
   {
     setting: 'auth',
     what: 'access control: a bearer token verified on every call (once, then cached until it expires)',
+    on: {},
     off: { auth: 'none' },
   },
   {
     setting: 'metrics',
     what: 'metrics: a duration histogram per call and per store operation (nothing scrapes during the runs)',
+    on: {},
     off: { metrics: false },
   },
-] as const satisfies readonly { setting: string; what: string; off: Partial<OursSettings> }[];
+  {
+    setting: 'access log',
+    what: "access log: one JSON line per call (the lab sends the server's output to /dev/null: the line is built and written, no disk is waited for)",
+    on: { accessLog: true },
+    off: {},
+  },
+  {
+    setting: 'all three',
+    what: 'auth, metrics and the access log together, as `serve` ships them, against none of them',
+    on: { accessLog: true },
+    off: { auth: 'none', metrics: false },
+  },
+] as const satisfies readonly {
+  setting: string;
+  what: string;
+  on: Partial<OursSettings>;
+  off: Partial<OursSettings>;
+}[];
 
 /** GetUser over gRPC and over REST/1.1, as the unary scenario names them. */
 const TARGETS: UnaryTarget[] = SERVER_PLANS[0]!.targets.filter(
@@ -64,12 +87,12 @@ export const costSteps = (settings: CostSettings) => COST_SETTINGS.length * TARG
 
 export async function runCost(data: BenchData, settings: CostSettings, progress: Progress): Promise<CostResults> {
   const results: CostResults = { comparisons: [], failures: [] };
-  for (const { setting, what, off } of COST_SETTINGS) {
+  for (const { setting, what, on, off } of COST_SETTINGS) {
     const cores = settings.pinning.serverCores;
     const servers: LaunchedServer[] = [];
     try {
-      servers.push(await launchServer('ours', oursSettings(data), cores));
-      servers.push(await launchServer('ours', oursSettings(data, off), cores));
+      servers.push(await launchServer('ours', oursSettings(data, on), cores));
+      servers.push(await launchServer('ours', oursSettings(data, { ...on, ...off }), cores));
       const [shipped, without] = servers as [LaunchedServer, LaunchedServer];
       for (const target of TARGETS) {
         const load = (server: LaunchedServer) => ({

@@ -1,5 +1,5 @@
 // twinapi itself, as `twinapi serve` runs it (default settings, info logging, metrics on), on loopback
-// ports; the access log is off, as the README advises under load (its cost is one write per call).
+// ports; the access log is off unless asked, as the README advises under load (its cost is one write per call).
 // With `workers` above 1 it is the primary of a node cluster, as `serve --workers N` is.
 import cluster from 'node:cluster';
 import { openApp, startServers } from '../../app/app.js';
@@ -12,7 +12,15 @@ import type { RestServer } from '../../rest/server.js';
 import type { OursSettings } from '../fixtures.js';
 import { announce, type ServerPorts, serverSettings } from './entry.js';
 
-const { db, http2, workers = 1, jwtSecret, auth = 'jwt', metrics = true } = serverSettings<OursSettings>();
+const {
+  db,
+  http2,
+  workers = 1,
+  jwtSecret,
+  auth = 'jwt',
+  metrics = true,
+  accessLog = false,
+} = serverSettings<OursSettings>();
 const config = loadConfig(
   {
     db,
@@ -24,7 +32,7 @@ const config = loadConfig(
     'jwt-secret': jwtSecret,
     auth,
     'metrics-port': metrics ? String(await freePort()) : '0',
-    'access-log': 'false',
+    'access-log': String(accessLog),
   },
   {},
 );

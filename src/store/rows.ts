@@ -10,11 +10,12 @@ import {
 import type { UserEventsTable, UsersTable } from './schema.js';
 
 export function userToRow(user: User): UsersTable {
+  const nameKey = searchKey(user.name);
   return {
     id: user.id,
     name: user.name,
-    name_key: searchKey(user.name),
-    name_grams: nameGrams(searchKey(user.name)),
+    name_key: nameKey,
+    name_grams: nameGrams(nameKey),
     email: user.email,
     email_key: searchKey(user.email),
     role: user.role,
@@ -76,19 +77,22 @@ function loggedRow(user: User): UserRow {
  * whole: what the gram index looks up the filters too short for a trigram index in.
  */
 export function nameGrams(key: string): string {
-  const points = Array.from(key, (c) => c.codePointAt(0)!.toString(16));
+  const points = codePoints(key);
   const grams = new Set<string>();
   points.forEach((point, i) => {
-    grams.add(`g${point}`);
-    if (i + 1 < points.length) grams.add(`g${point}x${points[i + 1]}`);
+    grams.add(gram([point]));
+    if (i + 1 < points.length) grams.add(gram([point, points[i + 1]!]));
   });
   return [...grams].join(' ');
 }
 
 /** The word `nameGrams` writes for `key`, a search key of one or two characters. */
 export function gramOf(key: string): string {
-  return `g${Array.from(key, (c) => c.codePointAt(0)!.toString(16)).join('x')}`;
+  return gram(codePoints(key));
 }
+
+const codePoints = (text: string) => Array.from(text, (c) => c.codePointAt(0)!.toString(16));
+const gram = (points: readonly string[]) => `g${points.join('x')}`;
 
 export function rowToEvent(row: UserEventsTable): UserEvent {
   return {

@@ -5,6 +5,7 @@ import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
+import { cachingStatements } from './sqlite-statements.js';
 
 export interface ReaderSetup {
   path: string;
@@ -25,28 +26,18 @@ const setup = workerData as ReaderSetup;
 lowerOwnPriority(setup.niceness);
 const sqlite = new SQLite(setup.path, { readonly: true, fileMustExist: true });
 sqlite.pragma('busy_timeout = 5000');
-const statements = new Map<string, SQLite.Statement>();
+const statements = cachingStatements(sqlite, setup.statementCacheSize);
 
 parentPort!.on('message', ({ id, sql, parameters }: ReadRequest) => {
   let reply: ReadReply;
   try {
-    reply = { id, rows: statement(sql).all(...parameters) };
+    reply = { id, rows: statements.prepare(sql).all(parameters) };
   } catch (error) {
     const { message, code } = error as { message: string; code?: unknown };
     reply = { id, error: { message, ...(typeof code === 'string' ? { code } : {}) } };
   }
   parentPort!.postMessage(reply);
 });
-
-function statement(sql: string): SQLite.Statement {
-  let prepared = statements.get(sql);
-  if (!prepared) {
-    prepared = sqlite.prepare(sql);
-    statements.set(sql, prepared);
-    if (statements.size > setup.statementCacheSize) statements.delete(statements.keys().next().value!);
-  }
-  return prepared;
-}
 
 /**
  * Linux schedules threads one by one: setpriority on this thread's id (from /proc/thread-self)

@@ -18,6 +18,7 @@ import { characters } from '../domain/text.js';
 import { gramOf } from './rows.js';
 import { type NameIndex, SqlUserStore } from './sql-store.js';
 import { readerKysely, SQLITE_READER_DEFAULTS, SqliteReaderPool } from './sqlite-readers.js';
+import { cachingStatements } from './sqlite-statements.js';
 
 export interface SqliteOptions {
   /** How long a writer waits for another process's lock before failing. */
@@ -73,29 +74,6 @@ class ImmediateSqliteDialect extends SqliteDialect {
   override createDriver(): Driver {
     return new ImmediateSqliteDriver(this.sqlite, this.onWriteLockWait);
   }
-}
-
-/** Prepared statements kept per SQL text; the few distinct shapes of `in (…)` lists fit well within it. */
-export const STATEMENT_CACHE_SIZE = 256;
-
-/**
- * Kysely prepares every statement anew on each call, which costs more than
- * running a primary-key lookup; this keeps the most recently used ones
- * (better-sqlite3 runs them synchronously, so sharing one is safe).
- */
-function cachingStatements(sqlite: SQLite.Database, capacity = STATEMENT_CACHE_SIZE): SqliteDatabase {
-  const statements = new Map<string, SQLite.Statement>();
-  return {
-    close: () => sqlite.close(),
-    prepare(sql) {
-      let statement = statements.get(sql);
-      if (statement) statements.delete(sql);
-      else statement = sqlite.prepare(sql);
-      statements.set(sql, statement);
-      if (statements.size > capacity) statements.delete(statements.keys().next().value!);
-      return statement;
-    },
-  };
 }
 
 export function sqliteKysely(sqlite: SQLite.Database, onWriteLockWait?: (seconds: number) => void): Kysely<Database> {

@@ -64,6 +64,7 @@ export async function startServers(
       maxConnectionAgeGraceMs: config.grpcMaxConnectionAgeGraceMs,
       maxSessionMemoryMiB: config.grpcMaxSessionMemoryMib,
       reflection: config.grpcReflection,
+      engine: config.grpcEngine,
       gate,
       tls,
       telemetry,

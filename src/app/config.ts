@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { SERVICE_DEFAULTS } from '../domain/user-service.js';
 import { CHANGE_FEED_DEFAULTS } from '../events/change-feed.js';
-import { GRPC_DEFAULTS } from '../grpc/server.js';
+import { GRPC_DEFAULTS, GRPC_ENGINES, type GrpcEngineName } from '../grpc/server.js';
 import { REST_DEFAULTS } from '../rest/server.js';
 import { POSTGRES_DEFAULTS } from '../store/postgres.js';
 import { SQLITE_READER_DEFAULTS } from '../store/sqlite-readers.js';
@@ -35,6 +35,7 @@ export interface Config {
   grpcMaxConnectionAgeGraceMs: number;
   grpcMaxSessionMemoryMib: number;
   grpcReflection: boolean;
+  grpcEngine: GrpcEngineName;
   restBodyLimitBytes: number;
   restHttp2: boolean;
   restRequestTimeoutMs: number;
@@ -166,6 +167,7 @@ const SETTINGS = {
     default: String(GRPC_DEFAULTS.reflection),
     parse: boolean,
   },
+  grpcEngine: { flag: 'grpc-engine', env: 'GRPC_ENGINE', default: GRPC_DEFAULTS.engine, parse: oneOf(...GRPC_ENGINES) },
 
   restBodyLimitBytes: {
     flag: 'rest-body-limit-bytes',

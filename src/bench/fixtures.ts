@@ -1,3 +1,4 @@
+import type { GrpcEngineName } from '../grpc/server.js';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { issueToken } from '../access/tokens.js';
@@ -31,6 +32,8 @@ export interface OursSettings {
   metrics?: boolean;
   /** One log line per call; off unless true (the README advises it off under load). */
   accessLog?: boolean;
+  /** What serves gRPC (`--grpc-engine`); grpc-js unless said. */
+  grpcEngine?: GrpcEngineName;
 }
 
 export const oursSettings = (

@@ -139,7 +139,7 @@ const REFLECTION_SERVICES = [v1.ServerReflectionDefinition, v1alpha.ServerReflec
 export const REFLECTION_SERVICE_NAMES = REFLECTION_SERVICES.map((d) => d.fullName);
 
 /** Serves reflection v1 and v1alpha on `server`; `services` are the services it lists (reflection's own included). */
-export function addReflection(server: Server, services: readonly string[]): void {
+export function addReflection(server: Pick<Server, 'addService'>, services: readonly string[]): void {
   const files = readDescriptorSet(Buffer.from(FILE_DESCRIPTOR_SET, 'base64'));
   const declared = new Set(files.flatMap((f) => f.services));
   const missing = services.filter((s) => !declared.has(s));

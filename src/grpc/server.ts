@@ -1,5 +1,12 @@
 import { once } from 'node:events';
-import { type ChannelOptions, Server, ServerCredentials, setLogger } from '@grpc/grpc-js';
+import {
+  type ChannelOptions,
+  Server,
+  ServerCredentials,
+  type ServiceDefinition,
+  setLogger,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { DomainError, ErrorCode } from '../domain/errors.js';
@@ -10,9 +17,16 @@ import { USER_SERVICE_NAME, userServiceDefinition } from './definition.js';
 import { userServiceHandlers } from './handlers.js';
 import { addReflection, REFLECTION_SERVICE_NAMES } from './reflection.js';
 import type { CallTelemetry } from '../telemetry/calls.js';
-import { type ObservedCalls, telemetryInterceptor } from './telemetry.js';
+import { Http2Engine } from './http2/engine.js';
+import { type ObservedCalls, observeCall, telemetryInterceptor } from './telemetry.js';
+
+/** The implementations that serve gRPC: grpc-js, or the lean one on node:http2 (src/grpc/http2). */
+export const GRPC_ENGINES = ['grpc-js', 'http2'] as const;
+export type GrpcEngineName = (typeof GRPC_ENGINES)[number];
 
 export interface GrpcServerOptions {
+  /** Which implementation serves the calls; both run the same handlers. */
+  engine: GrpcEngineName;
   host: string;
   port: number;
   /** Ping an idle client after this long, to find dead connections. */
@@ -46,6 +60,7 @@ export interface TlsFiles {
 }
 
 export const GRPC_DEFAULTS: Omit<GrpcServerOptions, 'host' | 'port' | 'gate' | 'telemetry'> = {
+  engine: 'grpc-js',
   keepaliveTimeMs: 60_000,
   keepaliveTimeoutMs: 20_000,
   maxConcurrentStreams: 1000,
@@ -119,18 +134,51 @@ function useLoggerForGrpcJs(logger: Logger): void {
   });
 }
 
+/** What the server needs of an engine: services in, a port, and the two ways to stop. */
+interface Engine {
+  addService(service: ServiceDefinition, implementation: UntypedServiceImplementation): void;
+  listen(host: string, port: number): Promise<number>;
+  /** Stops taking calls, lets those in progress finish, then calls back. */
+  tryShutdown(callback: () => void): void;
+  forceShutdown(): void;
+}
+
+function grpcJsEngine(settings: GrpcServerOptions, observed: ObservedCalls, logger: Logger): Engine {
+  useLoggerForGrpcJs(logger);
+  const server = new Server({
+    ...channelOptions(settings),
+    interceptors: settings.telemetry ? [telemetryInterceptor(settings.telemetry, observed)] : [],
+  });
+  return {
+    addService: (service, implementation) => server.addService(service, implementation),
+    listen: (host, port) =>
+      new Promise((resolve, reject) =>
+        server.bindAsync(`${host}:${port}`, serverCredentials(settings.tls), (error, bound) =>
+          error ? reject(error) : resolve(bound),
+        ),
+      ),
+    tryShutdown: (callback) => server.tryShutdown(() => callback()),
+    forceShutdown: () => server.forceShutdown(),
+  };
+}
+
+function http2Engine(settings: GrpcServerOptions, observed: ObservedCalls): Engine {
+  const { telemetry } = settings;
+  return new Http2Engine({
+    ...settings,
+    ...(telemetry && { observe: (method, metadata) => observeCall(telemetry, observed, method, metadata) }),
+  });
+}
+
 export async function startGrpcServer(
   service: UserService,
   options: Partial<GrpcServerOptions> & Pick<GrpcServerOptions, 'host' | 'port' | 'gate'>,
   logger: Logger,
 ): Promise<GrpcServer> {
   const settings: GrpcServerOptions = { ...GRPC_DEFAULTS, ...options };
-  useLoggerForGrpcJs(logger);
   const observed: ObservedCalls = new WeakMap();
-  const server = new Server({
-    ...channelOptions(settings),
-    interceptors: settings.telemetry ? [telemetryInterceptor(settings.telemetry, observed)] : [],
-  });
+  const server =
+    settings.engine === 'http2' ? http2Engine(settings, observed) : grpcJsEngine(settings, observed, logger);
   let eventsDelivered = 0;
   let shuttingDown = false;
   const open = new Set<AbortController>();
@@ -187,16 +235,13 @@ export async function startGrpcServer(
   );
 
   const health = new HealthImplementation({ '': 'SERVING', [USER_SERVICE_NAME]: 'SERVING' });
+  // grpc-health-check only calls addService, which both engines have.
   health.addToServer(server);
   if (settings.reflection) addReflection(server, [USER_SERVICE_NAME, HEALTH_SERVICE_NAME, ...REFLECTION_SERVICE_NAMES]);
 
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${settings.host}:${settings.port}`, serverCredentials(settings.tls), (error, bound) =>
-      error
-        ? reject(new Error(`gRPC cannot listen on ${settings.host}:${settings.port}: ${error.message}`))
-        : resolve(bound),
-    ),
-  );
+  const port = await server.listen(settings.host, settings.port).catch((error: Error) => {
+    throw new Error(`gRPC cannot listen on ${settings.host}:${settings.port}: ${error.message}`);
+  });
 
   return {
     name: 'grpc',

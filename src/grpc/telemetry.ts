@@ -1,12 +1,6 @@
 // Every gRPC call observed where grpc-js hands it over: a server interceptor sees each call of every
 // service (users, health, reflection), its metadata, the messages it sends and the status it ends with.
-import {
-  type Metadata,
-  type ServerInterceptingCallInterface,
-  type ServerInterceptor,
-  ServerInterceptingCall,
-  status,
-} from '@grpc/grpc-js';
+import { type Deadline, type Metadata, type ServerInterceptor, ServerInterceptingCall, status } from '@grpc/grpc-js';
 import type { CallTelemetry, ObservedCall } from '../telemetry/calls.js';
 import { acceptedRequestId, requestIdGenerator } from '../telemetry/trace-context.js';
 
@@ -18,10 +12,27 @@ export type ObservedCalls = WeakMap<Metadata, ObservedCall>;
 const first = (metadata: Metadata, key: string) => metadata.get(key)[0];
 
 /** A call that ended without a status of ours: its deadline passed, or the client cancelled it. */
-function endedByClient(call: ServerInterceptingCallInterface): string {
-  const deadline = call.getDeadline();
+export function endedByClient(deadline: Deadline): string {
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
   return Number.isFinite(ms) && Date.now() >= ms ? status[status.DEADLINE_EXCEEDED] : status[status.CANCELLED];
+}
+
+/** Begins observing a call as its metadata arrives (on either engine), under its trace and request id. */
+export function observeCall(
+  telemetry: CallTelemetry,
+  observedCalls: ObservedCalls,
+  method: string,
+  metadata: Metadata,
+): ObservedCall {
+  const observed = telemetry.begin(
+    { protocol: 'grpc', method },
+    {
+      traceparent: first(metadata, 'traceparent'),
+      requestId: acceptedRequestId(first(metadata, 'x-request-id')) ?? newRequestId(),
+    },
+  );
+  observedCalls.set(metadata, observed);
+  return observed;
 }
 
 export function telemetryInterceptor(telemetry: CallTelemetry, observedCalls: ObservedCalls): ServerInterceptor {
@@ -34,19 +45,12 @@ export function telemetryInterceptor(telemetry: CallTelemetry, observedCalls: Ob
       start(next) {
         next({
           onReceiveMetadata(metadata, pass) {
-            observed = telemetry.begin(
-              { protocol: 'grpc', method },
-              {
-                traceparent: first(metadata, 'traceparent'),
-                requestId: acceptedRequestId(first(metadata, 'x-request-id')) ?? newRequestId(),
-              },
-            );
-            observedCalls.set(metadata, observed);
+            observed = observeCall(telemetry, observedCalls, method, metadata);
             pass(metadata);
           },
           // Also heard after a status was sent; then `end` has already counted the call.
           onCancel() {
-            observed?.end(endedByClient(call), counting ? sent : undefined);
+            observed?.end(endedByClient(call.getDeadline()), counting ? sent : undefined);
           },
         });
       },

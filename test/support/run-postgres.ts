@@ -1,7 +1,7 @@
 // `npm run test:postgres`: the store and server suites again, on PostgreSQL (one schema per test file).
 // Without a reachable server it fails in CI (CI set) and skips elsewhere, saying how to enable it.
-import { spawnSync } from 'node:child_process';
 import { POSTGRES_URL, postgresUnreachable } from './engine.js';
+import { runSuites } from './run-suites.js';
 
 const SUITES = [
   'access',
@@ -29,9 +29,4 @@ if (problem) {
   process.stdout.write(`# SKIP the PostgreSQL run: ${problem}; to enable it, ${how}\n`);
   process.exit(0);
 }
-const files = SUITES.map((suite) => `test/${suite}.test.ts`);
-const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...files], {
-  stdio: 'inherit',
-  env: { ...process.env, TWINAPI_TEST_ENGINE: 'postgres' },
-});
-process.exit(run.status ?? 1);
+runSuites(SUITES, { TWINAPI_TEST_ENGINE: 'postgres' });

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { after } from 'node:test';
+import { GRPC_ENGINE } from './engine.js';
 import { TEST_JWT_SECRET } from './tokens.js';
 
 type LogLine = Record<string, unknown> & { msg?: string; server?: string; address?: string };
@@ -35,6 +36,8 @@ export function spawnServe(flags: Record<string, string>): SpawnedServe {
     '127.0.0.1',
     '--grpc-port',
     '0',
+    '--grpc-engine',
+    GRPC_ENGINE,
     '--rest-port',
     '0',
     '--log-level',

@@ -8,6 +8,7 @@ import type { GrpcServer } from '../../src/grpc/server.js';
 import { RestClient } from '../../src/rest/client.js';
 import type { RestServer, RestServerOptions } from '../../src/rest/server.js';
 import { testDatabase } from './databases.js';
+import { GRPC_ENGINE } from './engine.js';
 import { ADMIN_TOKEN, TEST_JWT_SECRET } from './tokens.js';
 
 export interface Stack {
@@ -46,9 +47,13 @@ export async function startStack(
       db: await testDatabase(),
       host: '127.0.0.1',
       'grpc-port': '0',
+      'grpc-engine': GRPC_ENGINE,
       'rest-port': '0',
       'log-level': 'silent',
       'jwt-secret': TEST_JWT_SECRET,
+      // Load shedding off unless a test asks (limits.test.ts): a suite's own setup (three stacks
+      // starting, a 1,200-user batch) can stall the loop past the limit and refuse the next calls.
+      'max-event-loop-delay-ms': '0',
       // Metrics off unless a test asks: 9464 is one port for every stack.
       'metrics-port': metricsPort,
       ...flags,

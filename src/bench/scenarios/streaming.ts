@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { UserClient } from '../../grpc/client.js';
+import { GRPC_DEFAULTS, GRPC_ENGINES, type GrpcEngineName } from '../../grpc/server.js';
 import { RestClient } from '../../rest/client.js';
 import type { UserJson } from '../../rest/representation.js';
 import { SseParser } from '../../rest/sse-parser.js';
@@ -18,6 +19,8 @@ export interface StreamingSettings {
 
 export interface ListAllMeasurement {
   protocol: 'grpc-stream' | 'rest-pages';
+  /** The gRPC engine that served it (REST: the server's, grpc-js). */
+  engine: GrpcEngineName;
   label: string;
   users: number;
   /** Milliseconds to receive every user: median and spread over the runs. */
@@ -27,6 +30,7 @@ export interface ListAllMeasurement {
 
 export interface FanOutMeasurement {
   protocol: 'grpc-watch' | 'sse';
+  engine: GrpcEngineName;
   label: string;
   subscribers: number;
   events: number;
@@ -46,7 +50,8 @@ const REST_PAGE = 500;
 const FAN_OUT_TIMEOUT_MS = 60_000;
 const BATCH = 100;
 
-export const streamingSteps = (settings: StreamingSettings) => 2 * settings.runs + 2;
+/** gRPC runs once per engine; REST and SSE once, beside grpc-js. */
+export const streamingSteps = (settings: StreamingSettings) => (GRPC_ENGINES.length + 1) * (settings.runs + 1);
 
 async function time(run: () => Promise<number>): Promise<{ ms: number; users: number }> {
   const start = performance.now();
@@ -172,7 +177,24 @@ export async function runStreaming(
   settings: StreamingSettings,
   progress: Progress,
 ): Promise<StreamingResults> {
-  const server = await launchServer('ours', oursSettings(data), settings.pinning.serverCores);
+  const results: StreamingResults = { listAll: [], fanOut: [] };
+  for (const engine of GRPC_ENGINES) {
+    const measured = await measureOn(engine, engine === GRPC_DEFAULTS.engine, data, settings, progress);
+    results.listAll.push(...measured.listAll);
+    results.fanOut.push(...measured.fanOut);
+  }
+  return results;
+}
+
+/** The streams of one server whose gRPC `engine` serves; REST's and SSE's too when `withRest`. */
+async function measureOn(
+  engine: GrpcEngineName,
+  withRest: boolean,
+  data: BenchData,
+  settings: StreamingSettings,
+  progress: Progress,
+): Promise<StreamingResults> {
+  const server = await launchServer('ours', oursSettings(data, { grpcEngine: engine }), settings.pinning.serverCores);
   const client = new UserClient({
     address: `127.0.0.1:${server.ports.grpc}`,
     defaultDeadlineMs: FAN_OUT_TIMEOUT_MS,
@@ -180,44 +202,38 @@ export async function runStreaming(
   });
   const baseUrl = `http://127.0.0.1:${server.ports.http}`;
   const rest = new RestClient(baseUrl, data.token);
+  const on = engine === GRPC_DEFAULTS.engine ? '' : ` (${engine} engine)`;
   try {
     const listAll: ListAllMeasurement[] = [];
-    for (const [protocol, label, run] of [
-      ['grpc-stream', 'gRPC ListUsers (one server stream)', () => listAllGrpc(client)],
-      ['rest-pages', `REST GET /users (cursor pages of ${REST_PAGE})`, () => listAllRest(rest)],
-    ] as const) {
+    const lists = [['grpc-stream', `gRPC ListUsers (one server stream)${on}`, () => listAllGrpc(client)]] as [
+      ListAllMeasurement['protocol'],
+      string,
+      () => Promise<number>,
+    ][];
+    if (withRest) lists.push(['rest-pages', `REST GET /users (cursor pages of ${REST_PAGE})`, () => listAllRest(rest)]);
+    for (const [protocol, label, run] of lists) {
       const runs = [];
       for (let i = 1; i <= settings.runs; i++) {
-        progress.step(`streaming list-all ${protocol} run ${i}/${settings.runs}`);
+        progress.step(`streaming list-all ${label} run ${i}/${settings.runs}`);
         runs.push(await time(run));
       }
       const ms = spread(runs.map((r) => r.ms));
-      listAll.push({ protocol, label, users: runs[0]!.users, ms, usersPerSecond: (runs[0]!.users / ms.median) * 1000 });
+      const users = runs[0]!.users;
+      listAll.push({ protocol, engine, label, users, ms, usersPerSecond: (users / ms.median) * 1000 });
     }
-    const runId = Date.now().toString(36);
-    progress.step(`streaming fan-out gRPC WatchUsers × ${settings.subscribers}`);
+    const runId = `${Date.now().toString(36)}${engine}`;
+    const { subscribers, events } = settings;
+    progress.step(`streaming fan-out gRPC WatchUsers${on} × ${subscribers}`);
     const grpc = await fanOut((t) => watchGrpc(client, t), client, settings, `${runId}g`);
-    progress.step(`streaming fan-out SSE × ${settings.subscribers}`);
-    const sse = await fanOut((t) => watchSse(baseUrl, data.token, t), client, settings, `${runId}s`);
-    return {
-      listAll,
-      fanOut: [
-        {
-          protocol: 'grpc-watch',
-          label: 'gRPC WatchUsers',
-          subscribers: settings.subscribers,
-          events: settings.events,
-          ...grpc,
-        },
-        {
-          protocol: 'sse',
-          label: 'REST Server-Sent Events',
-          subscribers: settings.subscribers,
-          events: settings.events,
-          ...sse,
-        },
-      ],
-    };
+    const fanOuts: FanOutMeasurement[] = [
+      { protocol: 'grpc-watch', engine, label: `gRPC WatchUsers${on}`, subscribers, events, ...grpc },
+    ];
+    if (withRest) {
+      progress.step(`streaming fan-out SSE × ${subscribers}`);
+      const sse = await fanOut((t) => watchSse(baseUrl, data.token, t), client, settings, `${runId}s`);
+      fanOuts.push({ protocol: 'sse', engine, label: 'REST Server-Sent Events', subscribers, events, ...sse });
+    }
+    return { listAll, fanOut: fanOuts };
   } finally {
     client.close();
     await server.stop();

@@ -75,6 +75,17 @@ export const SERVER_PLANS: ServerPlan[] = [
   { kind: 'ours', settings: (d) => oursSettings(d), targets: ourTargets('h1') },
   { kind: 'ours', settings: (d) => oursSettings(d, { http2: true }), targets: ourTargets('h2') },
   {
+    kind: 'ours',
+    settings: (d) => oursSettings(d, { grpcEngine: 'http2' }),
+    targets: (['get', 'list'] as const).map((endpoint) => ({
+      id: `ours-grpc-http2-${endpoint}`,
+      label: 'twinapi gRPC (node:http2 engine)',
+      group: 'ours' as const,
+      protocol: 'grpc' as const,
+      endpoint,
+    })),
+  },
+  {
     kind: 'bare-http',
     settings: constantUser,
     targets: [

@@ -20,6 +20,7 @@ const {
   auth = 'jwt',
   metrics = true,
   accessLog = false,
+  grpcEngine = 'grpc-js',
 } = serverSettings<OursSettings>();
 const config = loadConfig(
   {
@@ -33,6 +34,7 @@ const config = loadConfig(
     auth,
     'metrics-port': metrics ? String(await freePort()) : '0',
     'access-log': String(accessLog),
+    'grpc-engine': grpcEngine,
   },
   {},
 );

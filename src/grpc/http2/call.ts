@@ -1,0 +1,227 @@
+// One call on the node:http2 engine. It offers the part of grpc-js's server call API that the
+// service's handlers (and grpc-health-check's, and reflection's) use, so the same handlers run on
+// either engine: `request`, `metadata`, `getPeer`, `getAuthContext`, `getDeadline`, `cancelled` and
+// its event; `write` (false: wait for 'drain'), `end` and an emitted 'error' (a status) on the
+// response side; 'data', 'end' and `pause` on the request side.
+import { EventEmitter } from 'node:events';
+import type { ServerHttp2Stream } from 'node:http2';
+import { TLSSocket } from 'node:tls';
+import { type Metadata, type MethodDefinition, status } from '@grpc/grpc-js';
+import type { ObservedCall } from '../../telemetry/calls.js';
+import { endedByClient } from '../telemetry.js';
+import { ACCEPTED_ENCODINGS, frame } from './messages.js';
+import { type CallStatus, OK_STATUS, RESPONSE_HEADERS, statusOf, trailersOf } from './status.js';
+
+export type Method = MethodDefinition<unknown, unknown>;
+
+const REQUEST_END = Symbol('request end');
+const HEADERS = { ...RESPONSE_HEADERS, 'grpc-accept-encoding': ACCEPTED_ENCODINGS };
+
+export class EngineCall extends EventEmitter {
+  request: unknown;
+  cancelled = false;
+  private finished = false;
+  private headersSent = false;
+  private corked = false;
+  private sent = 0;
+  private readonly deadlineTimer?: NodeJS.Timeout;
+  /** Request messages (and the half-close) not yet handed to the handler. */
+  private readonly inbox: ({ message: unknown } | typeof REQUEST_END)[] = [];
+  private paused = false;
+
+  constructor(
+    private readonly stream: ServerHttp2Stream,
+    private readonly method: Method,
+    readonly metadata: Metadata,
+    private readonly deadline: number,
+    private readonly maxSendBytes: number,
+    private readonly observed: ObservedCall | undefined,
+  ) {
+    super();
+    if (Number.isFinite(deadline)) this.deadlineTimer = setTimeout(() => this.expire(), deadline - Date.now());
+    stream.on('close', () => this.closed());
+    stream.on('drain', () => this.emit('drain'));
+    // What grpc-js's call streams do with an emitted 'error': end the call with it as the status.
+    this.on('error', (error: unknown) => this.sendStatus(statusOf(error)));
+  }
+
+  /** Whether the call has ended (a status sent, or the client gone): nothing more is read or written. */
+  get ended(): boolean {
+    return this.finished;
+  }
+
+  getPath(): string {
+    return this.method.path;
+  }
+
+  getDeadline(): number {
+    return this.deadline;
+  }
+
+  /** `address:port` of the client, as grpc-js spells it. */
+  getPeer(): string {
+    const socket = this.stream.session?.socket;
+    if (!socket?.remoteAddress) return 'unknown';
+    return socket.remotePort ? `${socket.remoteAddress}:${socket.remotePort}` : socket.remoteAddress;
+  }
+
+  /** The client's certificate, when TLS verified one (mutual TLS). */
+  getAuthContext(): {
+    transportSecurityType?: string;
+    sslPeerCertificate?: ReturnType<TLSSocket['getPeerCertificate']>;
+  } {
+    const socket = this.stream.session?.socket;
+    if (!(socket instanceof TLSSocket) || !socket.authorized) return {};
+    const certificate = socket.getPeerCertificate();
+    return { transportSecurityType: 'ssl', ...(certificate.raw ? { sslPeerCertificate: certificate } : {}) };
+  }
+
+  /**
+   * Sends one response message. On a response stream the messages written in one turn of the event
+   * loop leave in one write (a page of users, one DATA frame or few): per-message writes were what
+   * made grpc-js's streams slow.
+   */
+  write(message: unknown): boolean {
+    if (this.finished) return true;
+    const framed = this.framed(message);
+    if (!framed) return true;
+    this.sendHeaders();
+    this.sent++;
+    if (this.method.responseStream && !this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.stream.uncork();
+      });
+    }
+    return this.stream.write(framed);
+  }
+
+  /** Ends the call OK (after its messages). */
+  end(): void {
+    this.sendStatus(OK_STATUS);
+  }
+
+  /** The callback of unary and client-streaming handlers: an error's status, or the one response and OK. */
+  readonly respond = (error: unknown, value?: unknown, trailer?: Metadata): void => {
+    if (error) return this.sendStatus(statusOf(error));
+    if (this.finished) return;
+    const framed = this.framed(value);
+    if (!framed) return;
+    this.sendHeaders();
+    this.sent++;
+    this.stream.write(framed);
+    this.sendStatus({ ...OK_STATUS, metadata: trailer ?? null });
+  };
+
+  /** Ends the call with `outcome`: trailers after what was sent, or a trailers-only response. */
+  sendStatus(outcome: CallStatus): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.deadlineTimer);
+    this.observed?.end(status[outcome.code], this.method.responseStream ? this.sent : undefined);
+    const { stream } = this;
+    if (stream.destroyed || stream.closed) return;
+    const trailers = trailersOf(outcome);
+    if (this.headersSent) {
+      stream.once('wantTrailers', () => {
+        if (!stream.destroyed) stream.sendTrailers(trailers);
+      });
+      stream.end();
+    } else {
+      stream.respond({ ...HEADERS, ...trailers }, { endStream: true });
+    }
+    // A client still sending (a refused stream of requests) is read to its end, not left blocked.
+    stream.resume();
+  }
+
+  /**
+   * Request side: a message arrived (client-streaming and bidirectional calls). As with grpc-js's
+   * readable call, messages wait until the handler listens for 'data' (it may first await the
+   * call's admission) and while it has paused.
+   */
+  deliver(message: unknown): void {
+    this.inbox.push({ message });
+    this.flush();
+  }
+
+  /** Request side: the client half-closed ('end', after the messages before it). */
+  requestEnded(): void {
+    this.inbox.push(REQUEST_END);
+    this.flush();
+  }
+
+  override on(event: string | symbol, listener: Parameters<EventEmitter['on']>[1]): this {
+    super.on(event, listener);
+    // A 'data' listener starts the flow, as on a Node stream; on the next tick, so that an 'end'
+    // listener added just after it hears the end too.
+    if (event === 'data' && !this.paused) process.nextTick(() => this.flush());
+    return this;
+  }
+
+  pause(): this {
+    this.paused = true;
+    this.stream.pause();
+    return this;
+  }
+
+  resume(): this {
+    this.paused = false;
+    this.stream.resume();
+    this.flush();
+    return this;
+  }
+
+  private flush(): void {
+    while (this.inbox.length > 0 && !this.paused && !this.finished && this.listenerCount('data') > 0) {
+      const next = this.inbox.shift()!;
+      if (next === REQUEST_END) this.emit('end');
+      else this.emit('data', next.message);
+    }
+  }
+
+  private sendHeaders(): void {
+    if (this.headersSent) return;
+    this.headersSent = true;
+    this.stream.respond(HEADERS, { waitForTrailers: true });
+  }
+
+  /** The message encoded and prefixed, or undefined after ending the call when it cannot be sent. */
+  private framed(message: unknown): Buffer | undefined {
+    let bytes: Buffer;
+    try {
+      bytes = this.method.responseSerialize(message);
+    } catch {
+      this.sendStatus({ code: status.INTERNAL, details: 'Error serializing response' });
+      return undefined;
+    }
+    if (bytes.length > this.maxSendBytes) {
+      const details = `Sent message larger than max (${bytes.length} vs. ${this.maxSendBytes})`;
+      this.sendStatus({ code: status.RESOURCE_EXHAUSTED, details });
+      return undefined;
+    }
+    return frame(bytes);
+  }
+
+  /** The deadline passed: DEADLINE_EXCEEDED to the client, and the handler's work is cancelled. */
+  private expire(): void {
+    this.sendStatus({ code: status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
+    this.cancel();
+  }
+
+  /** The stream closed; before a status was sent, that is the client cancelling (RST_STREAM) or leaving. */
+  private closed(): void {
+    clearTimeout(this.deadlineTimer);
+    if (this.finished) return;
+    this.finished = true;
+    this.observed?.end(endedByClient(this.deadline), this.method.responseStream ? this.sent : undefined);
+    this.cancel();
+  }
+
+  private cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.emit('cancelled');
+  }
+}

@@ -43,6 +43,24 @@ function decodeOrMalformed(codec: MessageCodec<unknown>, method: string, bytes: 
   }
 }
 
+/** Bytes of messages that many calls send (one change event to every watcher); undefined until first sent. */
+const sharedBytes = new WeakMap<object, Buffer | undefined>();
+
+/** Marks `message` as one that many calls send unchanged: it is encoded at its first send and the bytes reused. */
+export function sentByMany<T extends object>(message: T): T {
+  sharedBytes.set(message, undefined);
+  return message;
+}
+
+/** Encodes a response, once for a message sent by many calls. */
+function encodeResponse(codec: MessageCodec<unknown>, message: unknown): Buffer {
+  const cached = sharedBytes.get(message as object);
+  if (cached) return cached;
+  const bytes = asBuffer(codec.encode(message).finish());
+  if (sharedBytes.has(message as object)) sharedBytes.set(message as object, bytes);
+  return bytes;
+}
+
 /**
  * Turns a ts-proto generic service definition into the grpc-js one: the
  * generated static codecs do the (de)serialization, so no proto-loader
@@ -63,7 +81,7 @@ export function toGrpcDefinition(service: {
         requestSerialize: (message: unknown) => asBuffer(m.requestType.encode(message).finish()),
         requestDeserialize: (bytes: Buffer): unknown =>
           decodeOrMalformed(m.requestType, `${service.fullName}/${m.name}`, bytes),
-        responseSerialize: (message: unknown) => asBuffer(m.responseType.encode(message).finish()),
+        responseSerialize: (message: unknown) => encodeResponse(m.responseType, message),
         responseDeserialize: (bytes: Buffer): unknown => m.responseType.decode(bytes),
       },
     ]),

@@ -15,6 +15,7 @@ import type { Principal } from '../domain/access.js';
 import { NewUsersBatch } from '../domain/batch.js';
 import type { CallContext } from '../domain/ports.js';
 import { type UserService, watchMore } from '../domain/user-service.js';
+import type { UserEvent as DomainUserEvent } from '../domain/user.js';
 import type {
   CreateUserRequest,
   CreateUsersResponse,
@@ -28,7 +29,7 @@ import type {
   WatchUsersRequest,
 } from '../gen/users/v1/users.js';
 import type { Empty } from '../gen/google/protobuf/empty.js';
-import { MalformedMessage } from './definition.js';
+import { MalformedMessage, sentByMany } from './definition.js';
 import { toStatus } from './errors.js';
 
 /** What the server reads of any incoming call to admit it: its metadata, peer and TLS identity. */
@@ -180,6 +181,15 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
   };
 }
 
+const eventMessages = new WeakMap<DomainUserEvent, UserEvent>();
+
+/** An event as one message for every watcher it reaches, so that its bytes are encoded once, not per watcher. */
+function eventMessage(event: DomainUserEvent): UserEvent {
+  let message = eventMessages.get(event);
+  if (!message) eventMessages.set(event, (message = sentByMany(eventToProto(event))));
+  return message;
+}
+
 /** Who makes the call, and its deadline (which bounds its database work too). */
 function contextOf(call: { getDeadline(): Deadline }, principal: Principal): CallContext {
   const deadline = call.getDeadline();
@@ -297,7 +307,7 @@ async function streamWatch(
       principal,
     });
     for await (const event of events) {
-      const room = call.write(eventToProto(event));
+      const room = call.write(eventMessage(event));
       onDelivered();
       if (!room) await scope.drained(call, watching.signal);
     }
@@ -333,7 +343,7 @@ async function streamSubscription(
   watchMore(watching, userIds);
   const events = await service.watchUsers({ afterRevision, userIds: watching, signal, principal });
   for await (const event of events) {
-    const room = call.write(eventToProto(event));
+    const room = call.write(eventMessage(event));
     onDelivered();
     if (!room) await scope.drained(call);
   }

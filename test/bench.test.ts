@@ -136,7 +136,7 @@ describe('twinapi bench', () => {
     'counts a gRPC or gRPC-Web call that answered HTTP 200 with an error status as failed, with either driver',
     { timeout: 90_000 },
     async () => {
-      const data = await prepareData(tempDir(), 200);
+      const data = await prepareData(join(tempDir(), 'bench.db'), 200);
       const pinning = planPinning();
       const server = await launchServer('ours', oursSettings(data), pinning.serverCores);
       try {

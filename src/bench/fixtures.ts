@@ -1,6 +1,5 @@
 import type { GrpcEngineName } from '../grpc/server.js';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { issueToken } from '../access/tokens.js';
 import { openApp } from '../app/app.js';
 import { createLogger } from '../app/logger.js';
@@ -32,7 +31,7 @@ export interface OursSettings {
   metrics?: boolean;
   /** One log line per call; off unless true (the README advises it off under load). */
   accessLog?: boolean;
-  /** What serves gRPC (`--grpc-engine`); grpc-js unless said. */
+  /** What serves gRPC (`--grpc-engine`); the default engine unless said. */
   grpcEngine?: GrpcEngineName;
 }
 
@@ -56,8 +55,8 @@ export async function benchCredentials(): Promise<Pick<BenchData, 'jwtSecret' | 
   return { jwtSecret, token };
 }
 
-export async function prepareData(dir: string, userCount: number): Promise<BenchData> {
-  const db = join(dir, 'bench.db');
+/** Seeds `userCount` users into `db` (a SQLite file, or a PostgreSQL URL whose search_path is a fresh schema). */
+export async function prepareData(db: string, userCount: number): Promise<BenchData> {
   const app = await openApp({ db, eventRetention: 100_000 }, createLogger('silent', false));
   try {
     await seed(app.service, userCount);

@@ -24,7 +24,7 @@ export interface BenchOptions {
   users: number;
   /** Table sizes the scale scenario measures at, ascending: one database per engine, grown from size to size. */
   sizes: number[];
-  /** Engines of the scale scenario: `sqlite` (a fresh file) and/or a `postgres://` URL (a fresh schema in it). */
+  /** Engines: `sqlite` (a fresh file) and/or a `postgres://` URL (a fresh schema in it); scale measures each, the other scenarios run on the first. */
   databases: string[];
   subscribers: number;
   events: number;

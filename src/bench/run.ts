@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { redactedDb } from '../app/config.js';
+import { type BenchDatabase, createBenchDatabase } from './databases.js';
 import { prepareData } from './fixtures.js';
 import { h2loadVersion } from './load/drivers.js';
 import type { BenchOptions } from './options.js';
@@ -113,9 +114,12 @@ export async function runBench(
     (want.has('streaming') ? streamingSteps(streamingSettings) : 0) +
     (want.has('scale') ? scaleSteps(scaleSettings) : 0);
   const progress = new Progress(steps, stream);
+  let database: BenchDatabase | undefined;
   try {
     if (needsData) progress.step(`seeding ${options.users} users`);
-    const data = needsData ? await prepareData(work, options.users) : undefined;
+    // Every scenario but scale runs on one database: the first --db names it (SQLite by default).
+    database = needsData ? await createBenchDatabase(options.databases[0]!, work) : undefined;
+    const data = database ? await prepareData(database.db, options.users) : undefined;
     const results: BenchResults = {
       startedAt,
       finishedAt: '',
@@ -168,6 +172,7 @@ export async function runBench(
     writeFileSync(join(options.out, 'report.html'), renderHtml(results));
     return { dir: options.out, results };
   } finally {
+    await database?.drop();
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -60,7 +60,8 @@ export interface TlsFiles {
 }
 
 export const GRPC_DEFAULTS: Omit<GrpcServerOptions, 'host' | 'port' | 'gate' | 'telemetry'> = {
-  engine: 'grpc-js',
+  // The lean engine: the same suites pass on both, and it is the faster (README, Performance).
+  engine: 'http2',
   keepaliveTimeMs: 60_000,
   keepaliveTimeoutMs: 20_000,
   maxConcurrentStreams: 1000,

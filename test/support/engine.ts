@@ -1,10 +1,12 @@
 // Which database engine the suites run on: SQLite files by default; PostgreSQL schemas when
 // TWINAPI_TEST_ENGINE=postgres (`npm run test:postgres`, part of `npm test`).
 import pg from 'pg';
+import { GRPC_DEFAULTS, type GrpcEngineName } from '../../src/grpc/server.js';
 
 export const ENGINE: 'sqlite' | 'postgres' = process.env.TWINAPI_TEST_ENGINE === 'postgres' ? 'postgres' : 'sqlite';
-/** Which gRPC engine serves the suites: grpc-js by default; node:http2 when TWINAPI_TEST_GRPC_ENGINE=http2 (`npm run test:http2`). */
-export const GRPC_ENGINE: 'grpc-js' | 'http2' = process.env.TWINAPI_TEST_GRPC_ENGINE === 'http2' ? 'http2' : 'grpc-js';
+/** Which gRPC engine serves the suites: the default (node:http2); grpc-js when TWINAPI_TEST_GRPC_ENGINE=grpc-js (`npm run test:grpc-js`). */
+export const GRPC_ENGINE: GrpcEngineName =
+  process.env.TWINAPI_TEST_GRPC_ENGINE === 'grpc-js' ? 'grpc-js' : GRPC_DEFAULTS.engine;
 export const POSTGRES_URL = process.env.TWINAPI_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** Undefined when PostgreSQL answers; otherwise why not. */

@@ -41,7 +41,7 @@ function overview(r: BenchResults): Section {
         `load average at start ${r.machine.loadAverage.map((l) => l.toFixed(2)).join(' ')}.`,
       `Pinning: ${r.pinning.note}. ` +
         `Load generator: ${r.loadGenerator.driver} ${r.loadGenerator.version} — ${r.loadGenerator.note}.`,
-      `Settings: ${o.users} seeded users; ${o.runs} run(s) of ${o.durationS} s ` +
+      `Settings: ${o.users} seeded users on ${o.databases[0] === 'sqlite' ? 'SQLite' : `PostgreSQL (${o.databases[0]})`}; ${o.runs} run(s) of ${o.durationS} s ` +
         `after ${o.warmupS} s warm-up per point; ` +
         `connections ${o.concurrency.join(', ')} × ${o.streams} stream(s) each for HTTP/2 and gRPC ` +
         `(HTTP/1.1 is never pipelined)${o.quick ? '; --quick (a smoke run: too short to quote)' : ''}.`,
@@ -54,7 +54,8 @@ function overview(r: BenchResults): Section {
         .join(', ')}.`,
       `Reproduce: \`twinapi bench${o.quick ? ' --quick' : ''} --scenario ${o.scenarios.join(',')} ` +
         `--duration ${o.durationS} --concurrency ${o.concurrency.join(',')} --runs ${o.runs} --users ${o.users}` +
-        `${o.scenarios.includes('scale') ? ` --sizes ${o.sizes.join(',')} --db ${o.databases.join(',')}` : ''}\`.`,
+        `${o.scenarios.includes('scale') ? ` --sizes ${o.sizes.join(',')}` : ''}` +
+        `${o.databases.join(',') === 'sqlite' ? '' : ` --db ${o.databases.join(',')}`}\`.`,
     ],
   };
 }

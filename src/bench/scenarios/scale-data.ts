@@ -1,63 +1,11 @@
-// The scale scenario's databases: one per engine, fresh (a SQLite file, or a PostgreSQL schema of its
-// own), grown from size to size through the app's own write path (the service's batch create: the
-// change log, the indexes and whatever the store keeps beside the rows), never by bulk SQL.
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
-import pg from 'pg';
+// The scale scenario's tables: one per engine, in a fresh database (../databases.ts), grown from
+// size to size through the app's own write path (the service's batch create: the change log, the
+// indexes and whatever the store keeps beside the rows), never by bulk SQL.
 import { openApp } from '../../app/app.js';
-import { redactedDb } from '../../app/config.js';
 import { createLogger } from '../../app/logger.js';
 import { seed } from '../../app/seed.js';
 import { LIMITS, type User } from '../../domain/user.js';
-
-export type ScaleEngine = 'sqlite' | 'postgresql';
-
-export interface ScaleDatabase {
-  engine: ScaleEngine;
-  /** How the report names it: `sqlite`, or the server URL with its password hidden. */
-  label: string;
-  /** What our server opens: a file, or a URL whose search_path selects the fresh schema. */
-  db: string;
-  drop(): Promise<void>;
-}
-
-let created = 0;
-
-/** A fresh database for `spec` (`sqlite`, or a postgres:// URL whose database gets a new schema). */
-export async function createScaleDatabase(spec: string, dir: string): Promise<ScaleDatabase> {
-  const name = `bench_scale_${process.pid}_${++created}`;
-  if (spec === 'sqlite') {
-    const db = join(dir, `${name}.db`);
-    return {
-      engine: 'sqlite',
-      label: 'sqlite',
-      db,
-      // Its WAL and shared-memory files too: a million users are a gigabyte the temp dir should not keep.
-      drop: async () => {
-        for (const suffix of ['', '-wal', '-shm', '.jwt-secret']) rmSync(`${db}${suffix}`, { force: true });
-      },
-    };
-  }
-  await onPostgres(spec, `create schema ${name}`);
-  const url = new URL(spec);
-  url.searchParams.set('options', `-c search_path=${name}`);
-  return {
-    engine: 'postgresql',
-    label: redactedDb(spec),
-    db: url.toString(),
-    drop: () => onPostgres(spec, `drop schema if exists ${name} cascade`),
-  };
-}
-
-async function onPostgres(url: string, statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
+import { type BenchDatabase, onPostgres } from '../databases.js';
 
 /** The table at one size, and where in it the scenario's reads point. */
 export interface GrownTable {
@@ -84,7 +32,7 @@ export class TableGrower {
   private readonly middles = new Map<number, { user: User; token: string }>();
 
   constructor(
-    private readonly database: ScaleDatabase,
+    private readonly database: BenchDatabase,
     private readonly sizes: readonly number[],
   ) {}
 

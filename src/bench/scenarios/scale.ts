@@ -16,7 +16,8 @@ import {
   type ScaleLatency,
   timeCall,
 } from './scale-calls.js';
-import { createScaleDatabase, type GrownTable, type ScaleEngine, TableGrower } from './scale-data.js';
+import { createBenchDatabase, type DatabaseEngine } from '../databases.js';
+import { type GrownTable, TableGrower } from './scale-data.js';
 import { type MixedLoad, mixedSteps, runMixed } from './scale-mixed.js';
 
 export interface ScaleSettings {
@@ -50,7 +51,7 @@ export interface ScalePoint {
 }
 
 export interface ScaleEngineResults {
-  engine: ScaleEngine;
+  engine: DatabaseEngine;
   /** `sqlite`, or the PostgreSQL URL with its password hidden. */
   database: string;
   points: ScalePoint[];
@@ -86,7 +87,7 @@ export async function runScale(settings: ScaleSettings, progress: Progress): Pro
       },
     };
     try {
-      const made = await createScaleDatabase(spec, settings.dir);
+      const made = await createBenchDatabase(spec, settings.dir);
       database = made.label;
       try {
         const grower = new TableGrower(made, settings.sizes);

@@ -1,4 +1,5 @@
 import { userToProto } from '../../contract/users.js';
+import { GRPC_DEFAULTS, GRPC_ENGINES } from '../../grpc/server.js';
 import { GetUserRequest, ListUsersRequest, User as UserCodec } from '../../gen/users/v1/users.js';
 import { userToJson } from '../../rest/representation.js';
 import { type BenchData, LIST_SIZE, oursSettings } from '../fixtures.js';
@@ -74,17 +75,18 @@ const constantUser = (data: BenchData) => ({
 export const SERVER_PLANS: ServerPlan[] = [
   { kind: 'ours', settings: (d) => oursSettings(d), targets: ourTargets('h1') },
   { kind: 'ours', settings: (d) => oursSettings(d, { http2: true }), targets: ourTargets('h2') },
-  {
-    kind: 'ours',
-    settings: (d) => oursSettings(d, { grpcEngine: 'http2' }),
+  // gRPC served by the other engine(s) too (ours-grpc-* is the default engine's).
+  ...GRPC_ENGINES.filter((engine) => engine !== GRPC_DEFAULTS.engine).map((engine) => ({
+    kind: 'ours' as const,
+    settings: (d: BenchData) => oursSettings(d, { grpcEngine: engine }),
     targets: (['get', 'list'] as const).map((endpoint) => ({
-      id: `ours-grpc-http2-${endpoint}`,
-      label: 'twinapi gRPC (node:http2 engine)',
+      id: `ours-grpc-${engine}-${endpoint}`,
+      label: `twinapi gRPC (${engine} engine)`,
       group: 'ours' as const,
       protocol: 'grpc' as const,
       endpoint,
     })),
-  },
+  })),
   {
     kind: 'bare-http',
     settings: constantUser,

@@ -7,7 +7,7 @@ import { loadConfig } from '../../app/config.js';
 import { freePort } from '../../app/free-port.js';
 import { createLogger } from '../../app/logger.js';
 import { runWorkers } from '../../app/workers.js';
-import type { GrpcServer } from '../../grpc/server.js';
+import { GRPC_DEFAULTS, type GrpcServer } from '../../grpc/server.js';
 import type { RestServer } from '../../rest/server.js';
 import type { OursSettings } from '../fixtures.js';
 import { announce, type ServerPorts, serverSettings } from './entry.js';
@@ -20,7 +20,7 @@ const {
   auth = 'jwt',
   metrics = true,
   accessLog = false,
-  grpcEngine = 'grpc-js',
+  grpcEngine = GRPC_DEFAULTS.engine,
 } = serverSettings<OursSettings>();
 const config = loadConfig(
   {

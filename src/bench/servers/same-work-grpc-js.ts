@@ -1,5 +1,5 @@
 // A hand-written grpc-js server doing GetUser's and ListUsers' work as an expert would: the same
-// SQLite reads (better-sqlite3, prepared) and the project's static codec, no framework of ours.
+// prepared reads (same-work-sql.ts) and the project's static codec, no framework of ours.
 import {
   Server,
   ServerCredentials,
@@ -21,26 +21,32 @@ const message = (row: UserRow): User => ({
   email: row.email,
   role: UserRole[row.role as keyof typeof UserRole],
   tags: JSON.parse(row.tags) as string[],
-  createdAt: new Date(row.created_at),
-  updatedAt: new Date(row.updated_at),
+  createdAt: new Date(Number(row.created_at)),
+  updatedAt: new Date(Number(row.updated_at)),
 });
 
 const server = new Server();
 server.addService(userServiceDefinition, {
   getUser(call: ServerUnaryCall<{ id: string }, User>, callback: sendUnaryData<User>) {
-    const row = reads.user(call.request.id);
-    if (row) callback(null, message(row));
-    else callback({ code: status.NOT_FOUND, details: 'not found' });
+    reads.user(call.request.id).then(
+      (row) => (row ? callback(null, message(row)) : callback({ code: status.NOT_FOUND, details: 'not found' })),
+      (error: Error) => callback({ code: status.INTERNAL, details: error.message }),
+    );
   },
   listUsers(call: ServerWritableStream<ListUsersRequest, User>) {
-    for (const row of reads.page(call.request.pageToken, call.request.pageSize || 50)) call.write(message(row));
-    call.end();
+    reads.page(call.request.pageToken, call.request.pageSize || 50).then(
+      (rows) => {
+        for (const row of rows) call.write(message(row));
+        call.end();
+      },
+      (error: Error) => call.emit('error', { code: status.INTERNAL, details: error.message }),
+    );
   },
 });
 server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, port) => {
   if (error) throw error;
   announce({ grpc: port }, async () => {
     await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-    reads.close();
+    await reads.close();
   });
 });

@@ -4,8 +4,8 @@
 // its event; `write` (false: wait for 'drain'), `end` and an emitted 'error' (a status) on the
 // response side; 'data', 'end' and `pause` on the request side.
 import { EventEmitter } from 'node:events';
-import type { ServerHttp2Stream } from 'node:http2';
-import { TLSSocket } from 'node:tls';
+import type { Http2Session, ServerHttp2Stream } from 'node:http2';
+import { type PeerCertificate, TLSSocket } from 'node:tls';
 import { type Metadata, type MethodDefinition, status } from '@grpc/grpc-js';
 import type { ObservedCall } from '../../telemetry/calls.js';
 import { endedByClient } from '../telemetry.js';
@@ -13,6 +13,29 @@ import { ACCEPTED_ENCODINGS, frame } from './messages.js';
 import { type CallStatus, OK_STATUS, RESPONSE_HEADERS, statusOf, trailersOf } from './status.js';
 
 export type Method = MethodDefinition<unknown, unknown>;
+
+type AuthContext = { transportSecurityType?: string; sslPeerCertificate?: PeerCertificate };
+
+/** Who is at the other end of a connection: read once per connection, not per call. */
+export interface Peer {
+  address: string;
+  authContext: AuthContext;
+}
+
+export function peerOf(session: Http2Session): Peer {
+  const { socket } = session;
+  const address = !socket?.remoteAddress
+    ? 'unknown'
+    : socket.remotePort
+      ? `${socket.remoteAddress}:${socket.remotePort}`
+      : socket.remoteAddress;
+  if (!(socket instanceof TLSSocket) || !socket.authorized) return { address, authContext: {} };
+  const certificate = socket.getPeerCertificate();
+  return {
+    address,
+    authContext: { transportSecurityType: 'ssl', ...(certificate.raw ? { sslPeerCertificate: certificate } : {}) },
+  };
+}
 
 const REQUEST_END = Symbol('request end');
 const HEADERS = { ...RESPONSE_HEADERS, 'grpc-accept-encoding': ACCEPTED_ENCODINGS };
@@ -31,6 +54,7 @@ export class EngineCall extends EventEmitter {
 
   constructor(
     private readonly stream: ServerHttp2Stream,
+    private readonly peer: Peer,
     private readonly method: Method,
     readonly metadata: Metadata,
     private readonly deadline: number,
@@ -40,7 +64,7 @@ export class EngineCall extends EventEmitter {
     super();
     if (Number.isFinite(deadline)) this.deadlineTimer = setTimeout(() => this.expire(), deadline - Date.now());
     stream.on('close', () => this.closed());
-    stream.on('drain', () => this.emit('drain'));
+    if (method.responseStream) stream.on('drain', () => this.emit('drain'));
     // What grpc-js's call streams do with an emitted 'error': end the call with it as the status.
     this.on('error', (error: unknown) => this.sendStatus(statusOf(error)));
   }
@@ -60,20 +84,12 @@ export class EngineCall extends EventEmitter {
 
   /** `address:port` of the client, as grpc-js spells it. */
   getPeer(): string {
-    const socket = this.stream.session?.socket;
-    if (!socket?.remoteAddress) return 'unknown';
-    return socket.remotePort ? `${socket.remoteAddress}:${socket.remotePort}` : socket.remoteAddress;
+    return this.peer.address;
   }
 
   /** The client's certificate, when TLS verified one (mutual TLS). */
-  getAuthContext(): {
-    transportSecurityType?: string;
-    sslPeerCertificate?: ReturnType<TLSSocket['getPeerCertificate']>;
-  } {
-    const socket = this.stream.session?.socket;
-    if (!(socket instanceof TLSSocket) || !socket.authorized) return {};
-    const certificate = socket.getPeerCertificate();
-    return { transportSecurityType: 'ssl', ...(certificate.raw ? { sslPeerCertificate: certificate } : {}) };
+  getAuthContext(): AuthContext {
+    return this.peer.authContext;
   }
 
   /**
@@ -111,12 +127,11 @@ export class EngineCall extends EventEmitter {
     if (!framed) return;
     this.sendHeaders();
     this.sent++;
-    this.stream.write(framed);
-    this.sendStatus({ ...OK_STATUS, metadata: trailer ?? null });
+    this.sendStatus(trailer ? { ...OK_STATUS, metadata: trailer } : OK_STATUS, framed);
   };
 
-  /** Ends the call with `outcome`: trailers after what was sent, or a trailers-only response. */
-  sendStatus(outcome: CallStatus): void {
+  /** Ends the call with `outcome` (after `last`, a message): trailers after what was sent, or a trailers-only response. */
+  sendStatus(outcome: CallStatus, last?: Buffer): void {
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.deadlineTimer);
@@ -128,7 +143,8 @@ export class EngineCall extends EventEmitter {
       stream.once('wantTrailers', () => {
         if (!stream.destroyed) stream.sendTrailers(trailers);
       });
-      stream.end();
+      if (last) stream.end(last);
+      else stream.end();
     } else {
       stream.respond({ ...HEADERS, ...trailers }, { endStream: true });
     }

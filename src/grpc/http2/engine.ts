@@ -8,6 +8,7 @@ import {
   createSecureServer,
   createServer,
   type Http2SecureServer,
+  type Http2Session,
   type Http2Server,
   type IncomingHttpHeaders,
   type ServerHttp2Session,
@@ -17,7 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { Metadata, status, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { ObservedCall } from '../../telemetry/calls.js';
 import type { GrpcServerOptions } from '../server.js';
-import { EngineCall, type Method } from './call.js';
+import { EngineCall, type Method, type Peer, peerOf } from './call.js';
 import { ACCEPTED_ENCODINGS, decompress, MessageReader, type RawMessage } from './messages.js';
 import { GrpcFailure, RESPONSE_HEADERS, timeoutMs, trailersOf } from './status.js';
 
@@ -58,7 +59,8 @@ const TRANSPORT_HEADERS = [
 
 export class Http2Engine {
   private readonly routes = new Map<string, Route>();
-  private readonly sessions = new Set<ServerHttp2Session>();
+  /** Open connections and who is at their other end. */
+  private readonly sessions = new Map<Http2Session, Peer>();
   private readonly server: Http2Server | Http2SecureServer;
 
   constructor(private readonly options: EngineOptions) {
@@ -101,19 +103,19 @@ export class Http2Engine {
   /** Stops accepting, asks every connection to close (GOAWAY) and calls back once the last one has. */
   tryShutdown(callback: () => void): void {
     this.server.close(() => callback());
-    for (const session of this.sessions) session.close();
+    for (const session of this.sessions.keys()) session.close();
   }
 
   /** Cuts every connection now: the calls still open end as cancelled. */
   forceShutdown(): void {
-    for (const session of this.sessions) session.destroy();
+    for (const session of this.sessions.keys()) session.destroy();
     this.server.close();
   }
 
   /** A new connection: keepalive pings, the idle limit and the age limit run on it until it closes. */
   private open(session: ServerHttp2Session): void {
     const o = this.options;
-    this.sessions.add(session);
+    this.sessions.set(session, peerOf(session));
     // A connection's errors end it; its calls see that as cancellation.
     session.on('error', () => {});
     let active = 0;
@@ -160,6 +162,8 @@ export class Http2Engine {
   private route(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     // A reset stream errors; the call learns of it from 'close' (cancellation).
     stream.on('error', () => {});
+    const { session } = stream;
+    if (!session) return; // Its connection is gone already.
     const contentType = headers['content-type'];
     if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
       stream.respond({ ':status': 415 }, { endStream: true });
@@ -179,7 +183,9 @@ export class Http2Engine {
     const metadata = Metadata.fromHttp2Headers(headers);
     for (const header of TRANSPORT_HEADERS) metadata.remove(header);
     const observed = this.options.observe?.(path.slice(1), metadata);
-    const call = new EngineCall(stream, route.method, metadata, deadline, this.options.maxSendMessageBytes, observed);
+    const peer = this.sessions.get(session) ?? peerOf(session);
+    const { maxSendMessageBytes } = this.options;
+    const call = new EngineCall(stream, peer, route.method, metadata, deadline, maxSendMessageBytes, observed);
     const encoding = typeof headers['grpc-encoding'] === 'string' ? headers['grpc-encoding'] : 'identity';
     this.read(stream, call, route, encoding);
   }

@@ -41,7 +41,10 @@ export const RESPONSE_HEADERS: OutgoingHttpHeaders = {
   'grpc-encoding': 'identity',
 };
 
+const OK_TRAILERS: OutgoingHttpHeaders = { 'grpc-status': '0', 'grpc-message': 'OK' };
+
 export function trailersOf(outcome: CallStatus): OutgoingHttpHeaders {
+  if (outcome === OK_STATUS) return OK_TRAILERS;
   return {
     ...outcome.metadata?.toHttp2Headers(),
     'grpc-status': String(outcome.code),

@@ -47,6 +47,10 @@ export function spawnServe(flags: Record<string, string>): SpawnedServe {
     // Metrics off unless a test asks: 9464 is one port for every process.
     '--metrics-port',
     '0',
+    // Load shedding off, as in the in-process stacks: workers starting together on two cores can
+    // stall a loop past the limit and refuse a test's first calls.
+    '--max-event-loop-delay-ms',
+    '0',
   ];
   for (const [flag, value] of Object.entries(flags)) args.push(`--${flag}`, value);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -11,6 +11,7 @@ runSuites(
     'errors',
     'grpc-services',
     'grpc-streams',
+    'grpc-transport',
     'grpc-unary',
     'hostile',
     'limits',

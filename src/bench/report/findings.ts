@@ -3,7 +3,7 @@ import type { Endpoint, UnaryMeasurement } from '../scenarios/unary.js';
 import { ratio } from '../stats.js';
 import { scaleTargets } from './scale.js';
 import { n0 } from './format.js';
-import { GRPC_DEFAULTS, GRPC_ENGINES } from '../../grpc/server.js';
+import { GRPC_DEFAULTS, GRPC_ENGINES, type GrpcEngineName } from '../../grpc/server.js';
 
 export type Verdict = 'holds' | 'partly' | 'does not hold' | 'not measured';
 
@@ -123,9 +123,24 @@ function chattyClaim(results: BenchResults): Finding {
   };
 }
 
+/** The engine a measurement's gRPC ran on (results written before it was recorded came from grpc-js). */
+const engineOf = (m: { engine?: GrpcEngineName }) => m.engine ?? 'grpc-js';
+
+/** The streaming measurements of the default gRPC engine (and REST's, measured beside it). */
+export function defaultEngineStreams(results: BenchResults) {
+  const onDefault = <T extends { engine?: GrpcEngineName }>(list: T[] | undefined) =>
+    list?.filter((m) => engineOf(m) === GRPC_DEFAULTS.engine) ?? [];
+  return {
+    streamAll: onDefault(results.streaming?.listAll).find((l) => l.protocol === 'grpc-stream'),
+    pages: results.streaming?.listAll.find((l) => l.protocol === 'rest-pages'),
+    watch: onDefault(results.streaming?.fanOut).find((f) => f.protocol === 'grpc-watch'),
+    sse: results.streaming?.fanOut.find((f) => f.protocol === 'sse'),
+  };
+}
+
 function streamingClaim(results: BenchResults): Finding {
   const claim = 'streaming handles event pipelines that REST needs WebSockets for';
-  const grpc = results.streaming?.fanOut.find((f) => f.protocol === 'grpc-watch');
+  const { watch: grpc } = defaultEngineStreams(results);
   const sse = results.streaming?.fanOut.find((f) => f.protocol === 'sse');
   if (!grpc || !sse) return { claim, measured: '—', verdict: 'not measured' };
   return {
@@ -179,9 +194,8 @@ function streamingTargets(results: BenchResults): TargetCheck[] {
   const sse = s?.fanOut.find((f) => f.protocol === 'sse');
   return GRPC_ENGINES.flatMap((engine): TargetCheck[] => {
     const on = engine === GRPC_DEFAULTS.engine ? '' : ` (${engine} engine)`;
-    // Results written before the engine was recorded came from grpc-js.
-    const stream = s?.listAll.find((l) => l.protocol === 'grpc-stream' && (l.engine ?? 'grpc-js') === engine);
-    const watch = s?.fanOut.find((f) => f.protocol === 'grpc-watch' && (f.engine ?? 'grpc-js') === engine);
+    const stream = s?.listAll.find((l) => l.protocol === 'grpc-stream' && engineOf(l) === engine);
+    const watch = s?.fanOut.find((f) => f.protocol === 'grpc-watch' && engineOf(f) === engine);
     const users = stream ? n0(stream.users) : 'every';
     const listTarget = `${users}-user ListUsers stream${on} ≥ 1.0 × REST cursor pages' speed`;
     const rateTarget = `WatchUsers fan-out${on} ≥ 1.0 × SSE's events/s, none missing`;

@@ -1,6 +1,6 @@
 import type { BenchResults } from '../results.js';
 import { ratio } from '../stats.js';
-import { unaryAt } from './findings.js';
+import { defaultEngineStreams, unaryAt } from './findings.js';
 import { n0 } from './format.js';
 
 const x = (n: number) => `${n.toFixed(1)}×`;
@@ -26,11 +26,14 @@ export function decisionGuide(results: BenchResults): string[] {
       guide.push(
         `Throughput: REST served ${x(1 / r)} the GetUser requests/s of gRPC here ` +
           `(${n0(rest.rps.median)} vs ${n0(grpc.rps.median)} at ${rest.connections} connections). ` +
-          `In Node the gRPC library costs more per call than Fastify${
-            bareGrpc && bareFastify
+          `In Node a gRPC call over HTTP/2 costs more than an HTTP/1.1 request to Fastify${
+            http2 && bareFastify
               ? ` (even with no work at all: ` +
-                `bare grpc-js ${n0(bareGrpc.rps.median)} vs bare Fastify ${n0(bareFastify.rps.median)} req/s)`
-              : ''
+                `bare node:http2 gRPC ${n0(http2.rps.median)} vs bare Fastify ${n0(bareFastify.rps.median)} req/s)`
+              : bareGrpc && bareFastify
+                ? ` (even with no work at all: ` +
+                  `bare grpc-js ${n0(bareGrpc.rps.median)} vs bare Fastify ${n0(bareFastify.rps.median)} req/s)`
+                : ''
           }, so do not pick gRPC for raw request rate.`,
       );
     else
@@ -83,8 +86,7 @@ export function decisionGuide(results: BenchResults): string[] {
         `the codec is not where a request's time goes.`,
     );
   }
-  const streamAll = results.streaming?.listAll.find((l) => l.protocol === 'grpc-stream');
-  const pages = results.streaming?.listAll.find((l) => l.protocol === 'rest-pages');
+  const { streamAll, pages, watch, sse } = defaultEngineStreams(results);
   if (streamAll && pages) {
     guide.push(
       `Bulk reads: all ${n0(streamAll.users)} users took ${streamAll.ms.median.toFixed(0)} ms as one gRPC stream ` +
@@ -92,8 +94,6 @@ export function decisionGuide(results: BenchResults): string[] {
         `(${x(ratio(pages.ms.median, streamAll.ms.median))}).`,
     );
   }
-  const watch = results.streaming?.fanOut.find((f) => f.protocol === 'grpc-watch');
-  const sse = results.streaming?.fanOut.find((f) => f.protocol === 'sse');
   if (watch && sse) {
     guide.push(
       `Event pipelines: both deliver every change in order and resume from a revision; ` +

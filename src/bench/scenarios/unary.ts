@@ -139,7 +139,7 @@ export const SERVER_PLANS: ServerPlan[] = [
     settings: (d) => ({ db: d.db }),
     targets: (['get', 'list'] as const).map((endpoint) => ({
       id: `same-work-fastify-${endpoint}`,
-      label: 'hand-written Fastify + SQLite (same work)',
+      label: 'hand-written Fastify (same work)',
       group: 'same-work' as const,
       protocol: 'http1' as const,
       endpoint,
@@ -150,7 +150,7 @@ export const SERVER_PLANS: ServerPlan[] = [
     settings: (d) => ({ db: d.db }),
     targets: (['get', 'list'] as const).map((endpoint) => ({
       id: `same-work-grpc-js-${endpoint}`,
-      label: 'hand-written grpc-js + SQLite (same work)',
+      label: 'hand-written grpc-js (same work)',
       group: 'same-work' as const,
       protocol: 'grpc' as const,
       endpoint,

@@ -38,7 +38,7 @@ async function rawCall(port: number, headers: OutgoingHttpHeaders, body: Buffer)
       let trailers: IncomingHttpHeaders = {};
       const chunks: Buffer[] = [];
       stream.on('response', (h) => (responseHeaders = h));
-      stream.on('trailers', (t) => (trailers = t));
+      stream.on('trailers', (t: IncomingHttpHeaders) => (trailers = t));
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('error', reject);
       stream.on('close', () => {

@@ -7,7 +7,8 @@ import { after, describe, it } from 'node:test';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
 import { GetUserRequest, User } from '../src/gen/users/v1/users.js';
-import { aUser } from './support/helpers.js';
+import { grpcFailure } from './support/failures.js';
+import { aUser, until } from './support/helpers.js';
 import { runPython } from './support/python.js';
 import { startStack } from './support/stack.js';
 import { ADMIN_TOKEN } from './support/tokens.js';
@@ -153,5 +154,35 @@ describe('gRPC transport', async () => {
     const json = await rawCall(port, { ':path': GET_USER, 'content-type': 'application/json' }, Buffer.from('{}'));
     assert.equal(json.status, 415);
     assert.equal(json.grpcStatus, undefined);
+  });
+
+  it('ends a client stream whose next message passes the receive limit, and lets the call go', async () => {
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(stack.config.grpcMaxReceiveMessageBytes + 1, 1);
+    const answer = await rawCall(port, { ':path': '/users.v1.UserService/CreateUsers' }, prefix);
+    assert.equal(answer.grpcStatus, status.RESOURCE_EXHAUSTED, answer.grpcMessage);
+    await until(() => stack.server.openStreams === 0, 'the server to let the call go');
+  });
+});
+
+describe('gRPC transport: a response past the send limit', async () => {
+  const stack = await startStack({ 'grpc-max-send-message-bytes': '60' });
+  await stack.app.service.createUsers(Array.from({ length: 300 }, () => aUser()));
+  let pages = 0;
+  const listUsers = stack.app.service.listUsers.bind(stack.app.service);
+  stack.app.service.listUsers = (input, context) => {
+    pages++;
+    return listUsers(input, context);
+  };
+
+  it('ends the stream with RESOURCE_EXHAUSTED and stops its work', async () => {
+    const failure = await grpcFailure(
+      (async () => {
+        for await (const _ of stack.client.listUsers({ pageSize: 10 })) void _;
+      })(),
+    );
+    assert.equal(failure.code, status.RESOURCE_EXHAUSTED);
+    await until(() => stack.server.openStreams === 0, 'the server to let the call go');
+    assert.ok(pages < 30, `read ${pages} of 30 pages for a call that had ended`);
   });
 });

@@ -153,6 +153,16 @@ export class EngineCall extends EventEmitter {
   }
 
   /**
+   * Ends the call with a status the engine chose (a limit, a request it cannot read, the deadline)
+   * and cancels the handler's work, which would otherwise go on for a call that is over: as
+   * grpc-js does, the call reports itself cancelled.
+   */
+  fail(outcome: CallStatus): void {
+    this.sendStatus(outcome);
+    this.cancel();
+  }
+
+  /**
    * Request side: a message arrived (client-streaming and bidirectional calls). As with grpc-js's
    * readable call, messages wait until the handler listens for 'data' (it may first await the
    * call's admission) and while it has paused.
@@ -209,12 +219,12 @@ export class EngineCall extends EventEmitter {
     try {
       bytes = this.method.responseSerialize(message);
     } catch {
-      this.sendStatus({ code: status.INTERNAL, details: 'Error serializing response' });
+      this.fail({ code: status.INTERNAL, details: 'Error serializing response' });
       return undefined;
     }
     if (bytes.length > this.maxSendBytes) {
       const details = `Sent message larger than max (${bytes.length} vs. ${this.maxSendBytes})`;
-      this.sendStatus({ code: status.RESOURCE_EXHAUSTED, details });
+      this.fail({ code: status.RESOURCE_EXHAUSTED, details });
       return undefined;
     }
     return frame(bytes);
@@ -222,8 +232,7 @@ export class EngineCall extends EventEmitter {
 
   /** The deadline passed: DEADLINE_EXCEEDED to the client, and the handler's work is cancelled. */
   private expire(): void {
-    this.sendStatus({ code: status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
-    this.cancel();
+    this.fail({ code: status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
   }
 
   /** The stream closed; before a status was sent, that is the client cancelling (RST_STREAM) or leaving. */

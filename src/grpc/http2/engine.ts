@@ -201,7 +201,7 @@ export class Http2Engine {
       try {
         handler(call, call.respond);
       } catch (error) {
-        call.sendStatus({ code: status.UNKNOWN, details: error instanceof Error ? error.message : String(error) });
+        call.fail({ code: status.UNKNOWN, details: error instanceof Error ? error.message : String(error) });
       }
     };
     let single: { message: unknown } | undefined;
@@ -228,7 +228,7 @@ export class Http2Engine {
         try {
           await step();
         } catch (failure) {
-          call.sendStatus(failureStatus(failure));
+          call.fail(failureStatus(failure));
         }
       };
       if (chain) chain = chain.then(guarded);
@@ -258,7 +258,7 @@ export class Http2Engine {
       try {
         for (const raw of reader.push(chunk)) take(raw);
       } catch (failure) {
-        call.sendStatus(failureStatus(failure));
+        call.fail(failureStatus(failure));
       }
     });
     stream.once('end', () => inOrder(halfClosed));

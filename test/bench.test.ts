@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { GetUserRequest } from '../src/gen/users/v1/users.js';
+import { GRPC_DEFAULTS, GRPC_ENGINES } from '../src/grpc/server.js';
 import { oursSettings, prepareData } from '../src/bench/fixtures.js';
 import { h2loadVersion, runLoad } from '../src/bench/load/drivers.js';
 import { probe } from '../src/bench/load/node-driver.js';
@@ -63,6 +64,21 @@ describe('twinapi bench', () => {
       assert.deepEqual(new Set(results.payload!.map((p) => p.codec)), new Set(['json', 'protobuf', 'msgpack']));
       for (const fanOut of results.streaming!.fanOut) assert.equal(fanOut.missing, 0, `${fanOut.label} lost events`);
       for (const list of results.streaming!.listAll) assert.equal(list.users, results.options.users);
+      // Each gRPC engine streams, beside one REST and one SSE measurement.
+      for (const streams of [results.streaming!.listAll, results.streaming!.fanOut]) {
+        assert.deepEqual(
+          streams.map((m) => `${m.protocol} ${m.engine}`).sort(),
+          [
+            ...GRPC_ENGINES.map((e) => `${streams === results.streaming!.listAll ? 'grpc-stream' : 'grpc-watch'} ${e}`),
+            streams === results.streaming!.listAll
+              ? `rest-pages ${GRPC_DEFAULTS.engine}`
+              : `sse ${GRPC_DEFAULTS.engine}`,
+          ].sort(),
+        );
+      }
+      // The targets are in results.json as in the report, each measured in this run.
+      assert.ok(results.targets!.length >= 19, `${results.targets!.length} targets`);
+      for (const t of results.targets!) assert.notEqual(t.met, undefined, `${t.target}: ${t.detail}`);
       assert.equal(results.loadGenerator.driver, h2loadVersion() ? 'h2load' : 'node');
       assert.equal(results.scale, undefined, 'scale runs only when named');
 

@@ -2,12 +2,14 @@
 // compressed requests (from grpc-js, from C-core, and byte by byte), refuse what it cannot read in
 // gRPC's own terms, and never inflate a request past the receive limit.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { connect, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import { after, describe, it } from 'node:test';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { Client, credentials, Metadata, status } from '@grpc/grpc-js';
 import { GetUserRequest, User } from '../src/gen/users/v1/users.js';
 import { grpcFailure } from './support/failures.js';
+import { GRPC_ENGINE } from './support/engine.js';
 import { aUser, until } from './support/helpers.js';
 import { runPython } from './support/python.js';
 import { startStack } from './support/stack.js';
@@ -185,4 +187,38 @@ describe('gRPC transport: a response past the send limit', async () => {
     await until(() => stack.server.openStreams === 0, 'the server to let the call go');
     assert.ok(pages < 30, `read ${pages} of 30 pages for a call that had ended`);
   });
+});
+
+describe('gRPC transport: limits and deadlines past what a timer can wait (24.8 days)', async () => {
+  const month = '2592000000';
+  const stack = await startStack({ 'grpc-max-connection-idle-ms': month, 'grpc-keepalive-time-ms': month });
+  const user = await stack.app.service.createUser(aUser());
+
+  it('keeps the connection: no GOAWAY, no ping flood', async () => {
+    const session = connect(`http://127.0.0.1:${stack.server.port}`);
+    after(() => session.close());
+    let pings = 0;
+    let goaway = false;
+    session.on('ping', () => pings++);
+    session.on('goaway', () => (goaway = true));
+    await once(session, 'connect');
+    const get = () =>
+      rawCall(stack.server.port, { ':path': GET_USER }, framed(GetUserRequest.encode({ id: user.id }).finish()));
+    // A timer past its range fires after 1 ms: by the second call a connection would be gone, or pinged hundreds of times.
+    await get();
+    await until(async () => (await get()).grpcStatus === status.OK, 'a second call');
+    // A round trip on the idle connection: whatever the server sent on it before has arrived.
+    await new Promise<void>((resolve) => session.ping(() => resolve()));
+    assert.equal(goaway, false, 'no GOAWAY');
+    assert.ok(pings < 2, `${pings} pings from the server`);
+  });
+
+  it(
+    'honours a 30-day deadline as a deadline, not as one already past',
+    { skip: GRPC_ENGINE === 'grpc-js' && 'grpc-js answers DEADLINE_EXCEEDED at once: its deadline timer overflows' },
+    async () => {
+      const found = await stack.client.getUser({ id: user.id }, { deadlineMs: 30 * 24 * 3600 * 1000 });
+      assert.equal(found.id, user.id);
+    },
+  );
 });

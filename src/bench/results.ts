@@ -1,5 +1,6 @@
 import type { BenchOptions } from './options.js';
 import type { Pinning } from './pinning.js';
+import type { TargetCheck } from './report/findings.js';
 import type { CostResults } from './scenarios/cost.js';
 import type { PayloadMeasurement } from './scenarios/payload.js';
 import type { ScaleResults } from './scenarios/scale.js';
@@ -24,4 +25,6 @@ export interface BenchResults {
   scaling?: ScalingResults;
   streaming?: StreamingResults;
   scale?: ScaleResults;
+  /** The targets as this run measured them (the report's targets table). */
+  targets?: TargetCheck[];
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { redactedDb } from '../app/config.js';
 import { type BenchDatabase, createBenchDatabase } from './databases.js';
 import { prepareData } from './fixtures.js';
+import { targetChecks } from './report/findings.js';
 import { h2loadVersion } from './load/drivers.js';
 import type { BenchOptions } from './options.js';
 import { pinSelf, planPinning } from './pinning.js';
@@ -166,6 +167,7 @@ export async function runBench(
     if (want.has('scale')) results.scale = await runScale(scaleSettings, progress);
     progress.finish();
     results.finishedAt = new Date().toISOString();
+    results.targets = targetChecks(results);
     mkdirSync(options.out, { recursive: true });
     writeFileSync(join(options.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(join(options.out, 'report.md'), renderMarkdown(results));

@@ -10,6 +10,7 @@ import { type Metadata, type MethodDefinition, status } from '@grpc/grpc-js';
 import type { ObservedCall } from '../../telemetry/calls.js';
 import { endedByClient } from '../telemetry.js';
 import { ACCEPTED_ENCODINGS, frame } from './messages.js';
+import { after } from './timers.js';
 import { type CallStatus, OK_STATUS, RESPONSE_HEADERS, statusOf, trailersOf } from './status.js';
 
 export type Method = MethodDefinition<unknown, unknown>;
@@ -62,7 +63,7 @@ export class EngineCall extends EventEmitter {
     private readonly observed: ObservedCall | undefined,
   ) {
     super();
-    if (Number.isFinite(deadline)) this.deadlineTimer = setTimeout(() => this.expire(), deadline - Date.now());
+    if (Number.isFinite(deadline)) this.deadlineTimer = after(deadline - Date.now(), () => this.expire());
     stream.on('close', () => this.closed());
     if (method.responseStream) stream.on('drain', () => this.emit('drain'));
     // What grpc-js's call streams do with an emitted 'error': end the call with it as the status.
@@ -100,8 +101,7 @@ export class EngineCall extends EventEmitter {
   write(message: unknown): boolean {
     if (this.finished) return true;
     const framed = this.framed(message);
-    if (!framed) return true;
-    this.sendHeaders();
+    if (!framed || !this.sendHeaders()) return true;
     this.sent++;
     if (this.method.responseStream && !this.corked) {
       this.corked = true;
@@ -124,8 +124,7 @@ export class EngineCall extends EventEmitter {
     if (error) return this.sendStatus(statusOf(error));
     if (this.finished) return;
     const framed = this.framed(value);
-    if (!framed) return;
-    this.sendHeaders();
+    if (!framed || !this.sendHeaders()) return;
     this.sent++;
     this.sendStatus(trailer ? { ...OK_STATUS, metadata: trailer } : OK_STATUS, framed);
   };
@@ -137,7 +136,10 @@ export class EngineCall extends EventEmitter {
     clearTimeout(this.deadlineTimer);
     this.observed?.end(status[outcome.code], this.method.responseStream ? this.sent : undefined);
     const { stream } = this;
-    if (stream.destroyed || stream.closed) return;
+    if (stream.destroyed) return;
+    // A client still sending (a refused stream of requests) is read to its end, not left blocked.
+    stream.resume();
+    if (stream.closed) return;
     const trailers = trailersOf(outcome);
     if (this.headersSent) {
       stream.once('wantTrailers', () => {
@@ -148,8 +150,6 @@ export class EngineCall extends EventEmitter {
     } else {
       stream.respond({ ...HEADERS, ...trailers }, { endStream: true });
     }
-    // A client still sending (a refused stream of requests) is read to its end, not left blocked.
-    stream.resume();
   }
 
   /**
@@ -205,12 +205,20 @@ export class EngineCall extends EventEmitter {
       if (next === REQUEST_END) this.emit('end');
       else this.emit('data', next.message);
     }
+    if (this.finished) return;
+    // Messages the handler has not taken yet (it may still be admitting the call) hold the stream:
+    // no more is read, so HTTP/2 flow control holds the client instead of our memory.
+    if (this.inbox.length > 0) this.stream.pause();
+    else if (!this.paused) this.stream.resume();
   }
 
-  private sendHeaders(): void {
-    if (this.headersSent) return;
+  /** Sends the response headers once; false when the stream is already gone (its close cancels the call). */
+  private sendHeaders(): boolean {
+    if (this.headersSent) return true;
+    if (this.stream.destroyed || this.stream.closed) return false;
     this.headersSent = true;
     this.stream.respond(HEADERS, { waitForTrailers: true });
+    return true;
   }
 
   /** The message encoded and prefixed, or undefined after ending the call when it cannot be sent. */

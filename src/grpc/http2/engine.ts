@@ -21,6 +21,7 @@ import type { GrpcServerOptions } from '../server.js';
 import { EngineCall, type Method, type Peer, peerOf } from './call.js';
 import { ACCEPTED_ENCODINGS, decompress, MessageReader, type RawMessage } from './messages.js';
 import { GrpcFailure, RESPONSE_HEADERS, timeoutMs, trailersOf } from './status.js';
+import { after, every } from './timers.js';
 
 export type EngineOptions = Pick<
   GrpcServerOptions,
@@ -120,7 +121,7 @@ export class Http2Engine {
     session.on('error', () => {});
     let active = 0;
     let idle: NodeJS.Timeout | undefined;
-    const armIdle = () => (idle = setTimeout(() => session.close(), o.maxConnectionIdleMs).unref());
+    const armIdle = () => (idle = after(o.maxConnectionIdleMs, () => session.close()));
     armIdle();
     session.on('stream', (stream: ServerHttp2Stream) => {
       active++;
@@ -129,16 +130,16 @@ export class Http2Engine {
         if (--active === 0 && !session.closed) armIdle();
       });
     });
-    const keepalive = setInterval(() => this.ping(session), o.keepaliveTimeMs).unref();
+    const keepalive = every(o.keepaliveTimeMs, () => this.ping(session));
     let age: NodeJS.Timeout | undefined;
     let grace: NodeJS.Timeout | undefined;
     if (o.maxConnectionAgeMs > 0) {
       // ±10% jitter, as gRPC servers do, so connections made together do not all close together.
       const ms = o.maxConnectionAgeMs * (0.9 + Math.random() * 0.2);
-      age = setTimeout(() => {
+      age = after(ms, () => {
         session.close();
-        grace = setTimeout(() => session.destroy(), o.maxConnectionAgeGraceMs).unref();
-      }, ms).unref();
+        grace = after(o.maxConnectionAgeGraceMs, () => session.destroy());
+      });
     }
     session.once('close', () => {
       this.sessions.delete(session);
@@ -150,7 +151,7 @@ export class Http2Engine {
   /** A ping the client must answer within the keepalive timeout, or its connection is dropped. */
   private ping(session: ServerHttp2Session): void {
     if (session.closed || session.destroyed) return;
-    const dead = setTimeout(() => session.destroy(), this.options.keepaliveTimeoutMs).unref();
+    const dead = after(this.options.keepaliveTimeoutMs, () => session.destroy());
     const sent = session.ping((error) => {
       clearTimeout(dead);
       if (error && !session.destroyed) session.destroy();

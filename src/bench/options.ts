@@ -50,7 +50,7 @@ const FULL = {
   serializationRoundMs: 300,
   serializationRounds: 5,
 };
-// Bounded to fit the 60 s the CI smoke test allows.
+// A smoke run: every scenario and target once, briefly (test/bench.test.ts runs it).
 const QUICK = {
   durationS: 1,
   warmupS: 0.5,

@@ -1,5 +1,6 @@
-// Every gRPC call observed where grpc-js hands it over: a server interceptor sees each call of every
-// service (users, health, reflection), its metadata, the messages it sends and the status it ends with.
+// Every gRPC call observed, of every service (users, health, reflection): its metadata, the messages
+// it sends and the status it ends with. On grpc-js a server interceptor sees them; the node:http2
+// engine reports the same through observeCall and the call's end (http2/call.ts).
 import { type Deadline, type Metadata, type ServerInterceptor, ServerInterceptingCall, status } from '@grpc/grpc-js';
 import type { CallTelemetry, ObservedCall } from '../telemetry/calls.js';
 import { acceptedRequestId, requestIdGenerator } from '../telemetry/trace-context.js';

@@ -181,10 +181,22 @@ function check(results: BenchResults, target: string, ours: string, base: string
   };
 }
 
-/** Our gRPC targets' ids and labels per engine: grpc-js (the default) and node:http2. */
-const GRPC_ENGINE_TARGETS = GRPC_ENGINES.map((engine) =>
-  engine === GRPC_DEFAULTS.engine ? { suffix: '', label: '' } : { suffix: `-${engine}`, label: ` (${engine} engine)` },
-);
+/** Issue 17's gRPC targets, checked for each engine (`{engine}` names it, or nothing for the default). */
+const GRPC_TARGETS: [target: string, endpoint: Endpoint, base: string, required: number][] = [
+  ['our gRPC GetUser{engine} ≥ 0.9 × same-work grpc-js', 'get', 'same-work-grpc-js-get', 0.9],
+  ['our gRPC GetUser{engine} ≥ 1.5 × original gRPC stack', 'get', 'original-grpc-get', 1.5],
+  ['our gRPC list{engine} ≥ 0.9 × same-work grpc-js', 'list', 'same-work-grpc-js-list', 0.9],
+  ['our 100-user list over gRPC{engine} ≥ 1.0 × our REST/1.1', 'list', 'ours-rest-h1-list', 1],
+];
+
+/** How a target names its engine: not at all for the default, ` (grpc-js engine)` for another. */
+const engineLabel = (engine: GrpcEngineName) => (engine === GRPC_DEFAULTS.engine ? '' : ` (${engine} engine)`);
+
+/** Our gRPC target ids and labels per engine: `ours-grpc-…` the default's, `ours-grpc-grpc-js-…` grpc-js's. */
+const GRPC_ENGINE_TARGETS = GRPC_ENGINES.map((engine) => ({
+  suffix: engine === GRPC_DEFAULTS.engine ? '' : `-${engine}`,
+  label: engineLabel(engine),
+}));
 
 /** Streams against REST's: the whole table as one gRPC stream vs cursor pages, and watch fan-out vs SSE. */
 function streamingTargets(results: BenchResults): TargetCheck[] {
@@ -193,7 +205,7 @@ function streamingTargets(results: BenchResults): TargetCheck[] {
   const pages = s?.listAll.find((l) => l.protocol === 'rest-pages');
   const sse = s?.fanOut.find((f) => f.protocol === 'sse');
   return GRPC_ENGINES.flatMap((engine): TargetCheck[] => {
-    const on = engine === GRPC_DEFAULTS.engine ? '' : ` (${engine} engine)`;
+    const on = engineLabel(engine);
     const stream = s?.listAll.find((l) => l.protocol === 'grpc-stream' && engineOf(l) === engine);
     const watch = s?.fanOut.find((f) => f.protocol === 'grpc-watch' && engineOf(f) === engine);
     const users = stream ? n0(stream.users) : 'every';
@@ -243,36 +255,11 @@ export function targetChecks(results: BenchResults): TargetCheck[] {
     check(results, 'our REST GetUser ≥ 0.9 × same-work Fastify', 'ours-rest-h1-get', 'same-work-fastify-get', 0.9),
     check(results, 'our REST list ≥ 0.9 × same-work Fastify', 'ours-rest-h1-list', 'same-work-fastify-list', 0.9),
     // gRPC's own targets, for each engine that serves it.
-    ...GRPC_ENGINE_TARGETS.flatMap(({ suffix, label }) => [
-      check(
-        results,
-        `our gRPC GetUser${label} ≥ 0.9 × same-work grpc-js`,
-        `ours-grpc${suffix}-get`,
-        'same-work-grpc-js-get',
-        0.9,
+    ...GRPC_ENGINE_TARGETS.flatMap(({ suffix, label }) =>
+      GRPC_TARGETS.map(([target, endpoint, base, required]) =>
+        check(results, target.replace('{engine}', label), `ours-grpc${suffix}-${endpoint}`, base, required),
       ),
-      check(
-        results,
-        `our gRPC GetUser${label} ≥ 1.5 × original gRPC stack`,
-        `ours-grpc${suffix}-get`,
-        'original-grpc-get',
-        1.5,
-      ),
-      check(
-        results,
-        `our gRPC list${label} ≥ 0.9 × same-work grpc-js`,
-        `ours-grpc${suffix}-list`,
-        'same-work-grpc-js-list',
-        0.9,
-      ),
-      check(
-        results,
-        `our 100-user list over gRPC${label} ≥ 1.0 × our REST/1.1`,
-        `ours-grpc${suffix}-list`,
-        'ours-rest-h1-list',
-        1,
-      ),
-    ]),
+    ),
     ...streamingTargets(results),
     ...scaleTargets(results),
   ];

@@ -200,9 +200,9 @@ export async function runStreaming(
 ): Promise<StreamingResults> {
   const results: StreamingResults = { listAll: [], fanOut: [] };
   // Every list-all before any fan-out, whose events add users: each engine lists the same table.
-  for (const phase of ['list-all', 'fan-out'] as const) {
+  for (const phase of [listAllOn, fanOutOn]) {
     for (const engine of GRPC_ENGINES) {
-      const measured = await measureOn(engine, phase, data, settings, progress);
+      const measured = await onServer(engine, data, settings, (server) => phase(server, data, settings, progress));
       results.listAll.push(...measured.listAll);
       results.fanOut.push(...measured.fanOut);
     }
@@ -210,13 +210,23 @@ export async function runStreaming(
   return results;
 }
 
-/** One phase on a server whose gRPC `engine` serves; REST's and SSE's too beside the default engine. */
-async function measureOn(
+/** Our server with one gRPC engine, and clients of it; REST and SSE are measured beside the default engine. */
+interface ServerUnderTest {
+  engine: GrpcEngineName;
+  withRest: boolean;
+  /** How labels name the engine: not at all for the default. */
+  on: string;
+  grpcPort: number;
+  baseUrl: string;
+  client: UserClient;
+  rest: RestClient;
+}
+
+async function onServer(
   engine: GrpcEngineName,
-  phase: 'list-all' | 'fan-out',
   data: BenchData,
   settings: StreamingSettings,
-  progress: Progress,
+  work: (server: ServerUnderTest) => Promise<StreamingResults>,
 ): Promise<StreamingResults> {
   const server = await launchServer('ours', oursSettings(data, { grpcEngine: engine }), settings.pinning.serverCores);
   const client = new UserClient({
@@ -225,50 +235,72 @@ async function measureOn(
     token: data.token,
   });
   const baseUrl = `http://127.0.0.1:${server.ports.http}`;
-  const rest = new RestClient(baseUrl, data.token);
   const withRest = engine === GRPC_DEFAULTS.engine;
-  const on = withRest ? '' : ` (${engine} engine)`;
   try {
-    const listAll: ListAllMeasurement[] = [];
-    const fanOuts: FanOutMeasurement[] = [];
-    if (phase === 'fan-out') {
-      // Windows as large as a tuned client's: the 64 KiB defaults, shared by 50 streams, would pace the server.
-      const session = connect(`http://127.0.0.1:${server.ports.grpc}`, { settings: { initialWindowSize: 1 << 20 } });
-      session.on('error', () => {});
-      session.on('connect', () => session.setLocalWindowSize(16 << 20));
-      const runId = `${Date.now().toString(36)}${engine}`;
-      const { subscribers, events } = settings;
-      progress.step(`streaming fan-out gRPC WatchUsers${on} × ${subscribers}`);
-      const grpc = await fanOut((t) => watchGrpc(session, data.token, t), client, settings, `${runId}g`).finally(() =>
-        session.close(),
-      );
-      fanOuts.push({ protocol: 'grpc-watch', engine, label: `gRPC WatchUsers${on}`, subscribers, events, ...grpc });
-      if (withRest) {
-        progress.step(`streaming fan-out SSE × ${subscribers}`);
-        const sse = await fanOut((t) => watchSse(baseUrl, data.token, t), client, settings, `${runId}s`);
-        fanOuts.push({ protocol: 'sse', engine, label: 'REST Server-Sent Events', subscribers, events, ...sse });
-      }
-      return { listAll, fanOut: fanOuts };
-    }
-    const lists = [['grpc-stream', `gRPC ListUsers (one server stream)${on}`, () => listAllGrpc(client)]] as [
-      ListAllMeasurement['protocol'],
-      string,
-      () => Promise<number>,
-    ][];
-    if (withRest) lists.push(['rest-pages', `REST GET /users (cursor pages of ${REST_PAGE})`, () => listAllRest(rest)]);
-    for (const [protocol, label, run] of lists) {
-      const runs = [];
-      for (let i = 1; i <= settings.runs; i++) {
-        progress.step(`streaming list-all ${label} run ${i}/${settings.runs}`);
-        runs.push(await time(run));
-      }
-      const ms = spread(runs.map((r) => r.ms));
-      const users = runs[0]!.users;
-      listAll.push({ protocol, engine, label, users, ms, usersPerSecond: (users / ms.median) * 1000 });
-    }
-    return { listAll, fanOut: fanOuts };
+    return await work({
+      engine,
+      withRest,
+      on: withRest ? '' : ` (${engine} engine)`,
+      grpcPort: server.ports.grpc!,
+      baseUrl,
+      client,
+      rest: new RestClient(baseUrl, data.token),
+    });
   } finally {
     client.close();
     await server.stop();
   }
+}
+
+/** Every user as one ListUsers stream, and (beside the default engine) as REST cursor pages. */
+async function listAllOn(
+  { engine, withRest, on, client, rest }: ServerUnderTest,
+  _data: BenchData,
+  settings: StreamingSettings,
+  progress: Progress,
+): Promise<StreamingResults> {
+  const lists: [ListAllMeasurement['protocol'], string, () => Promise<number>][] = [
+    ['grpc-stream', `gRPC ListUsers (one server stream)${on}`, () => listAllGrpc(client)],
+  ];
+  if (withRest) lists.push(['rest-pages', `REST GET /users (cursor pages of ${REST_PAGE})`, () => listAllRest(rest)]);
+  const listAll: ListAllMeasurement[] = [];
+  for (const [protocol, label, run] of lists) {
+    const runs = [];
+    for (let i = 1; i <= settings.runs; i++) {
+      progress.step(`streaming list-all ${label} run ${i}/${settings.runs}`);
+      runs.push(await time(run));
+    }
+    const ms = spread(runs.map((r) => r.ms));
+    const users = runs[0]!.users;
+    listAll.push({ protocol, engine, label, users, ms, usersPerSecond: (users / ms.median) * 1000 });
+  }
+  return { listAll, fanOut: [] };
+}
+
+/** WatchUsers fan-out, and (beside the default engine) SSE's. */
+async function fanOutOn(
+  { engine, withRest, on, grpcPort, baseUrl, client }: ServerUnderTest,
+  data: BenchData,
+  settings: StreamingSettings,
+  progress: Progress,
+): Promise<StreamingResults> {
+  // Windows as large as a tuned client's: the 64 KiB defaults, shared by 50 streams, would pace the server.
+  const session = connect(`http://127.0.0.1:${grpcPort}`, { settings: { initialWindowSize: 1 << 20 } });
+  session.on('error', () => {});
+  session.on('connect', () => session.setLocalWindowSize(16 << 20));
+  const runId = `${Date.now().toString(36)}${engine}`;
+  const { subscribers, events } = settings;
+  progress.step(`streaming fan-out gRPC WatchUsers${on} × ${subscribers}`);
+  const grpc = await fanOut((t) => watchGrpc(session, data.token, t), client, settings, `${runId}g`).finally(() =>
+    session.close(),
+  );
+  const fanOuts: FanOutMeasurement[] = [
+    { protocol: 'grpc-watch', engine, label: `gRPC WatchUsers${on}`, subscribers, events, ...grpc },
+  ];
+  if (withRest) {
+    progress.step(`streaming fan-out SSE × ${subscribers}`);
+    const sse = await fanOut((t) => watchSse(baseUrl, data.token, t), client, settings, `${runId}s`);
+    fanOuts.push({ protocol: 'sse', engine, label: 'REST Server-Sent Events', subscribers, events, ...sse });
+  }
+  return { listAll: [], fanOut: fanOuts };
 }

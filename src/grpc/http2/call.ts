@@ -9,9 +9,9 @@ import { type PeerCertificate, TLSSocket } from 'node:tls';
 import { type Metadata, type MethodDefinition, status } from '@grpc/grpc-js';
 import type { ObservedCall } from '../../telemetry/calls.js';
 import { endedByClient } from '../telemetry.js';
-import { ACCEPTED_ENCODINGS, frame } from './messages.js';
+import { frame } from './messages.js';
 import { after } from './timers.js';
-import { type CallStatus, OK_STATUS, RESPONSE_HEADERS, statusOf, trailersOf } from './status.js';
+import { type CallStatus, OK_STATUS, RESPONSE_HEADERS, respondTrailersOnly, statusOf, trailersOf } from './status.js';
 
 export type Method = MethodDefinition<unknown, unknown>;
 
@@ -39,7 +39,6 @@ export function peerOf(session: Http2Session): Peer {
 }
 
 const REQUEST_END = Symbol('request end');
-const HEADERS = { ...RESPONSE_HEADERS, 'grpc-accept-encoding': ACCEPTED_ENCODINGS };
 
 export class EngineCall extends EventEmitter {
   request: unknown;
@@ -99,10 +98,8 @@ export class EngineCall extends EventEmitter {
    * made grpc-js's streams slow.
    */
   write(message: unknown): boolean {
-    if (this.finished) return true;
-    const framed = this.framed(message);
-    if (!framed || !this.sendHeaders()) return true;
-    this.sent++;
+    const framed = this.outgoing(message);
+    if (!framed) return true;
     if (this.method.responseStream && !this.corked) {
       this.corked = true;
       this.stream.cork();
@@ -122,34 +119,26 @@ export class EngineCall extends EventEmitter {
   /** The callback of unary and client-streaming handlers: an error's status, or the one response and OK. */
   readonly respond = (error: unknown, value?: unknown, trailer?: Metadata): void => {
     if (error) return this.sendStatus(statusOf(error));
-    if (this.finished) return;
-    const framed = this.framed(value);
-    if (!framed || !this.sendHeaders()) return;
-    this.sent++;
+    const framed = this.outgoing(value);
+    if (!framed) return;
     this.sendStatus(trailer ? { ...OK_STATUS, metadata: trailer } : OK_STATUS, framed);
   };
 
   /** Ends the call with `outcome` (after `last`, a message): trailers after what was sent, or a trailers-only response. */
   sendStatus(outcome: CallStatus, last?: Buffer): void {
-    if (this.finished) return;
-    this.finished = true;
-    clearTimeout(this.deadlineTimer);
-    this.observed?.end(status[outcome.code], this.method.responseStream ? this.sent : undefined);
+    if (!this.settle(status[outcome.code])) return;
     const { stream } = this;
     if (stream.destroyed) return;
     // A client still sending (a refused stream of requests) is read to its end, not left blocked.
     stream.resume();
     if (stream.closed) return;
+    if (!this.headersSent) return respondTrailersOnly(stream, outcome);
     const trailers = trailersOf(outcome);
-    if (this.headersSent) {
-      stream.once('wantTrailers', () => {
-        if (!stream.destroyed) stream.sendTrailers(trailers);
-      });
-      if (last) stream.end(last);
-      else stream.end();
-    } else {
-      stream.respond({ ...HEADERS, ...trailers }, { endStream: true });
-    }
+    stream.once('wantTrailers', () => {
+      if (!stream.destroyed) stream.sendTrailers(trailers);
+    });
+    if (last) stream.end(last);
+    else stream.end();
   }
 
   /**
@@ -212,12 +201,21 @@ export class EngineCall extends EventEmitter {
     else if (!this.paused) this.stream.resume();
   }
 
+  /** A response message framed, with the headers sent before it; undefined when the call cannot send it. */
+  private outgoing(message: unknown): Buffer | undefined {
+    if (this.finished) return undefined;
+    const framed = this.framed(message);
+    if (!framed || !this.sendHeaders()) return undefined;
+    this.sent++;
+    return framed;
+  }
+
   /** Sends the response headers once; false when the stream is already gone (its close cancels the call). */
   private sendHeaders(): boolean {
     if (this.headersSent) return true;
     if (this.stream.destroyed || this.stream.closed) return false;
     this.headersSent = true;
-    this.stream.respond(HEADERS, { waitForTrailers: true });
+    this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
     return true;
   }
 
@@ -245,11 +243,16 @@ export class EngineCall extends EventEmitter {
 
   /** The stream closed; before a status was sent, that is the client cancelling (RST_STREAM) or leaving. */
   private closed(): void {
+    if (this.settle(endedByClient(this.deadline))) this.cancel();
+  }
+
+  /** Marks the call ended with `statusName` and reports it, once: false when it had ended already. */
+  private settle(statusName: string): boolean {
     clearTimeout(this.deadlineTimer);
-    if (this.finished) return;
+    if (this.finished) return false;
     this.finished = true;
-    this.observed?.end(endedByClient(this.deadline), this.method.responseStream ? this.sent : undefined);
-    this.cancel();
+    this.observed?.end(statusName, this.method.responseStream ? this.sent : undefined);
+    return true;
   }
 
   private cancel(): void {

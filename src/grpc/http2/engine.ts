@@ -19,8 +19,8 @@ import { Metadata, status, type ServiceDefinition, type UntypedServiceImplementa
 import type { ObservedCall } from '../../telemetry/calls.js';
 import type { GrpcServerOptions } from '../server.js';
 import { EngineCall, type Method, type Peer, peerOf } from './call.js';
-import { ACCEPTED_ENCODINGS, decompress, MessageReader, type RawMessage } from './messages.js';
-import { GrpcFailure, RESPONSE_HEADERS, timeoutMs, trailersOf } from './status.js';
+import { decompress, MessageReader, type RawMessage } from './messages.js';
+import { GrpcFailure, respondTrailersOnly, timeoutMs } from './status.js';
 import { after, every } from './timers.js';
 
 export type EngineOptions = Pick<
@@ -272,9 +272,8 @@ function failureStatus(failure: unknown): { code: status; details: string } {
   return { code: status.INTERNAL, details: 'Internal error reading the request' };
 }
 
-/** Ends a call that never started, in one HEADERS frame. */
+/** Ends a call that never started, in one HEADERS frame; what the client still sends is read and dropped. */
 function refuse(stream: ServerHttp2Stream, failure: GrpcFailure): void {
-  const trailers = trailersOf({ code: failure.code, details: failure.details });
-  stream.respond({ ...RESPONSE_HEADERS, 'grpc-accept-encoding': ACCEPTED_ENCODINGS, ...trailers }, { endStream: true });
+  respondTrailersOnly(stream, failureStatus(failure));
   stream.resume();
 }

@@ -66,9 +66,6 @@ export function frame(bytes: Uint8Array): Buffer {
   return framed;
 }
 
-/** The request encodings this engine reads; it answers in identity. */
-export const ACCEPTED_ENCODINGS = 'identity,deflate,gzip';
-
 /**
  * A compressed message's bytes, decompressed off the event loop and bounded by the receive limit
  * (a small message that inflates to gigabytes is refused, not inflated).

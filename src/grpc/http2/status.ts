@@ -1,6 +1,6 @@
 // A call's end as the engine writes it: the gRPC status, its message and metadata as trailers, or,
 // when nothing was sent yet, as one HEADERS frame (a "trailers-only" response).
-import type { OutgoingHttpHeaders } from 'node:http2';
+import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { Metadata, status, type StatusObject } from '@grpc/grpc-js';
 
 /** A status the engine itself ends a call with (a bad frame, a limit, a deadline). */
@@ -35,10 +35,12 @@ export function statusOf(error: unknown): CallStatus {
   return { code, details, metadata: value.metadata instanceof Metadata ? value.metadata : null };
 }
 
+/** Every response's headers: answered in identity; the request encodings the engine reads (messages.ts). */
 export const RESPONSE_HEADERS: OutgoingHttpHeaders = {
   ':status': 200,
   'content-type': 'application/grpc+proto',
   'grpc-encoding': 'identity',
+  'grpc-accept-encoding': 'identity,deflate,gzip',
 };
 
 const OK_TRAILERS: OutgoingHttpHeaders = { 'grpc-status': '0', 'grpc-message': 'OK' };
@@ -51,6 +53,11 @@ export function trailersOf(outcome: CallStatus): OutgoingHttpHeaders {
     // Percent-encoded, as the spec asks; grpc-js and grpcio decode it.
     'grpc-message': encodeURI(outcome.details),
   };
+}
+
+/** Ends a stream that sent nothing yet with `outcome`, in one HEADERS frame (a "trailers-only" response). */
+export function respondTrailersOnly(stream: ServerHttp2Stream, outcome: CallStatus): void {
+  stream.respond({ ...RESPONSE_HEADERS, ...trailersOf(outcome) }, { endStream: true });
 }
 
 const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000_001 };

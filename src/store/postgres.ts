@@ -3,7 +3,8 @@ import pg from 'pg';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
 import { characters } from '../domain/text.js';
-import { gramOf } from './rows.js';
+import { type DirectReads, directSql } from './direct-reads.js';
+import { gramOf, type UserRow } from './rows.js';
 import { countUpTo, type Dialect, type NameIndex, SqlUserStore } from './sql-store.js';
 
 export const POSTGRES_DEFAULTS = {
@@ -72,8 +73,9 @@ export function isUnavailable(error: unknown): boolean {
 /** Commits of the change log are announced on this channel, one per schema, with the new head revision. */
 const channelFor = (schema: string) => `twinapi_changes.${schema}`;
 
-function postgresDialect(channel: string): Dialect {
+function postgresDialect(channel: string, direct: DirectReads): Dialect {
   return {
+    direct,
     isUniqueViolation: (error) => errorCode(error) === '23505',
     isStatementTimeout: (error) => errorCode(error) === '57014',
     isUnavailable,
@@ -172,12 +174,24 @@ export async function currentSchema(db: Kysely<Database>): Promise<string> {
 export async function openPostgresStore(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
   const pool = postgresPool(url, options);
   const { onConnectionWait } = options;
-  // Kysely takes a connection per query or transaction through `connect`: timing it times the wait.
+  // Every operation takes a connection through here: timing it times the wait.
+  const connect = async () => {
+    const start = performance.now();
+    const client = await pool.connect();
+    onConnectionWait?.((performance.now() - start) / 1000);
+    return client;
+  };
   const timedPool = {
+    // Kysely's statements carry no deadline of their own (a transaction limits itself with SET LOCAL):
+    // a connection the direct reads left with a statement_timeout is given back none first.
     async connect() {
-      const start = performance.now();
-      const client = await pool.connect();
-      onConnectionWait?.((performance.now() - start) / 1000);
+      const client = await connect();
+      try {
+        await fitStatementTimeout(client, undefined);
+      } catch (error) {
+        client.release(error as Error);
+        throw error;
+      }
       return client;
     },
     end: () => pool.end(),
@@ -193,7 +207,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
   }
   const channel = channelFor(schema);
   return {
-    store: new SqlUserStore(db, postgresDialect(channel)),
+    store: new SqlUserStore(db, postgresDialect(channel, postgresDirectReads(connect))),
     listenForCommits: (onCommit, onError) => listen(url, channel, onCommit, onError),
     pool: {
       max: pool.options.max,
@@ -201,6 +215,70 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
       idle: () => pool.idleCount,
       pending: () => pool.waitingCount,
     },
+  };
+}
+
+/**
+ * Each pooled connection's session statement_timeout (ms; 0: none), as this process last set it. A
+ * new connection has none, PostgreSQL's default.
+ */
+const sessionTimeouts = new WeakMap<pg.PoolClient, number>();
+
+/**
+ * How much earlier than its deadline a statement may be stopped, as a share of the time it has: so
+ * that one setting serves calls whose deadlines are close (every REST request has the same), where
+ * an exact one would be a round trip per call. Never later than its deadline.
+ */
+const DEADLINE_SLACK = 1 / 64;
+
+/**
+ * Makes `client`'s statements stop at the caller's deadline, `timeLeftMs` from now (undefined: no
+ * deadline), in the database itself (statement_timeout, which cancels a statement stuck on a lock).
+ * The setting is the connection's and stays for its next statement, so it costs a round trip only
+ * when the one it has does not fit: none for a call without a deadline, or one stopping the
+ * statement after the deadline or more than DEADLINE_SLACK before it.
+ */
+async function fitStatementTimeout(client: pg.PoolClient, timeLeftMs: number | undefined): Promise<void> {
+  const current = sessionTimeouts.get(client) ?? 0;
+  const fits =
+    timeLeftMs === undefined
+      ? current === 0
+      : current > 0 && current <= timeLeftMs && current >= timeLeftMs * (1 - DEADLINE_SLACK);
+  if (fits) return;
+  const wanted = timeLeftMs === undefined ? 0 : Math.max(1, Math.floor(timeLeftMs));
+  // Forgotten first: if the SET fails, the connection's setting is unknown, and the next use sets it again.
+  sessionTimeouts.delete(client);
+  await client.query(`set statement_timeout = ${wanted}`);
+  sessionTimeouts.set(client, wanted);
+}
+
+/**
+ * The hot reads on node-pg itself: named statements (parsed and planned once per connection), one
+ * round trip each, the deadline enforced through the connection's statement_timeout.
+ */
+function postgresDirectReads(connect: () => Promise<pg.PoolClient>): DirectReads {
+  const text = directSql((n) => `$${n}`);
+  const rows = async (name: string, sqlText: string, values: unknown[], timeLeftMs: number | undefined) => {
+    const client = await connect();
+    let broken: Error | undefined;
+    try {
+      await fitStatementTimeout(client, timeLeftMs);
+      return (await client.query<UserRow>({ name, text: sqlText, values })).rows;
+    } catch (error) {
+      // A connection that failed is not given to the next caller.
+      if (isUnavailable(error)) broken = error as Error;
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  };
+  return {
+    ready: () => true,
+    userById: async (id, left) => (await rows('twinapi_user_by_id', text.userById, [id], left))[0],
+    listed: (after, limit, left) =>
+      after
+        ? rows('twinapi_listed_after', text.after, [after.createdAt, after.id, limit], left)
+        : rows('twinapi_listed_first', text.first, [limit], left),
   };
 }
 

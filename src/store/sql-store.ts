@@ -7,6 +7,7 @@ import { type EventType, searchKey, type User, type UserEvent } from '../domain/
 import { eventToRow, rowToEvent, rowToUser, userToRow } from './rows.js';
 import { USER_COLUMNS, type UserRow } from './rows.js';
 import type { Database } from './schema.js';
+import type { DirectReads } from './direct-reads.js';
 
 /** Rows per INSERT: keeps every statement under SQLite's bound-parameter limit. */
 const INSERT_CHUNK = 500;
@@ -69,6 +70,8 @@ export interface Dialect {
   /** Runs in each committing transaction after its events are appended, e.g. to wake other instances. */
   afterAppend?(trx: Transaction<Database>, headRevision: number): Promise<void>;
   nameIndex?: NameIndex;
+  /** The hot reads on the engine's own driver (direct-reads.ts); without them they go through Kysely. */
+  direct?: DirectReads;
 }
 
 export type Executor = Kysely<Database> | Transaction<Database>;
@@ -81,6 +84,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
   readonly changeLog: ChangeLog = this;
   /** The hottest read, compiled once: building and compiling the query cost more than running it. */
   private readonly userById: CompiledQuery<UserRow>;
+  private closed = false;
 
   /**
    * @param readers Where long reads run (filters, counts, offset and large pages), when not on `db`:
@@ -133,9 +137,40 @@ export class SqlUserStore implements UserStore, ChangeLog {
     try {
       return await run();
     } catch (error) {
-      if (this.dialect.isStatementTimeout(error)) throw deadlineExceeded();
-      if (this.dialect.isUnavailable(error)) throw unavailable('the database cannot be reached', error);
-      throw error;
+      throw this.translate(error);
+    }
+  }
+
+  private translate(error: unknown): unknown {
+    if (this.dialect.isStatementTimeout(error)) return deadlineExceeded();
+    if (this.dialect.isUnavailable(error)) return unavailable('the database cannot be reached', error);
+    return error;
+  }
+
+  /**
+   * A hot read on the engine's driver, within the caller's limits, when it can go direct now;
+   * undefined when it cannot. A synchronous driver's answer is taken as it is: no promise in between.
+   */
+  private direct<T>(
+    limits: CallContext | undefined,
+    read: (direct: DirectReads, timeLeftMs: number | undefined) => T | Promise<T>,
+  ): { result: T | Promise<T> } | undefined {
+    const { direct } = this.dialect;
+    // Once closed, every read goes where the others do (Kysely), and fails as they do.
+    if (this.closed || !direct?.ready()) return undefined;
+    const left = timeLeft(limits);
+    try {
+      const result = read(direct, left);
+      return {
+        result:
+          result instanceof Promise
+            ? result.catch((error: unknown) => {
+                throw this.translate(error);
+              })
+            : result,
+      };
+    } catch (error) {
+      throw this.translate(error);
     }
   }
 
@@ -154,8 +189,13 @@ export class SqlUserStore implements UserStore, ChangeLog {
   }
 
   async getUser(id: string, limits?: CallContext): Promise<User | undefined> {
-    const { rows } = await this.read(limits, (db) => db.executeQuery<UserRow>({ ...this.userById, parameters: [id] }));
-    const row = rows[0];
+    const direct = this.direct(limits, (reads, left) => reads.userById(id, left));
+    let row: UserRow | undefined;
+    if (direct) row = direct.result instanceof Promise ? await direct.result : direct.result;
+    else {
+      const query = { ...this.userById, parameters: [id] };
+      row = (await this.read(limits, (db) => db.executeQuery<UserRow>(query))).rows[0];
+    }
     return row && rowToUser(row);
   }
 
@@ -207,8 +247,10 @@ export class SqlUserStore implements UserStore, ChangeLog {
   }
 
   async listUsers(query: ListQuery & { after?: Cursor }, limits?: CallContext): Promise<User[]> {
-    const work = (db: Executor) => this.listAfter(db, query);
     const long = query.nameContains !== '' || query.limit > LONG_READ_ROWS;
+    const direct = long ? undefined : this.direct(limits, (reads, left) => reads.listed(query.after, query.limit, left));
+    if (direct) return (direct.result instanceof Promise ? await direct.result : direct.result).map(rowToUser);
+    const work = (db: Executor) => this.listAfter(db, query);
     return long ? this.longRead(limits, work) : this.read(limits, work);
   }
 
@@ -334,6 +376,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([this.db.destroy(), this.readers?.close()]);
   }
 

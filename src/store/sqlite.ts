@@ -15,7 +15,8 @@ import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
 import type { PoolStats } from './postgres.js';
 import { characters } from '../domain/text.js';
-import { gramOf } from './rows.js';
+import { type DirectReads, directSql } from './direct-reads.js';
+import { gramOf, type UserRow } from './rows.js';
 import { type NameIndex, SqlUserStore } from './sql-store.js';
 import { readerKysely, SQLITE_READER_DEFAULTS, SqliteReaderPool } from './sqlite-readers.js';
 import { cachingStatements } from './sqlite-statements.js';
@@ -88,7 +89,8 @@ export interface SqliteStore {
 
 /** Opens (creating if needed) the database file and applies pending migrations. */
 export async function openSqliteStore(path: string, options: SqliteOptions = {}): Promise<SqliteStore> {
-  const db = sqliteKysely(openSqliteDatabase(path, options), options.onWriteLockWait);
+  const sqlite = openSqliteDatabase(path, options);
+  const db = sqliteKysely(sqlite, options.onWriteLockWait);
   try {
     await migrateToLatest(db);
   } catch (error) {
@@ -110,10 +112,28 @@ export async function openSqliteStore(path: string, options: SqliteOptions = {})
       // better-sqlite3 cannot interrupt a statement; the deadline is checked before each call starts.
       isStatementTimeout: () => false,
       nameIndex: NAME_INDEXES,
+      direct: sqliteDirectReads(sqlite),
     },
     pool && { db: readerKysely(pool), close: () => pool.close() },
   );
   return { store, ...(pool ? { pool } : {}) };
+}
+
+/**
+ * The hot reads as better-sqlite3 runs them: prepared once, called synchronously on the main
+ * connection (no promise at all), whenever that connection is not inside a write transaction.
+ * SQLite cannot stop a statement, so the deadline was checked before the call (sql-store.ts).
+ */
+function sqliteDirectReads(sqlite: SQLite.Database): DirectReads {
+  const text = directSql(() => '?');
+  const byId = sqlite.prepare<[string], UserRow>(text.userById);
+  const first = sqlite.prepare<[number], UserRow>(text.first);
+  const after = sqlite.prepare<[number, string, number], UserRow>(text.after);
+  return {
+    ready: () => !sqlite.inTransaction,
+    userById: (id) => byId.get(id),
+    listed: (cursor, limit) => (cursor ? after.all(cursor.createdAt, cursor.id, limit) : first.all(limit)),
+  };
 }
 
 /**

@@ -1,0 +1,34 @@
+// The store's two hottest reads — a user by id, a page of the listing without a filter — written
+// against each engine's own driver instead of through Kysely. Measured on GetUser (README,
+// Performance): building or even reusing a compiled query, Kysely's connection provider (a mutex on
+// SQLite) and the promise hops it puts around better-sqlite3's synchronous calls cost more than
+// SQLite's lookup itself; on PostgreSQL a read under a deadline was a transaction of four round
+// trips (BEGIN, set_config, SELECT, COMMIT) of unprepared statements. The SQL is written once here.
+import type { Cursor } from '../domain/pagination.js';
+import { USER_COLUMNS, type UserRow } from './rows.js';
+
+type MaybePromise<T> = T | Promise<T>;
+
+export interface DirectReads {
+  /**
+   * False while a read cannot go direct now: SQLite's one connection is inside a write transaction
+   * (between its statements, whose uncommitted rows it must not see); the store then reads through
+   * Kysely, which waits its turn.
+   */
+  ready(): boolean;
+  /** `timeLeftMs`: the caller's deadline, in ms from now (undefined: none), which the engine enforces if it can. */
+  userById(id: string, timeLeftMs: number | undefined): MaybePromise<UserRow | undefined>;
+  /** The first `limit` users of the listing order, after `after` when given. */
+  listed(after: Cursor | undefined, limit: number, timeLeftMs: number | undefined): MaybePromise<UserRow[]>;
+}
+
+/** The statements, in an engine's placeholder style (`?` or `$1`); the same text Kysely would build, so the same plans. */
+export function directSql(placeholder: (n: number) => string) {
+  const columns = USER_COLUMNS.join(', ');
+  const order = 'order by created_at desc, id desc';
+  return {
+    userById: `select ${columns} from users where id = ${placeholder(1)}`,
+    first: `select ${columns} from users ${order} limit ${placeholder(1)}`,
+    after: `select ${columns} from users where (created_at, id) < (${placeholder(1)}, ${placeholder(2)}) ${order} limit ${placeholder(3)}`,
+  };
+}

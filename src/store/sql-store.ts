@@ -248,7 +248,9 @@ export class SqlUserStore implements UserStore, ChangeLog {
 
   async listUsers(query: ListQuery & { after?: Cursor }, limits?: CallContext): Promise<User[]> {
     const long = query.nameContains !== '' || query.limit > LONG_READ_ROWS;
-    const direct = long ? undefined : this.direct(limits, (reads, left) => reads.listed(query.after, query.limit, left));
+    const direct = long
+      ? undefined
+      : this.direct(limits, (reads, left) => reads.listed(query.after, query.limit, left));
     if (direct) return (direct.result instanceof Promise ? await direct.result : direct.result).map(rowToUser);
     const work = (db: Executor) => this.listAfter(db, query);
     return long ? this.longRead(limits, work) : this.read(limits, work);

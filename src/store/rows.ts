@@ -26,15 +26,13 @@ export function userToRow(user: User): UsersTable {
   };
 }
 
-/** A user's columns as reads return them: all but the grams, which only the gram index reads. */
-export type UserRow = Omit<UsersTable, 'name_grams'>;
+/** A user's columns as reads return them: what a User is made of, not the keys and grams that only indexes and filters read. */
+export type UserRow = Omit<UsersTable, 'name_grams' | 'name_key' | 'email_key'>;
 
 export const USER_COLUMNS = [
   'id',
   'name',
-  'name_key',
   'email',
-  'email_key',
   'role',
   'tags',
   'created_at',
@@ -65,8 +63,8 @@ export function eventToRow(event: UserEvent): UserEventsTable {
   };
 }
 
-/** A user as the change log keeps it: its row, less what only the indexes need. */
-function loggedRow(user: User): UserRow {
+/** A user as the change log keeps it: its row, less the grams. */
+function loggedRow(user: User): Omit<UsersTable, 'name_grams'> {
   const { name_grams: _, ...row } = userToRow(user);
   return row;
 }

@@ -280,7 +280,10 @@ export class SqlUserStore implements UserStore, ChangeLog {
   ): Promise<UserRow[]> {
     // The page among the first `rows` of the listing: the page itself, when it is full there.
     const walk = (rows: number) => {
-      const stretch = listed(this.after(db.selectFrom('users').select(USER_COLUMNS), after)).limit(rows);
+      // The walk filters on name_key: the stretch carries it.
+      const stretch = listed(this.after(db.selectFrom('users').select([...USER_COLUMNS, 'name_key']), after)).limit(
+        rows,
+      );
       return listed(db.selectFrom(stretch.as('users')).selectAll().where(containing(key)))
         .limit(limit)
         .offset(offset)

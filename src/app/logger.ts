@@ -1,4 +1,5 @@
 import { type DestinationStream, pino, type Logger } from 'pino';
+import { LogLines } from './log-lines.js';
 
 export type { Logger };
 
@@ -14,8 +15,7 @@ export function createLogger(
   // The pid tells the workers of `serve --workers N` apart.
   const options = { level, base: { service: 'twinapi', pid: process.pid } };
   if (destination) return pino(options, destination);
-  return pino({
-    ...options,
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
-  });
+  if (pretty)
+    return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } });
+  return pino(options, LogLines.stdout());
 }

@@ -2,6 +2,7 @@
 // nothing when it is off, and with all three off the adapters observe nothing at all.
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
+import { accessLogWriter } from '../telemetry/access-log.js';
 import { type CallTelemetry, callTelemetry } from '../telemetry/calls.js';
 import { answerClusterScrapes } from '../telemetry/cluster.js';
 import { Metrics } from '../telemetry/metrics.js';
@@ -28,7 +29,8 @@ export async function openTelemetry(config: Partial<TelemetryConfig>, logger: Lo
   const metrics = config.metricsPort ? new Metrics({ processMetrics: true }) : undefined;
   // A worker's numbers reach the scrape through the primary, which sums them.
   const stopAnswering = metrics && cluster.isWorker ? answerClusterScrapes(metrics.registry) : undefined;
-  const accessLog = config.accessLog && logger.isLevelEnabled('info') ? logger.child({ log: 'access' }) : undefined;
+  const accessLog =
+    config.accessLog && logger.isLevelEnabled('info') ? accessLogWriter(logger.child({ log: 'access' })) : undefined;
   let tracer: Tracer | undefined;
   if (config.otlpEndpoint) {
     tracer = await openTracer({

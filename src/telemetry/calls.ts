@@ -1,7 +1,7 @@
 // One neutral shape for a call of any protocol: adapters say when it began and how it ended; this
 // turns that into the duration metric, the access-log line and the trace span.
-import type { Logger } from 'pino';
 import type { Principal } from '../domain/access.js';
+import type { AccessEntry } from './access-log.js';
 import type { Metrics, RpcSystem } from './metrics.js';
 import { parseTraceParent } from './trace-context.js';
 import type { CallSpan, SpanAttributes, Tracer } from './tracing.js';
@@ -39,8 +39,8 @@ export interface CallTelemetry {
 
 export interface CallTelemetryParts {
   metrics?: Metrics;
-  /** Writes one line per call (level info). */
-  accessLog?: Logger;
+  /** Writes one line per call (access-log.ts). */
+  accessLog?: (entry: AccessEntry) => void;
   tracer?: Tracer;
 }
 
@@ -94,18 +94,17 @@ export function callTelemetry({ metrics, accessLog, tracer }: CallTelemetryParts
             http ? { 'http.response.status_code': status } : { 'rpc.response.status_code': status },
             http ? Number(status) >= 500 : RPC_SERVER_FAILURES.has(String(status)),
           );
-          accessLog?.info(
-            {
-              protocol: call.protocol,
-              method,
-              ...(http ? { route: call.route } : {}),
-              status,
-              durationMs: Math.round(seconds * 1e6) / 1000,
-              ...(observed.principal ? { principal: observed.principal.subject } : {}),
-              ...log,
-            },
-            http ? `${method} ${call.route || '(no route)'} ${status}` : `${method} ${status}`,
-          );
+          accessLog?.({
+            protocol: call.protocol,
+            method,
+            route: http ? call.route : undefined,
+            status,
+            durationMs: Math.round(seconds * 1e6) / 1000,
+            principal: observed.principal?.subject,
+            requestId: log.requestId,
+            traceId: log.traceId,
+            msg: http ? `${method} ${call.route || '(no route)'} ${status}` : `${method} ${status}`,
+          });
         },
       };
       return observed;

@@ -16,12 +16,19 @@ interface SeriesState extends Series {
   count: number;
 }
 
+/** One label value's place in the tree of label values: the series sits where the last label's value leads. */
+interface LabelNode {
+  next: Map<string, LabelNode>;
+  series?: SeriesState;
+}
+
 type Sample = { labels: Record<string, string | number>; value: number; metricName: string };
 
 export class FastHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
-  private readonly series = new Map<string, SeriesState>();
+  private series: SeriesState[] = [];
+  private root: LabelNode = { next: new Map() };
 
   constructor(
     readonly name: string,
@@ -33,38 +40,46 @@ export class FastHistogram {
     registry.registerMetric(this as never);
   }
 
-  /** The series of these label values, in `labelNames` order: bind once, observe often. */
+  /**
+   * The series of these label values, in `labelNames` order: bind once, observe often. Found through
+   * one map per label, so a call that binds on every observation (a duration by method, route and
+   * status) hashes strings the runtime has hashed before, instead of building a key per call.
+   */
   labels(...values: string[]): Series {
-    // Label values never hold a newline here (methods, route templates, status names): a safe separator.
-    const key = values.length === 1 ? values[0]! : values.join('\n');
-    let state = this.series.get(key);
-    if (!state) {
-      const counts = new Float64Array(this.buckets.length + 1);
-      const buckets = this.buckets;
-      const labels = Object.fromEntries(this.labelNames.map((name, i) => [name, values[i] ?? '']));
-      const created: SeriesState = {
-        labels,
-        counts,
-        sum: 0,
-        count: 0,
-        observe(value) {
-          let i = 0;
-          while (i < buckets.length && value > buckets[i]!) i++;
-          counts[i]!++;
-          created.sum += value;
-          created.count++;
-        },
-      };
-      state = created;
-      this.series.set(key, state);
+    let node = this.root;
+    for (const value of values) {
+      let next = node.next.get(value);
+      if (!next) node.next.set(value, (next = { next: new Map() }));
+      node = next;
     }
-    return state;
+    return (node.series ??= this.newSeries(values));
+  }
+
+  private newSeries(values: readonly string[]): SeriesState {
+    const counts = new Float64Array(this.buckets.length + 1);
+    const buckets = this.buckets;
+    const labels = Object.fromEntries(this.labelNames.map((name, i) => [name, values[i] ?? '']));
+    const created: SeriesState = {
+      labels,
+      counts,
+      sum: 0,
+      count: 0,
+      observe(value) {
+        let i = 0;
+        while (i < buckets.length && value > buckets[i]!) i++;
+        counts[i]!++;
+        created.sum += value;
+        created.count++;
+      },
+    };
+    this.series.push(created);
+    return created;
   }
 
   /** prom-client's metric shape; every label (`le` too) in `labels`, which cluster aggregation groups by. */
   get() {
     const values: Sample[] = [];
-    for (const { labels, counts, sum, count } of this.series.values()) {
+    for (const { labels, counts, sum, count } of this.series) {
       let cumulative = 0;
       this.buckets.forEach((le, i) => {
         cumulative += counts[i]!;
@@ -78,6 +93,7 @@ export class FastHistogram {
   }
 
   reset(): void {
-    this.series.clear();
+    this.series = [];
+    this.root = { next: new Map() };
   }
 }

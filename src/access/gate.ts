@@ -8,7 +8,10 @@ export interface GateSettings {
   /** `none` takes every call as an admin (named by its address); `jwt` requires credentials. */
   auth: 'jwt' | 'none';
   /** Verifies a bearer token (cached): required with `jwt`. */
-  verify?: (token: string) => Principal | Promise<Principal>;
+  verify?: ((token: string) => Principal | Promise<Principal>) & {
+    /** A token's principal when it verified before (and is still valid), without verifying. */
+    known?(token: string): Principal | undefined;
+  };
   rateLimiter?: RateLimiter;
   loadShedder?: LoadShedder;
 }
@@ -44,7 +47,14 @@ export function accessGate(settings: GateSettings): AccessGate {
       const overloaded = loadShedder?.refusal();
       if (overloaded) throw overloaded;
       if (settings.auth === 'none') return limited({ subject: `peer:${credentials.peer}`, role: 'admin' });
-      const token = credentials.accessToken || bearerOf(credentials.authorization);
+      const { authorization } = credentials;
+      // The usual `Bearer <token>` of a token that verified before: it passed bearerOf's check then
+      // (a verified token is only base64url and dots), so the check is not run again.
+      if (!credentials.accessToken && authorization?.startsWith('Bearer ')) {
+        const known = verify!.known?.(authorization.slice(7));
+        if (known) return limited(known);
+      }
+      const token = credentials.accessToken || bearerOf(authorization);
       if (token !== undefined) {
         const principal = verify!(token);
         return principal instanceof Promise ? principal.then(limited) : limited(principal);

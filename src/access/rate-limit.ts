@@ -18,7 +18,7 @@ export interface RateLimiter {
   close(): Promise<void>;
 }
 
-/** Buckets kept in memory at most; the least recently used go first (a refilled bucket is a new one). */
+/** Buckets kept in memory at most; past it, those that have refilled go first (a full bucket is a new one). */
 const LOCAL_KEYS = 100_000;
 /** How long a call waits for Redis before this process decides alone. */
 const REDIS_TIMEOUT_MS = 50;
@@ -34,20 +34,38 @@ function refusal(settings: RateLimitSettings, key: string, tokens: number): Doma
 
 /** Token buckets in this process. */
 export function localRateLimiter(settings: RateLimitSettings, now = () => performance.now()): RateLimiter {
+  // Kept in the order they were made, and changed in place: a call is a lookup and two additions
+  // (re-inserting each bucket to keep the order of use cost more than the rest of the check).
   const buckets = new Map<string, { tokens: number; at: number }>();
+  const refilled = (bucket: { tokens: number; at: number }, time: number) =>
+    Math.min(settings.burst, bucket.tokens + ((time - bucket.at) * settings.rps) / 1000);
+  /** Past the limit, the oldest bucket goes if it has refilled; one still in use moves to the end instead (a second chance), a few times at most. */
+  const evict = (time: number) => {
+    for (let tries = 0; tries < 8; tries++) {
+      const [key, bucket] = buckets.entries().next().value!;
+      buckets.delete(key);
+      if (refilled(bucket, time) >= settings.burst) return;
+      buckets.set(key, bucket);
+    }
+    buckets.delete(buckets.keys().next().value!);
+  };
   return {
     take(key) {
       const time = now();
       const bucket = buckets.get(key);
-      let tokens = settings.burst;
-      if (bucket) {
-        tokens = Math.min(settings.burst, bucket.tokens + ((time - bucket.at) * settings.rps) / 1000);
-        buckets.delete(key);
+      if (!bucket) {
+        buckets.set(key, { tokens: settings.burst - 1, at: time });
+        if (buckets.size > LOCAL_KEYS) evict(time);
+        return undefined; // A new bucket is full, and a burst is at least 1.
       }
-      const allowed = tokens >= 1;
-      buckets.set(key, { tokens: allowed ? tokens - 1 : tokens, at: time });
-      if (buckets.size > LOCAL_KEYS) buckets.delete(buckets.keys().next().value!);
-      return allowed ? undefined : refusal(settings, key, tokens);
+      const tokens = refilled(bucket, time);
+      bucket.at = time;
+      if (tokens < 1) {
+        bucket.tokens = tokens;
+        return refusal(settings, key, tokens);
+      }
+      bucket.tokens = tokens - 1;
+      return undefined;
     },
     close: async () => {},
   };

@@ -4,6 +4,7 @@ import type { Principal } from '../domain/access.js';
 import { unavailable } from '../domain/errors.js';
 import type { AccessGate } from '../domain/ports.js';
 import { CONSOLE_ROUTES } from './routes/console.js';
+import type { RouteHookFactory } from './route-hooks.js';
 import type { OpenStreams } from './streams.js';
 
 declare module 'fastify' {
@@ -33,7 +34,7 @@ const isOpen = (route: string | undefined) =>
  * say so), then has the access gate admit the caller (credentials, rate limit, load shedding) for
  * every route but the open ones. Unknown routes answer 404 without credentials.
  */
-export function accessHook(gate: AccessGate, streams: OpenStreams) {
+export function accessHook(gate: AccessGate, streams: OpenStreams): RouteHookFactory {
   const admit = (request: FastifyRequest, route: string | undefined) => {
     const socket = request.raw.socket as Partial<TLSSocket>;
     const certificateSubject = socket.authorized ? socket.getPeerCertificate?.().subject : undefined;
@@ -46,22 +47,43 @@ export function accessHook(gate: AccessGate, streams: OpenStreams) {
       ...(certificateSubject ? { certificateSubject } : {}),
     });
   };
-  return async (request: FastifyRequest): Promise<void> => {
-    const route = request.routeOptions.url;
-    if (route !== undefined && HEALTH.has(route)) return;
-    if (request.routeOptions.config.rpc === true) {
-      const admission = (async () => {
-        if (streams.closing) throw unavailable('the server is shutting down');
-        return admit(request, route);
-      })();
-      // Awaited by the adapter's interceptor; a call refused before it (a bad content type) never awaits it.
-      admission.catch(() => undefined);
-      request.admission = admission;
-      return;
+  return ({ url: route, rpc }) => {
+    if (route !== undefined && HEALTH.has(route)) return undefined;
+    if (rpc) {
+      return (request, _reply, done) => {
+        const admission = (async () => {
+          if (streams.closing) throw unavailable('the server is shutting down');
+          return admit(request, route);
+        })();
+        // Awaited by the adapter's interceptor; a call refused before it (a bad content type) never awaits it.
+        admission.catch(() => undefined);
+        request.admission = admission;
+        done();
+      };
     }
-    // A request on a kept-alive connection after shutdown began (Fastify's own 503 has another body).
-    if (streams.closing) throw unavailable('the server is shutting down');
-    if (isOpen(route)) return;
-    request.principal = await admit(request, route);
+    const open = isOpen(route);
+    // A callback hook, not an async one: a caller whose token is cached is admitted without a promise.
+    return (request, _reply, done) => {
+      let principal: Principal | Promise<Principal>;
+      try {
+        // A request on a kept-alive connection after shutdown began (Fastify's own 503 has another body).
+        if (streams.closing) throw unavailable('the server is shutting down');
+        if (open) return done();
+        principal = admit(request, route);
+      } catch (error) {
+        return done(error as Error);
+      }
+      if (!(principal instanceof Promise)) {
+        request.principal = principal;
+        return done();
+      }
+      principal.then(
+        (admitted) => {
+          request.principal = admitted;
+          done();
+        },
+        (error: Error) => done(error),
+      );
+    };
   };
 }

@@ -3,6 +3,7 @@ import { invalidArgument } from '../domain/errors.js';
 import { HttpError, HttpErrorCode } from './errors.js';
 import { type EventType, type NewUserInput, type ROLES, type User, type UserUpdate } from '../domain/user.js';
 import { roleFromProto, userToProto } from '../contract/users.js';
+import { isoTimestamp } from '../contract/timestamps.js';
 import { asBuffer } from '../contract/wire.js';
 import {
   CreateUserRequest as CreateUserRequestCodec,
@@ -37,8 +38,8 @@ export function userToJson(user: User, fields?: readonly UserField[]): UserJson 
     email: user.email,
     role: user.role,
     tags: [...user.tags],
-    createdAt: user.createdAt.toISOString(),
-    updatedAt: user.updatedAt.toISOString(),
+    createdAt: isoTimestamp(user.createdAt.getTime()),
+    updatedAt: isoTimestamp(user.updatedAt.getTime()),
   };
   if (!fields) return full;
   return Object.fromEntries(fields.map((f) => [f, full[f]]));
@@ -81,6 +82,10 @@ export const MEDIA = {
 export type MediaType = (typeof MEDIA)[keyof typeof MEDIA];
 export const MEDIA_TYPES: readonly MediaType[] = Object.values(MEDIA);
 
+/** Accept headers answered before, at most NEGOTIATED_MAX: clients send the same few on every request. */
+const negotiated = new Map<string, MediaType | undefined>();
+const NEGOTIATED_MAX = 256;
+
 /**
  * Picks the response media type from `Accept` (q-values honoured, order of
  * preference on ties); undefined when nothing acceptable is offered.
@@ -90,6 +95,15 @@ export function negotiate(
   offered: readonly MediaType[] = MEDIA_TYPES,
 ): MediaType | undefined {
   if (!accept || accept.trim() === '') return offered[0];
+  if (offered !== MEDIA_TYPES) return pick(accept, offered);
+  if (negotiated.has(accept)) return negotiated.get(accept);
+  const type = pick(accept, offered);
+  if (negotiated.size >= NEGOTIATED_MAX) negotiated.delete(negotiated.keys().next().value!);
+  negotiated.set(accept, type);
+  return type;
+}
+
+function pick(accept: string, offered: readonly MediaType[]): MediaType | undefined {
   let best: { type: MediaType; q: number } | undefined;
   for (const part of accept.split(',')) {
     const [range = '', ...params] = part

@@ -15,7 +15,9 @@ import type { Logger } from 'pino';
 import type { AccessGate } from '../domain/ports.js';
 import { accessHook } from './access.js';
 import type { CallTelemetry } from '../telemetry/calls.js';
-import { observeRequests, requestIdOf } from './telemetry.js';
+import { requestIdOf, requestObserver } from './telemetry.js';
+import { bindRouteHooks } from './route-hooks.js';
+import { lazyChildLogger } from './request-logger.js';
 import type { UserService } from '../domain/user-service.js';
 import { clientErrorResponse, HttpError, HttpErrorCode, toErrorResponse } from './errors.js';
 import { OpenStreams } from './streams.js';
@@ -110,6 +112,7 @@ export async function buildRestApp(
     // Fastify's two lines per request are off: the access log (telemetry) writes one, when it is on.
     // The request id Fastify binds to a request's log lines goes by the access log's name for it.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    childLoggerFactory: lazyChildLogger,
     ...(settings.telemetry ? { genReqId: requestIdOf } : {}),
     bodyLimit: settings.bodyLimitBytes,
     http2: settings.http2,
@@ -134,6 +137,10 @@ export async function buildRestApp(
     },
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
+  // Declared, so that every request object has them from the start: added to some requests only,
+  // they changed the objects' shape, a slow path per request.
+  app.decorateRequest('principal', undefined);
+  app.decorateRequest('admission', undefined);
 
   // Bodies are JSON, MessagePack or (for POST /users) protobuf; anything else is 415.
   app.removeContentTypeParser(['text/plain', 'application/json']);
@@ -153,8 +160,11 @@ export async function buildRestApp(
   });
 
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
-  if (settings.telemetry) observeRequests(app, settings.telemetry);
-  app.addHook('onRequest', accessHook(settings.gate, streams));
+  // Telemetry first, so that it also sees the calls the access gate refuses.
+  bindRouteHooks(app, [
+    ...(settings.telemetry ? [requestObserver(settings.telemetry)] : []),
+    accessHook(settings.gate, streams),
+  ]);
   app.setNotFoundHandler((request, reply) =>
     reply
       .code(404)

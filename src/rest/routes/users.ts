@@ -60,15 +60,19 @@ function sendUser(reply: FastifyReply, user: User, type: MediaType, fields?: rea
     .send(encodeUser(user, type, fields));
 }
 
-/** A weak validator of the representation: the user's version, media type and field set. */
 /**
  * A weak validator of the representation: the user's revision (it changes on every write, however
  * close together), the media type and the field set.
  */
 function etagOf(user: User, type: MediaType, fields?: readonly UserField[]): string {
-  const media = Object.keys(MEDIA).find((k) => MEDIA[k as keyof typeof MEDIA] === type);
-  return `W/"${user.id}-r${user.revision}-${media}${fields ? `.${fields.join('.')}` : ''}"`;
+  return `W/"${user.id}-r${user.revision}-${MEDIA_NAME[type]}${fields ? `.${fields.join('.')}` : ''}"`;
 }
+
+/** Each media type's short name (`json`), as the ETag spells it. */
+const MEDIA_NAME = Object.fromEntries(Object.entries(MEDIA).map(([name, type]) => [type, name])) as Record<
+  MediaType,
+  string
+>;
 
 /** RFC 8288 links for offset pages (first/prev/next/last) and cursor pages (next). */
 function linkHeader(request: FastifyRequest, links: Record<string, Record<string, string | number>>): string {
@@ -157,10 +161,10 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
       const fields = parseFields(request.query.fields);
       const user = await service.getUser(request.params.id, context(request));
       const etag = etagOf(user, type, fields);
-      reply.header('etag', etag).header('cache-control', 'private, no-cache').header('vary', 'Accept');
+      reply.header('etag', etag).header('cache-control', 'private, no-cache');
       const ifNoneMatch = request.headers['if-none-match'];
       if (ifNoneMatch && ifNoneMatch.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
-        return reply.code(304).send();
+        return reply.code(304).header('vary', 'Accept').send();
       }
       return sendUser(reply, user, type, fields);
     },

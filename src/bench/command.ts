@@ -16,7 +16,8 @@ report.html and results.json. Needs the project's dev dependencies (run it from 
   --runs N                   repetitions per point (default 3)
   --users N                  users seeded first (default 10000)
   --sizes LIST               table sizes of the scale scenario (default 10000,100000,1000000)
-  --db LIST                  engines of the scale scenario: sqlite and/or postgres:// URLs (default sqlite)
+  --db LIST                  sqlite and/or postgres:// URLs (default sqlite): scale and overhead measure
+                             each, the other scenarios the first
   --subscribers N            fan-out subscribers (default 50)
   --events N                 fan-out events (default 2000)
   --driver auto|h2load|node  load generator (default: h2load when installed)
@@ -32,6 +33,7 @@ export async function benchCommand(flags: Record<string, string | undefined>, qu
   const { dir, results } = await runBench(benchOptions(flags, quick));
   const failed =
     (results.unary?.failures.length ?? 0) +
+    (results.overhead?.failures.length ?? 0) +
     (results.scaling?.failures.length ?? 0) +
     (results.scale?.engines.filter((e) => e.error !== undefined).length ?? 0);
   process.stdout.write(`report: ${dir}/report.html, ${dir}/report.md, raw numbers: ${dir}/results.json\n`);

@@ -12,6 +12,8 @@ export interface BenchData {
   userCount: number;
   /** The user every GetUser / GET /users/:id asks for. */
   sampleUser: User;
+  /** The user UpdateUser renames (another than sampleUser, outside the list page). */
+  renamedUser: User;
   /** A cursor after all but the last 100 users: ListUsers from it streams exactly those 100. */
   listPageToken: string;
   listPage: User[];
@@ -64,9 +66,11 @@ export async function prepareData(db: string, userCount: number): Promise<BenchD
     let skipped = 0;
     let pageToken = '';
     let sampleUser: User | undefined;
+    let renamedUser: User | undefined;
     while (skipped < userCount - LIST_SIZE) {
       const page = await app.service.listUsers({ pageSize: Math.min(500, userCount - LIST_SIZE - skipped), pageToken });
       sampleUser ??= page.users[0];
+      renamedUser ??= page.users[1];
       skipped += page.users.length;
       pageToken = page.nextPageToken;
     }
@@ -75,6 +79,7 @@ export async function prepareData(db: string, userCount: number): Promise<BenchD
       db,
       userCount,
       sampleUser: sampleUser ?? last.users[0]!,
+      renamedUser: renamedUser ?? last.users[1]!,
       listPageToken: pageToken,
       listPage: last.users,
       ...(await benchCredentials()),

@@ -1,6 +1,6 @@
 import type { DriverName } from './load/drivers.js';
 
-export const SCENARIOS = ['serialization', 'payload', 'unary', 'cost', 'scaling', 'streaming', 'scale'] as const;
+export const SCENARIOS = ['serialization', 'payload', 'unary', 'cost', 'overhead', 'scaling', 'streaming', 'scale'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 /** What runs without --scenario: all but `scale`, which seeds databases of up to millions of users and runs only when named. */
 export const DEFAULT_SCENARIOS: readonly Scenario[] = SCENARIOS.filter((s) => s !== 'scale');
@@ -24,7 +24,7 @@ export interface BenchOptions {
   users: number;
   /** Table sizes the scale scenario measures at, ascending: one database per engine, grown from size to size. */
   sizes: number[];
-  /** Engines: `sqlite` (a fresh file) and/or a `postgres://` URL (a fresh schema in it); scale measures each, the other scenarios run on the first. */
+  /** Engines: `sqlite` (a fresh file) and/or a `postgres://` URL (a fresh schema in it); scale and overhead measure each, the other scenarios run on the first. */
   databases: string[];
   subscribers: number;
   events: number;

@@ -2,6 +2,7 @@ import type { BenchOptions } from './options.js';
 import type { Pinning } from './pinning.js';
 import type { TargetCheck } from './report/findings.js';
 import type { CostResults } from './scenarios/cost.js';
+import type { OverheadResults } from './scenarios/overhead.js';
 import type { PayloadMeasurement } from './scenarios/payload.js';
 import type { ScaleResults } from './scenarios/scale.js';
 import type { ScalingResults } from './scenarios/scaling.js';
@@ -22,6 +23,7 @@ export interface BenchResults {
   payload?: PayloadMeasurement[];
   unary?: UnaryResults;
   cost?: CostResults;
+  overhead?: OverheadResults;
   scaling?: ScalingResults;
   streaming?: StreamingResults;
   scale?: ScaleResults;

@@ -14,6 +14,7 @@ import { renderMarkdown } from './report/markdown.js';
 import type { BenchResults } from './results.js';
 import { measurePayloads } from './scenarios/payload.js';
 import { costSteps, runCost } from './scenarios/cost.js';
+import { type OverheadDataset, overheadSteps, runOverhead } from './scenarios/overhead.js';
 import { runScale, SCALE_SAMPLING, scaleSteps } from './scenarios/scale.js';
 import { runScaling, scalingSteps, workerCounts } from './scenarios/scaling.js';
 import { runSerialization, SERIALIZATION_STEPS } from './scenarios/serialization.js';
@@ -90,6 +91,14 @@ export async function runBench(
     durationS: options.durationS,
     warmupS: options.warmupS,
   };
+  const overheadSettings = {
+    driver: generator.driver,
+    pinning,
+    connections: Math.max(...options.concurrency),
+    runs: options.runs,
+    durationS: options.durationS,
+    warmupS: options.warmupS,
+  };
   const streamingSettings = { pinning, runs: options.runs, subscribers: options.subscribers, events: options.events };
   const work = mkdtempSync(join(tmpdir(), 'twinapi-bench-'));
   const scaleSettings = {
@@ -111,11 +120,14 @@ export async function runBench(
     (want.has('serialization') ? SERIALIZATION_STEPS : 0) +
     (want.has('unary') ? unarySteps(unarySettings) : 0) +
     (want.has('cost') ? costSteps(costSettings) : 0) +
+    // Seeding its own database on each engine, then its loads.
+    (want.has('overhead') ? options.databases.length + overheadSteps(overheadSettings, options.databases.length) : 0) +
     (want.has('scaling') ? scalingSteps(scalingSettings) : 0) +
     (want.has('streaming') ? streamingSteps(streamingSettings) : 0) +
     (want.has('scale') ? scaleSteps(scaleSettings) : 0);
   const progress = new Progress(steps, stream);
   let database: BenchDatabase | undefined;
+  const overheadDatabases: BenchDatabase[] = [];
   try {
     if (needsData) progress.step(`seeding ${options.users} users`);
     // Every scenario but scale runs on one database: the first --db names it (SQLite by default).
@@ -160,6 +172,17 @@ export async function runBench(
       if (want.has('payload')) results.payload = measurePayloads(data.sampleUser, data.listPage);
       if (want.has('unary')) results.unary = await runUnary(data, unarySettings, progress);
       if (want.has('cost')) results.cost = await runCost(data, costSettings, progress);
+      if (want.has('overhead')) {
+        // On every engine named, each in a database of its own: its writes add and rename users.
+        const datasets: OverheadDataset[] = [];
+        for (const spec of options.databases) {
+          const own = await createBenchDatabase(spec, work);
+          overheadDatabases.push(own);
+          progress.step(`seeding ${options.users} users on ${own.label} (overhead)`);
+          datasets.push({ engine: own.engine, data: await prepareData(own.db, options.users) });
+        }
+        results.overhead = await runOverhead(datasets, overheadSettings, progress);
+      }
       if (want.has('scaling')) results.scaling = await runScaling(data, scalingSettings, progress);
       // Last: its writes add users after the list page the unary scenario reads.
       if (want.has('streaming')) results.streaming = await runStreaming(data, streamingSettings, progress);
@@ -175,6 +198,7 @@ export async function runBench(
     return { dir: options.out, results };
   } finally {
     await database?.drop();
+    for (const own of overheadDatabases) await own.drop();
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -31,3 +31,26 @@ export function characters(text: string): number {
   for (const _ of text) count++;
   return count;
 }
+
+/**
+ * The one- and two-character substrings of a name's search key, each as one word of letters and
+ * digits (`g` and the code points in hex: "qz" is `g71x7a`) that any full-text tokenizer keeps
+ * whole: what the stores' gram indexes look up the filters too short for a trigram index in.
+ */
+export function nameGrams(key: string): string {
+  const points = codePoints(key);
+  const grams = new Set<string>();
+  points.forEach((point, i) => {
+    grams.add(gram([point]));
+    if (i + 1 < points.length) grams.add(gram([point, points[i + 1]!]));
+  });
+  return [...grams].join(' ');
+}
+
+/** The word `nameGrams` writes for `key`, a search key of one or two characters. */
+export function gramOf(key: string): string {
+  return gram(codePoints(key));
+}
+
+const codePoints = (text: string) => Array.from(text, (c) => c.codePointAt(0)!.toString(16));
+const gram = (points: readonly string[]) => `g${points.join('x')}`;

@@ -1,4 +1,5 @@
-// The store's two hottest reads — a user by id, a page of the listing without a filter — written
+// The store's hottest reads — a user by id, a page of the listing without a filter, the change log's
+// newest events (read after every commit) — written
 // against each engine's own driver instead of through Kysely. Measured on GetUser (README,
 // Performance): building or even reusing a compiled query, Kysely's connection provider (a mutex on
 // SQLite) and the promise hops it puts around better-sqlite3's synchronous calls cost more than
@@ -6,6 +7,7 @@
 // trips (BEGIN, set_config, SELECT, COMMIT) of unprepared statements. The SQL is written once here.
 import type { Cursor } from '../domain/pagination.js';
 import { USER_COLUMNS, type UserRow } from './rows.js';
+import type { UserEventsTable } from './schema.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -20,6 +22,8 @@ export interface DirectReads {
   userById(id: string, timeLeftMs: number | undefined): MaybePromise<UserRow | undefined>;
   /** The first `limit` users of the listing order, after `after` when given. */
   listed(after: Cursor | undefined, limit: number, timeLeftMs: number | undefined): MaybePromise<UserRow[]>;
+  /** The change log's events after `revision`, oldest first, at most `limit` (what the change feed tails after every commit). */
+  eventsAfter(revision: number, limit: number): MaybePromise<UserEventsTable[]>;
 }
 
 /** The statements, in an engine's placeholder style (`?` or `$1`); the same text Kysely would build, so the same plans. */
@@ -30,5 +34,6 @@ export function directSql(placeholder: (n: number) => string) {
     userById: `select ${columns} from users where id = ${placeholder(1)}`,
     first: `select ${columns} from users ${order} limit ${placeholder(1)}`,
     after: `select ${columns} from users where (created_at, id) < (${placeholder(1)}, ${placeholder(2)}) ${order} limit ${placeholder(3)}`,
+    eventsAfter: `select revision, type, user_id, "user", occurred_at from user_events where revision > ${placeholder(1)} order by revision limit ${placeholder(2)}`,
   };
 }

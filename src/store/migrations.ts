@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, SqliteAdapter, sql } from 'kysely';
-import { nameGrams } from './rows.js';
+import { nameGrams } from '../domain/text.js';
 import type { Database } from './schema.js';
 
 // Migrations are append-only: a shipped one is never edited, a change is a new one.
@@ -106,7 +106,7 @@ const migrations: Record<string, Migration> = {
   },
   '0007_name_grams': {
     // Filters of one or two characters, which a trigram index cannot look up, looked up in an index
-    // of each name's one- and two-character substrings (rows.ts `nameGrams`, which writes them from
+    // of each name's one- and two-character substrings (domain/text.ts `nameGrams`, which writes them from
     // then on: should its words ever change, a new migration recomputes them, as this one computes them).
     async up(db: Kysely<any>) {
       await db.schema

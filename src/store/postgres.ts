@@ -1,11 +1,13 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrations.js';
-import type { Database } from './schema.js';
+import type { Database, UserEventsTable } from './schema.js';
 import { characters } from '../domain/text.js';
 import { type DirectReads, directSql } from './direct-reads.js';
-import { gramOf, type UserRow } from './rows.js';
+import { gramOf } from '../domain/text.js';
+import type { UserRow } from './rows.js';
 import { countUpTo, type Dialect, type NameIndex, SqlUserStore } from './sql-store.js';
+import { runScriptAsync } from './write-scripts.js';
 
 export const POSTGRES_DEFAULTS = {
   /** Connections per process; a statement waits for a free one beyond that. */
@@ -73,21 +75,69 @@ export function isUnavailable(error: unknown): boolean {
 /** Commits of the change log are announced on this channel, one per schema, with the new head revision. */
 const channelFor = (schema: string) => `twinapi_changes.${schema}`;
 
-function postgresDialect(channel: string, direct: DirectReads): Dialect {
+function postgresDialect(channel: string, connect: () => Promise<pg.PoolClient>): Dialect {
   return {
-    direct,
-    isUniqueViolation: (error) => errorCode(error) === '23505',
+    direct: postgresDirectReads(connect),
+    style: {
+      placeholder: (n) => `$${n}`,
+      rowLocks: true,
+      isUniqueViolation: (error) => errorCode(error) === '23505',
+      // NOTIFY is transactional: it is delivered at commit, so a listener never hears of an uncommitted revision.
+      afterAppend: (headRevision) => ({ sql: 'select pg_notify($1, $2)', params: [channel, String(headRevision)] }),
+    },
+    write: postgresWrites(connect),
     isStatementTimeout: (error) => errorCode(error) === '57014',
     isUnavailable,
-    rowLocks: true,
     async limitStatements(trx, ms) {
       await sql`select set_config('statement_timeout', ${String(ms)}, true)`.execute(trx);
     },
-    // NOTIFY is transactional: it is delivered at commit, so a listener never hears of an uncommitted revision.
-    async afterAppend(trx, headRevision) {
-      await sql`select pg_notify(${channel}, ${String(headRevision)})`.execute(trx);
-    },
     nameIndex: GRAM_INDEX,
+  };
+}
+
+/** Named (prepared once per connection) statements at most: the writes' few one-row texts, not a batch's long ones. */
+const NAMED_STATEMENTS = 64;
+const NAMED_TEXT_MAX = 2000;
+
+/**
+ * Writes on node-pg itself: one connection, BEGIN, the script's statements (named: parsed and
+ * planned once per connection), COMMIT; the deadline kept as the connection's statement_timeout.
+ */
+function postgresWrites(connect: () => Promise<pg.PoolClient>): Dialect['write'] {
+  const names = new Map<string, string>();
+  const nameOf = (text: string) => {
+    let name = names.get(text);
+    if (name === undefined && text.length <= NAMED_TEXT_MAX && names.size < NAMED_STATEMENTS) {
+      names.set(text, (name = `twinapi_write_${names.size + 1}`));
+    }
+    return name;
+  };
+  return async (script, timeLeftMs, stillInTime) => {
+    const client = await connect();
+    let broken: Error | undefined;
+    try {
+      await fitStatementTimeout(client, timeLeftMs);
+      await client.query('begin');
+      try {
+        const result = await runScriptAsync(script, async ({ sql: text, params }) => {
+          const name = nameOf(text);
+          return (await client.query<Record<string, unknown>>({ ...(name ? { name } : {}), text, values: [...params] }))
+            .rows;
+        });
+        stillInTime();
+        await client.query('commit');
+        return result;
+      } catch (error) {
+        await client.query('rollback').catch(() => undefined);
+        throw error;
+      }
+    } catch (error) {
+      // A connection that failed is not given to the next caller.
+      if (isUnavailable(error)) broken = error as Error;
+      throw error;
+    } finally {
+      client.release(broken);
+    }
   };
 }
 
@@ -207,7 +257,7 @@ export async function openPostgresStore(url: string, options: PostgresOptions = 
   }
   const channel = channelFor(schema);
   return {
-    store: new SqlUserStore(db, postgresDialect(channel, postgresDirectReads(connect))),
+    store: new SqlUserStore(db, postgresDialect(channel, connect)),
     listenForCommits: (onCommit, onError) => listen(url, channel, onCommit, onError),
     pool: {
       max: pool.options.max,
@@ -258,12 +308,17 @@ async function fitStatementTimeout(client: pg.PoolClient, timeLeftMs: number | u
  */
 function postgresDirectReads(connect: () => Promise<pg.PoolClient>): DirectReads {
   const text = directSql((n) => `$${n}`);
-  const rows = async (name: string, sqlText: string, values: unknown[], timeLeftMs: number | undefined) => {
+  const rows = async <T extends pg.QueryResultRow = UserRow>(
+    name: string,
+    sqlText: string,
+    values: unknown[],
+    timeLeftMs: number | undefined,
+  ) => {
     const client = await connect();
     let broken: Error | undefined;
     try {
       await fitStatementTimeout(client, timeLeftMs);
-      return (await client.query<UserRow>({ name, text: sqlText, values })).rows;
+      return (await client.query<T>({ name, text: sqlText, values })).rows;
     } catch (error) {
       // A connection that failed is not given to the next caller.
       if (isUnavailable(error)) broken = error as Error;
@@ -279,6 +334,8 @@ function postgresDirectReads(connect: () => Promise<pg.PoolClient>): DirectReads
       after
         ? rows('twinapi_listed_after', text.after, [after.createdAt, after.id, limit], left)
         : rows('twinapi_listed_first', text.first, [limit], left),
+    eventsAfter: (revision, limit) =>
+      rows<UserEventsTable>('twinapi_events_after', text.eventsAfter, [revision, limit], undefined),
   };
 }
 

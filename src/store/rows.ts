@@ -7,6 +7,7 @@ import {
   type User,
   type UserEvent,
 } from '../domain/user.js';
+import { nameGrams } from '../domain/text.js';
 import type { UserEventsTable, UsersTable } from './schema.js';
 
 export function userToRow(user: User): UsersTable {
@@ -53,44 +54,22 @@ export function rowToUser(row: UserRow): User {
   };
 }
 
-export function eventToRow(event: UserEvent): UserEventsTable {
+/** The change log's row of `event`; `row`: the user's row, when the write has made it already. */
+export function eventToRow(event: UserEvent, row: UsersTable = userToRow(event.user)): UserEventsTable {
   return {
     revision: event.revision,
     type: event.type,
     user_id: event.user.id,
-    user: JSON.stringify(loggedRow(event.user)),
+    user: JSON.stringify(loggedRow(row)),
     occurred_at: event.timestamp.getTime(),
   };
 }
 
 /** A user as the change log keeps it: its row, less the grams. */
-function loggedRow(user: User): Omit<UsersTable, 'name_grams'> {
-  const { name_grams: _, ...row } = userToRow(user);
-  return row;
+function loggedRow(row: UsersTable): Omit<UsersTable, 'name_grams'> {
+  const { name_grams: _, ...logged } = row;
+  return logged;
 }
-
-/**
- * The one- and two-character substrings of a name's search key, each as one word of letters and
- * digits (`g` and the code points in hex: "qz" is `g71x7a`) that any full-text tokenizer keeps
- * whole: what the gram index looks up the filters too short for a trigram index in.
- */
-export function nameGrams(key: string): string {
-  const points = codePoints(key);
-  const grams = new Set<string>();
-  points.forEach((point, i) => {
-    grams.add(gram([point]));
-    if (i + 1 < points.length) grams.add(gram([point, points[i + 1]!]));
-  });
-  return [...grams].join(' ');
-}
-
-/** The word `nameGrams` writes for `key`, a search key of one or two characters. */
-export function gramOf(key: string): string {
-  return gram(codePoints(key));
-}
-
-const codePoints = (text: string) => Array.from(text, (c) => c.codePointAt(0)!.toString(16));
-const gram = (points: readonly string[]) => `g${points.join('x')}`;
 
 export function rowToEvent(row: UserEventsTable): UserEvent {
   return {

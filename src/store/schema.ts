@@ -6,7 +6,7 @@ export interface UsersTable {
   name: string;
   /** Lower-cased name, for case-insensitive `filter`. */
   name_key: string;
-  /** The one- and two-character substrings of `name_key`, as words (rows.ts `nameGrams`), for short filters. */
+  /** The one- and two-character substrings of `name_key`, as words (domain/text.ts `nameGrams`), for short filters. */
   name_grams: string;
   email: string;
   /** Lower-cased email; its unique index is what makes emails unique. */

@@ -1,16 +1,21 @@
 import type { CompiledQuery, RawBuilder, SelectQueryBuilder } from 'kysely';
 import { type Kysely, sql, type Transaction } from 'kysely';
-import { cancelled, deadlineExceeded, emailAlreadyExists, unavailable, userNotFound } from '../domain/errors.js';
+import { cancelled, deadlineExceeded, unavailable } from '../domain/errors.js';
 import type { CallContext, ChangeLog, CountedPage, ListQuery, OffsetQuery, UserStore } from '../domain/ports.js';
 import type { Cursor } from '../domain/pagination.js';
-import { type EventType, searchKey, type User, type UserEvent } from '../domain/user.js';
-import { eventToRow, rowToEvent, rowToUser, userToRow } from './rows.js';
+import type { User, UserEvent } from '../domain/user.js';
+import { rowToEvent, rowToUser } from './rows.js';
 import { USER_COLUMNS, type UserRow } from './rows.js';
 import type { Database } from './schema.js';
 import type { DirectReads } from './direct-reads.js';
-
-/** Rows per INSERT: keeps every statement under SQLite's bound-parameter limit. */
-const INSERT_CHUNK = 500;
+import {
+  deleteUser,
+  insertUsers,
+  type SqlStyle,
+  updateUser,
+  WriteStatements,
+  type WriteScript,
+} from './write-scripts.js';
 
 /** Rows beyond which a page counts as a long read (see `SqlUserStore.readers`). */
 const LONG_READ_ROWS = 200;
@@ -53,22 +58,25 @@ export interface NameLookup {
 }
 
 export interface Dialect {
-  isUniqueViolation(error: unknown): boolean;
   /**
    * The database cannot serve now (connection lost or refused, server restarting, lock wait
    * exhausted): the call ends UNAVAILABLE, and a retry may succeed.
    */
   isUnavailable(error: unknown): boolean;
-  /** Whether `select … for update` exists (PostgreSQL); SQLite locks the whole database per write anyway. */
-  rowLocks: boolean;
+  /** How the engine spells the write scripts' statements. */
+  style: SqlStyle;
+  /**
+   * Runs a write in one transaction on the engine's own driver: stopped by the engine at the
+   * caller's deadline (`timeLeftMs` from now) where it can, and rolled back rather than committed
+   * when `stillInTime` throws after the script (the deadline passed, or the caller left).
+   */
+  write<T>(script: WriteScript<T>, timeLeftMs: number | undefined, stillInTime: () => void): Promise<T>;
   /**
    * Makes the engine stop any statement of `trx` that runs past `ms`; absent
    * when the engine cannot interrupt one (SQLite runs each in a blink, in-process).
    */
   limitStatements?(trx: Transaction<Database>, ms: number): Promise<void>;
   isStatementTimeout(error: unknown): boolean;
-  /** Runs in each committing transaction after its events are appended, e.g. to wake other instances. */
-  afterAppend?(trx: Transaction<Database>, headRevision: number): Promise<void>;
   nameIndex?: NameIndex;
   /** The hot reads on the engine's own driver (direct-reads.ts); without them they go through Kysely. */
   direct?: DirectReads;
@@ -84,6 +92,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
   readonly changeLog: ChangeLog = this;
   /** The hottest read, compiled once: building and compiling the query cost more than running it. */
   private readonly userById: CompiledQuery<UserRow>;
+  private readonly statements: WriteStatements;
   private closed = false;
 
   /**
@@ -96,6 +105,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
     private readonly readers?: { db: Kysely<Database>; close(): Promise<void> },
   ) {
     this.userById = db.selectFrom('users').select(USER_COLUMNS).where('id', '=', '').compile();
+    this.statements = new WriteStatements(dialect.style);
   }
 
   /**
@@ -174,18 +184,14 @@ export class SqlUserStore implements UserStore, ChangeLog {
     }
   }
 
-  /**
-   * A write: its first statement takes the next revisions from the change log's head row. That
-   * row's lock orders all writers, so revisions become visible in commit order with no gap, and
-   * what a write reads after it cannot change under it (no lost update); holding it first, no
-   * writer ever waits for another while holding a lock that one needs (no deadlock).
-   */
-  private write<T>(
-    limits: CallContext | undefined,
-    change: { revisions: number; users: number },
-    work: (trx: Transaction<Database>, firstRevision: number) => Promise<T>,
-  ): Promise<T> {
-    return this.transaction(limits, async (trx) => work(trx, await reserveRevisions(trx, change)));
+  /** A write script, in one transaction within the caller's limits (never begun once they are past). */
+  private write<T>(limits: CallContext | undefined, script: WriteScript<T>): Promise<T> {
+    const left = timeLeft(limits);
+    return this.translated(() =>
+      this.dialect.write(script, left, () => {
+        timeLeft(limits);
+      }),
+    );
   }
 
   async getUser(id: string, limits?: CallContext): Promise<User | undefined> {
@@ -204,46 +210,15 @@ export class SqlUserStore implements UserStore, ChangeLog {
     fieldPath: (index: number) => string,
     limits?: CallContext,
   ): Promise<UserEvent[]> {
-    return this.write(limits, { revisions: users.length, users: users.length }, async (trx, first) => {
-      await rejectTakenEmails(trx, users, fieldPath);
-      const stored = users.map((user, i) => ({ ...user, revision: first + i }));
-      try {
-        for (const chunk of chunks(stored.map(userToRow))) await trx.insertInto('users').values(chunk).execute();
-      } catch (error) {
-        // Another instance committed the email between the check and the insert.
-        if (this.dialect.isUniqueViolation(error)) throw emailAlreadyExists(fieldPath(0));
-        throw error;
-      }
-      return this.appendEvents(trx, 'EVENT_TYPE_CREATED', stored);
-    });
+    return this.write(limits, insertUsers(this.statements, users, fieldPath));
   }
 
   async updateUser(id: string, change: (current: User) => User, limits?: CallContext): Promise<UserEvent> {
-    return this.write(limits, { revisions: 1, users: 0 }, async (trx, revision) => {
-      let select = trx.selectFrom('users').select(USER_COLUMNS).where('id', '=', id);
-      if (this.dialect.rowLocks) select = select.forUpdate();
-      const row = await select.executeTakeFirst();
-      if (!row) throw userNotFound(id);
-      const updated = { ...change(rowToUser(row)), revision };
-      const { id: _, created_at: __, ...columns } = userToRow(updated);
-      try {
-        await trx.updateTable('users').set(columns).where('id', '=', id).execute();
-      } catch (error) {
-        if (this.dialect.isUniqueViolation(error)) throw emailAlreadyExists('email');
-        throw error;
-      }
-      const [event] = await this.appendEvents(trx, 'EVENT_TYPE_UPDATED', [updated]);
-      return event!;
-    });
+    return this.write(limits, updateUser(this.statements, id, change));
   }
 
   async deleteUser(id: string, limits?: CallContext): Promise<UserEvent> {
-    return this.write(limits, { revisions: 1, users: -1 }, async (trx, revision) => {
-      const row = await trx.deleteFrom('users').where('id', '=', id).returning(USER_COLUMNS).executeTakeFirst();
-      if (!row) throw userNotFound(id);
-      const [event] = await this.appendEvents(trx, 'EVENT_TYPE_DELETED', [{ ...rowToUser(row), revision }]);
-      return event!;
-    });
+    return this.write(limits, deleteUser(this.statements, id));
   }
 
   async listUsers(query: ListQuery & { after?: Cursor }, limits?: CallContext): Promise<User[]> {
@@ -353,6 +328,8 @@ export class SqlUserStore implements UserStore, ChangeLog {
   }
 
   async readAfter(afterRevision: number, limit: number): Promise<UserEvent[]> {
+    const direct = this.direct(undefined, (reads) => reads.eventsAfter(afterRevision, limit));
+    if (direct) return (direct.result instanceof Promise ? await direct.result : direct.result).map(rowToEvent);
     const rows = await this.translated(() =>
       this.db
         .selectFrom('user_events')
@@ -385,19 +362,6 @@ export class SqlUserStore implements UserStore, ChangeLog {
     await Promise.all([this.db.destroy(), this.readers?.close()]);
   }
 
-  /** Logs one event per user (each carries its revision, taken by `write`). */
-  private async appendEvents(
-    trx: Transaction<Database>,
-    type: EventType,
-    users: readonly User[],
-  ): Promise<UserEvent[]> {
-    const timestamp = new Date();
-    const events = users.map((user): UserEvent => ({ type, user, timestamp, revision: user.revision }));
-    for (const chunk of chunks(events.map(eventToRow))) await trx.insertInto('user_events').values(chunk).execute();
-    await this.dialect.afterAppend?.(trx, events.at(-1)!.revision);
-    return events;
-  }
-
   /** How the name index finds `key`, if there is one and it can. */
   private lookupOf(key: string): NameLookup | undefined {
     return key === '' ? undefined : this.dialect.nameIndex?.lookup(key);
@@ -418,41 +382,6 @@ export class SqlUserStore implements UserStore, ChangeLog {
   }
 }
 
-async function rejectTakenEmails(
-  trx: Transaction<Database>,
-  users: readonly User[],
-  fieldPath: (index: number) => string,
-): Promise<void> {
-  const keys = users.map((u) => searchKey(u.email));
-  for (const chunk of chunks(keys)) {
-    const taken = await trx.selectFrom('users').select('email_key').where('email_key', 'in', chunk).executeTakeFirst();
-    if (taken) {
-      const index = keys.indexOf(taken.email_key);
-      throw emailAlreadyExists(fieldPath(index), users.length > 1 ? index : undefined);
-    }
-  }
-}
-
-/**
- * Bumps the head of the change log by `change.revisions` and the user count by `change.users`;
- * returns the first of the revisions taken. (A write that fails rolls both back.)
- */
-async function reserveRevisions(
-  trx: Transaction<Database>,
-  change: { revisions: number; users: number },
-): Promise<number> {
-  const { head_revision } = await trx
-    .updateTable('change_log_state')
-    .set((eb) => ({
-      head_revision: eb('head_revision', '+', change.revisions),
-      user_count: eb('user_count', '+', change.users),
-    }))
-    .where('id', '=', 1)
-    .returning('head_revision')
-    .executeTakeFirstOrThrow();
-  return Number(head_revision) - change.revisions + 1;
-}
-
 /**
  * Milliseconds left before the caller's deadline; undefined without one. Throws once it has
  * passed, or once the caller has gone: such work is never begun.
@@ -463,10 +392,6 @@ function timeLeft(limits: CallContext | undefined): number | undefined {
   const left = Math.ceil(limits.deadline - Date.now());
   if (left <= 0) throw deadlineExceeded();
   return left;
-}
-
-function* chunks<T>(items: readonly T[]): Generator<T[]> {
-  for (let i = 0; i < items.length; i += INSERT_CHUNK) yield items.slice(i, i + INSERT_CHUNK);
 }
 
 /** How many users `predicate` holds for, counting no further than `upTo`. */

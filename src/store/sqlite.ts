@@ -12,12 +12,14 @@ import {
   sql,
 } from 'kysely';
 import { migrateToLatest } from './migrations.js';
-import type { Database } from './schema.js';
+import type { Database, UserEventsTable } from './schema.js';
 import type { PoolStats } from './postgres.js';
 import { characters } from '../domain/text.js';
 import { type DirectReads, directSql } from './direct-reads.js';
-import { gramOf, type UserRow } from './rows.js';
-import { type NameIndex, SqlUserStore } from './sql-store.js';
+import { gramOf } from '../domain/text.js';
+import type { UserRow } from './rows.js';
+import { type Dialect, type NameIndex, SqlUserStore } from './sql-store.js';
+import { runScript, type Statement } from './write-scripts.js';
 import { readerKysely, SQLITE_READER_DEFAULTS, SqliteReaderPool } from './sqlite-readers.js';
 import { cachingStatements } from './sqlite-statements.js';
 
@@ -105,10 +107,14 @@ export async function openSqliteStore(path: string, options: SqliteOptions = {})
   const store = new SqlUserStore(
     db,
     {
-      isUniqueViolation: (error) => code(error) === 'SQLITE_CONSTRAINT_UNIQUE',
+      style: {
+        placeholder: () => '?',
+        rowLocks: false,
+        isUniqueViolation: (error) => code(error) === 'SQLITE_CONSTRAINT_UNIQUE',
+      },
+      write: sqliteWrites(sqlite, options.onWriteLockWait),
       // Another process held the write lock for the whole busy timeout: a retry may find it free.
       isUnavailable: (error) => /^SQLITE_(BUSY|LOCKED)/.test(code(error)),
-      rowLocks: false,
       // better-sqlite3 cannot interrupt a statement; the deadline is checked before each call starts.
       isStatementTimeout: () => false,
       nameIndex: NAME_INDEXES,
@@ -117,6 +123,38 @@ export async function openSqliteStore(path: string, options: SqliteOptions = {})
     pool && { db: readerKysely(pool), close: () => pool.close() },
   );
   return { store, ...(pool ? { pool } : {}) };
+}
+
+/**
+ * Writes as better-sqlite3 runs them: from BEGIN IMMEDIATE (the write lock first, so a transaction
+ * that reads then writes never fails half-way for another connection's write) to COMMIT in one turn
+ * of the event loop, so no other call of this process ever runs inside it. The wait for another
+ * process's lock happens in BEGIN (busy_timeout): it is what `onWriteLockWait` times.
+ */
+function sqliteWrites(sqlite: SQLite.Database, onWriteLockWait?: (seconds: number) => void): Dialect['write'] {
+  const statements = cachingStatements(sqlite);
+  const [begin, commit, rollback] = ['begin immediate', 'commit', 'rollback'].map((text) => sqlite.prepare(text));
+  const execute = ({ sql: text, params }: Statement) => {
+    const statement = statements.prepare(text) as SQLite.Statement<unknown[], Record<string, unknown>>;
+    if (statement.reader) return statement.all(...params);
+    statement.run(...params);
+    return [];
+  };
+  return async (script, _timeLeftMs, stillInTime) => {
+    // Every write runs whole within one call, and nothing else here opens a transaction.
+    if (sqlite.inTransaction) throw new Error('the SQLite connection is inside another transaction');
+    const start = performance.now();
+    begin!.run();
+    onWriteLockWait?.((performance.now() - start) / 1000);
+    try {
+      const result = runScript(script, execute);
+      stillInTime();
+      commit!.run();
+      return result;
+    } finally {
+      if (sqlite.inTransaction) rollback!.run();
+    }
+  };
 }
 
 /**
@@ -129,17 +167,19 @@ function sqliteDirectReads(sqlite: SQLite.Database): DirectReads {
   const byId = sqlite.prepare<[string], UserRow>(text.userById);
   const first = sqlite.prepare<[number], UserRow>(text.first);
   const after = sqlite.prepare<[number, string, number], UserRow>(text.after);
+  const eventsAfter = sqlite.prepare<[number, number], UserEventsTable>(text.eventsAfter);
   return {
     ready: () => !sqlite.inTransaction,
     userById: (id) => byId.get(id),
     listed: (cursor, limit) => (cursor ? after.all(cursor.createdAt, cursor.id, limit) : first.all(limit)),
+    eventsAfter: (revision, limit) => eventsAfter.all(revision, limit),
   };
 }
 
 /**
  * The name indexes of migrations 0005 and 0007, both FTS5. A key of three characters or more,
  * quoted as one phrase, matches in the trigram index the names holding its trigrams in a row: the
- * names holding the key. A shorter key is one word of the gram index (rows.ts `nameGrams`).
+ * names holding the key. A shorter key is one word of the gram index (domain/text.ts `nameGrams`).
  */
 const NAME_INDEXES: NameIndex = {
   lookup(key) {

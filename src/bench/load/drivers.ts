@@ -45,6 +45,7 @@ function run(command: string, args: string[]): { pid: number; done: Promise<stri
 }
 
 export async function runLoad(spec: LoadSpec, context: RunContext): Promise<LoadResult> {
+  if (spec.sequence && context.driver === 'h2load') throw new Error('numbered requests need the built-in driver');
   const server = new CpuMeter(context.serverPid);
   const threads = Math.max(1, Math.min(context.pinning.clientCoreCount, spec.connections));
   const outcome =
@@ -125,6 +126,7 @@ async function runH2load(spec: LoadSpec, context: RunContext, threads: number): 
       if (warmupS > 0) list.push('--warm-up-time', `${Math.round(warmupS * 1000)}ms`);
       list.push('--log-file', logFile);
       if (overHttp1(spec.protocol)) list.push('--h1');
+      if (spec.method) list.push('-H', `:method: ${spec.method}`);
       for (const [name, value] of Object.entries(spec.headers ?? {})) list.push('-H', `${name}: ${value}`);
       if (spec.body) {
         const bodyFile = join(dir, 'request.bin');

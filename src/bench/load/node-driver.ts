@@ -1,7 +1,7 @@
 import { Agent, request as httpRequest } from 'node:http';
 import { connect, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import { summarizeLatencies } from '../stats.js';
-import { type LoadSpec, overHttp1, statusInTrailers } from './spec.js';
+import { type LoadSpec, numberedBody, overHttp1, statusInTrailers } from './spec.js';
 
 export interface NodeLoadOutcome {
   requests: number;
@@ -42,9 +42,16 @@ function grpcStatusOf(headers: IncomingHttpHeaders): number | undefined {
   return raw === undefined ? undefined : Number(raw);
 }
 
+/** The method of a spec's requests. */
+const methodOf = (spec: Pick<LoadSpec, 'body' | 'method'>) => spec.method ?? (spec.body ? 'POST' : 'GET');
+
+/** The body of a spec's request number `n` (numbered when the spec asks for it). */
+const bodyOf = (spec: Pick<LoadSpec, 'body' | 'sequence'>, n: number) =>
+  spec.body && spec.sequence ? numberedBody(spec.body, spec.sequence.start + n) : spec.body;
+
 function http2Call(session: ClientHttp2Session, spec: LoadSpec, path: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const headers = { ':method': spec.body ? 'POST' : 'GET', ':path': path, ...spec.headers };
+    const headers = { ':method': methodOf(spec), ':path': path, ...spec.headers };
     const stream = session.request(headers, { endStream: !spec.body });
     const reply: Reply = { status: 0, dataBytes: 0 };
     stream.on('response', (h) => {
@@ -67,11 +74,10 @@ function http2Call(session: ClientHttp2Session, spec: LoadSpec, path: string): P
 export function http1Call(
   agent: Agent,
   url: URL,
-  spec: Pick<LoadSpec, 'protocol' | 'body' | 'headers'>,
+  spec: Pick<LoadSpec, 'protocol' | 'body' | 'headers' | 'method'>,
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const method = spec.body ? 'POST' : 'GET';
-    const req = httpRequest(url, { agent, method, headers: spec.headers }, (res) => {
+    const req = httpRequest(url, { agent, method: methodOf(spec), headers: spec.headers }, (res) => {
       const chunks: Buffer[] = [];
       let dataBytes = 0;
       res.on('data', (chunk: Buffer) => {
@@ -90,8 +96,9 @@ export function http1Call(
   });
 }
 
-/** One request, answered in full: how the lab checks a target works before loading it. */
-export async function probe(spec: LoadSpec): Promise<Reply> {
+/** One request, answered in full: how the lab checks a target works before loading it (a numbered one is number 0). */
+export async function probe(template: LoadSpec): Promise<Reply> {
+  const spec = { ...template, body: bodyOf(template, 0) };
   const url = new URL(spec.url);
   if (overHttp1(spec.protocol)) {
     const agent = new Agent({ keepAlive: false });
@@ -133,12 +140,15 @@ export async function runNodeLoad(spec: LoadSpec): Promise<NodeLoadOutcome> {
     if (ok) good++;
     else bad++;
   };
-  const loop = async (call: () => Promise<Reply>) => {
+  // Request numbers from 1 on (the probe took 0), across every connection.
+  let sent = 0;
+  const numbered = () => (spec.sequence ? { ...spec, body: bodyOf(spec, ++sent) } : spec);
+  const loop = async (call: (request: LoadSpec) => Promise<Reply>) => {
     while (performance.now() < stopAt) {
       const began = performance.now();
       let ok: boolean;
       try {
-        ok = succeeded(spec, await call());
+        ok = succeeded(spec, await call(numbered()));
       } catch {
         ok = false;
       }
@@ -151,12 +161,12 @@ export async function runNodeLoad(spec: LoadSpec): Promise<NodeLoadOutcome> {
   if (overHttp1(spec.protocol)) {
     const agent = new Agent({ keepAlive: true, maxSockets: spec.connections });
     closers.push(() => agent.destroy());
-    for (let i = 0; i < spec.connections; i++) loops.push(loop(() => http1Call(agent, url, spec)));
+    for (let i = 0; i < spec.connections; i++) loops.push(loop((request) => http1Call(agent, url, request)));
   } else {
     for (let c = 0; c < spec.connections; c++) {
       const session = connect(url.origin);
       closers.push(() => session.close());
-      for (let s = 0; s < spec.streams; s++) loops.push(loop(() => http2Call(session, spec, path)));
+      for (let s = 0; s < spec.streams; s++) loops.push(loop((request) => http2Call(session, request, path)));
     }
   }
   await Promise.all(loops);

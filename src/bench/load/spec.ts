@@ -19,6 +19,14 @@ export interface LoadSpec {
   url: string;
   /** The request body (the call is then a POST): a gRPC frame, or a Connect or gRPC-Web message. */
   body?: Buffer;
+  /** The HTTP method when it is neither GET nor POST (REST's PATCH). */
+  method?: 'PATCH';
+  /**
+   * Every request numbered (the built-in driver only; h2load sends one body): each occurrence of
+   * SEQUENCE_MARKER in the body becomes the request's number, `start` on, in as many digits, so
+   * that every create names a new email and the body keeps its length.
+   */
+  sequence?: { start: number };
   /** Headers every request carries (its content type; the bearer token of a server with auth on). */
   headers?: Record<string, string>;
   connections: number;
@@ -44,6 +52,19 @@ export interface LoadResult {
   serverCpu?: number;
   /** The load generator, not the server, was the limit: its numbers are a floor. */
   clientSaturated: boolean;
+}
+
+/** What a numbered body holds where the number goes (ten digits: lengths and frames stay as they are). */
+export const SEQUENCE_MARKER = '0000000000';
+
+/** `body` with the marker replaced by `n` (zero-padded to the marker's width). */
+export function numberedBody(body: Buffer, n: number): Buffer {
+  const digits = Buffer.from(String(n).padStart(SEQUENCE_MARKER.length, '0'));
+  if (digits.length !== SEQUENCE_MARKER.length) throw new Error(`request number ${n} is wider than the marker`);
+  const copy = Buffer.from(body);
+  for (let at = copy.indexOf(SEQUENCE_MARKER); at !== -1; at = copy.indexOf(SEQUENCE_MARKER, at + digits.length))
+    digits.copy(copy, at);
+  return copy;
 }
 
 export function grpcFrame(message: Uint8Array): Buffer {

@@ -19,6 +19,7 @@ import { launchServer, type ServerKind } from '../servers/launch.js';
 import { type LatencySummary, type Spread, spread } from '../stats.js';
 
 export type Endpoint = 'get' | 'list';
+/** `same-work` targets are the overhead scenario's (scenarios/overhead.ts), which asks for them through loadSpecFor. */
 export type TargetGroup = 'ours' | 'ceiling' | 'baseline' | 'same-work' | 'original';
 
 export interface UnaryTarget {
@@ -132,29 +133,6 @@ export const SERVER_PLANS: ServerPlan[] = [
         endpoint: 'get',
       },
     ],
-  },
-  // Hand-written servers doing the same reads as ours, as an expert would with no framework of ours.
-  {
-    kind: 'same-work-fastify',
-    settings: (d) => ({ db: d.db }),
-    targets: (['get', 'list'] as const).map((endpoint) => ({
-      id: `same-work-fastify-${endpoint}`,
-      label: 'hand-written Fastify (same work)',
-      group: 'same-work' as const,
-      protocol: 'http1' as const,
-      endpoint,
-    })),
-  },
-  {
-    kind: 'same-work-grpc-js',
-    settings: (d) => ({ db: d.db }),
-    targets: (['get', 'list'] as const).map((endpoint) => ({
-      id: `same-work-grpc-js-${endpoint}`,
-      label: 'hand-written grpc-js (same work)',
-      group: 'same-work' as const,
-      protocol: 'grpc' as const,
-      endpoint,
-    })),
   },
   {
     kind: 'original',

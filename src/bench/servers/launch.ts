@@ -11,6 +11,7 @@ export type ServerKind =
   | 'bare-grpc-js'
   | 'same-work-fastify'
   | 'same-work-grpc-js'
+  | 'same-work-http2-grpc'
   | 'original';
 
 export interface LaunchedServer {

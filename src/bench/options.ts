@@ -1,6 +1,15 @@
 import type { DriverName } from './load/drivers.js';
 
-export const SCENARIOS = ['serialization', 'payload', 'unary', 'cost', 'overhead', 'scaling', 'streaming', 'scale'] as const;
+export const SCENARIOS = [
+  'serialization',
+  'payload',
+  'unary',
+  'cost',
+  'overhead',
+  'scaling',
+  'streaming',
+  'scale',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 /** What runs without --scenario: all but `scale`, which seeds databases of up to millions of users and runs only when named. */
 export const DEFAULT_SCENARIOS: readonly Scenario[] = SCENARIOS.filter((s) => s !== 'scale');

@@ -2,12 +2,7 @@
 // same work, per database, and the targets read from it.
 import type { BenchResults } from '../results.js';
 import type { DatabaseEngine } from '../databases.js';
-import {
-  type OverheadCall,
-  type OverheadMeasurement,
-  overheadTargetId,
-  roundRatio,
-} from '../scenarios/overhead.js';
+import { type OverheadCall, type OverheadMeasurement, overheadTargetId, roundRatio } from '../scenarios/overhead.js';
 import type { Section } from './document.js';
 import type { TargetCheck } from './findings.js';
 import { f, n0 } from './format.js';
@@ -87,11 +82,7 @@ const RULES: OverheadRule[] = [
 const idOf = (key: string, call: OverheadCall) =>
   key.startsWith('ours-') ? `${key}-${call}` : overheadTargetId(key, 'grpc', call);
 
-export function overheadAt(
-  results: BenchResults,
-  engine: DatabaseEngine,
-  id: string,
-): OverheadMeasurement | undefined {
+export function overheadAt(results: BenchResults, engine: DatabaseEngine, id: string): OverheadMeasurement | undefined {
   return results.overhead?.measurements.find((m) => m.engine === engine && m.target.id === id);
 }
 
@@ -145,8 +136,8 @@ export function overheadSection(results: BenchResults): Section | undefined {
       'Each database: our server as shipped (auth, metrics and the access log on) beside hand-written servers doing ' +
         'the same work with no framework of ours — Fastify, grpc-js and bare node:http2, reading with prepared ' +
         'statements and writing each user with its change-log row in one transaction, as ours does. All of them run ' +
-        'at once on the server core and each call\'s targets are loaded in turn, round by round: a target\'s ratio is ' +
-        'the median of its rounds\' ratios. Creates are sent by the built-in driver (each names a new email; h2load ' +
+        "at once on the server core and each call's targets are loaded in turn, round by round: a target's ratio is " +
+        "the median of its rounds' ratios. Creates are sent by the built-in driver (each names a new email; h2load " +
         'sends one body), everything else by the load generator.',
       ...(o.failures.length
         ? [`Failed to measure: ${o.failures.map((fl) => `${fl.target.id} on ${fl.engine} (${fl.error})`).join('; ')}.`]

@@ -6,6 +6,7 @@ export const SCENARIOS = [
   'unary',
   'cost',
   'overhead',
+  'ledger',
   'scaling',
   'streaming',
   'scale',

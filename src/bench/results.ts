@@ -2,6 +2,7 @@ import type { BenchOptions } from './options.js';
 import type { Pinning } from './pinning.js';
 import type { TargetCheck } from './report/findings.js';
 import type { CostResults } from './scenarios/cost.js';
+import type { LedgerResults } from './scenarios/ledger.js';
 import type { OverheadResults } from './scenarios/overhead.js';
 import type { PayloadMeasurement } from './scenarios/payload.js';
 import type { ScaleResults } from './scenarios/scale.js';
@@ -24,6 +25,7 @@ export interface BenchResults {
   unary?: UnaryResults;
   cost?: CostResults;
   overhead?: OverheadResults;
+  ledger?: LedgerResults;
   scaling?: ScalingResults;
   streaming?: StreamingResults;
   scale?: ScaleResults;

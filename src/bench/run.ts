@@ -14,6 +14,7 @@ import { renderMarkdown } from './report/markdown.js';
 import type { BenchResults } from './results.js';
 import { measurePayloads } from './scenarios/payload.js';
 import { costSteps, runCost } from './scenarios/cost.js';
+import { ledgerSteps, runLedger } from './scenarios/ledger.js';
 import { type OverheadDataset, overheadSteps, runOverhead } from './scenarios/overhead.js';
 import { runScale, SCALE_SAMPLING, scaleSteps } from './scenarios/scale.js';
 import { runScaling, scalingSteps, workerCounts } from './scenarios/scaling.js';
@@ -122,6 +123,7 @@ export async function runBench(
     (want.has('cost') ? costSteps(costSettings) : 0) +
     // Seeding its own database on each engine, then its loads.
     (want.has('overhead') ? options.databases.length + overheadSteps(overheadSettings, options.databases.length) : 0) +
+    (want.has('ledger') ? ledgerSteps() : 0) +
     (want.has('scaling') ? scalingSteps(scalingSettings) : 0) +
     (want.has('streaming') ? streamingSteps(streamingSettings) : 0) +
     (want.has('scale') ? scaleSteps(scaleSettings) : 0);
@@ -183,6 +185,7 @@ export async function runBench(
         }
         results.overhead = await runOverhead(datasets, overheadSettings, progress);
       }
+      if (want.has('ledger')) results.ledger = await runLedger(data, { ...overheadSettings, dir: work }, progress);
       if (want.has('scaling')) results.scaling = await runScaling(data, scalingSettings, progress);
       // Last: its writes add users after the list page the unary scenario reads.
       if (want.has('streaming')) results.streaming = await runStreaming(data, streamingSettings, progress);

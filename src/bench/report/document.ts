@@ -3,7 +3,7 @@ import { COST_SETTINGS } from '../scenarios/cost.js';
 import { decisionGuide } from './guide.js';
 import { findings, targetChecks, unaryAt } from './findings.js';
 import { f, n0 } from './format.js';
-import { overheadSection } from './overhead.js';
+import { ledgerSection, overheadSection } from './overhead.js';
 import { scaleSections } from './scale.js';
 
 /** A chart's series by category, drawn as horizontal bars in the HTML report. */
@@ -406,6 +406,7 @@ export function reportSections(r: BenchResults): Section[] {
     latencySection(r),
     costSection(r),
     overheadSection(r),
+    ledgerSection(r),
     unarySection(r, 'list'),
     fiveWaysSection(r),
     scalingSection(r),

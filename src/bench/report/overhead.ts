@@ -149,3 +149,29 @@ export function overheadSection(results: BenchResults): Section | undefined {
     },
   };
 }
+
+/** The cost ledger: µs of server CPU per call, layer by layer. */
+export function ledgerSection(results: BenchResults): Section | undefined {
+  const ledger = results.ledger;
+  if (!ledger || ledger.columns.length === 0) return undefined;
+  const { columns } = ledger;
+  const rows = ledger.layers.map((l) => [l.layer, ...columns.map((c) => f(l.us[c.key] ?? 0, 1)), l.what]);
+  rows.push(['total (measured unprofiled)', ...columns.map((c) => f(c.usPerCall, 1)), '']);
+  return {
+    title: 'Cost ledger: µs of server CPU per call, by layer',
+    paragraphs: [
+      'Our server as shipped (auth, metrics, access log on), on the first database. Each call is loaded once unprofiled ' +
+        '(its server CPU per call: the total row) and once under the CPU profiler, started after the warm-up and stopped ' +
+        "with the load; a layer's µs is its share of the server thread's busy samples times that total (work on other " +
+        'threads — parallel GC, the SQLite reader threads — is spread over the layers in proportion). A sample is taken ' +
+        "whether the thread computes or waits in a system call, so a write's database share includes its wait for the " +
+        'disk (fsync). Layers are known by the file a sample is in: what the table calls Fastify or Node is what those ' +
+        'run for us.',
+      `Busy samples per column: ${columns.map((c) => `${c.label} ${n0(c.samples)}`).join(', ')}.`,
+      ...(ledger.failures.length
+        ? [`Not measured: ${ledger.failures.map((fl) => `${fl.column} (${fl.error})`).join('; ')}.`]
+        : []),
+    ],
+    table: { head: ['layer', ...columns.map((c) => `${c.label} µs`), 'what'], rows },
+  };
+}

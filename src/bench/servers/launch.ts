@@ -18,6 +18,8 @@ export interface LaunchedServer {
   kind: ServerKind;
   pid: number;
   ports: ServerPorts;
+  /** Sends `message` over IPC and resolves with the first reply of type `reply` (servers/profiler.ts). */
+  ask(message: object, reply: string): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
@@ -51,7 +53,22 @@ export function launchServer(kind: ServerKind, settings: object, cores: string):
       if (message.type !== 'ready') return;
       clearTimeout(timer);
       child.removeAllListeners('exit');
-      resolve({ kind, pid: child.pid!, ports: message.ports ?? {}, stop: () => stopChild(child) });
+      resolve({
+        kind,
+        pid: child.pid!,
+        ports: message.ports ?? {},
+        ask: (question, reply) =>
+          new Promise((answered) => {
+            const listen = (answer: { type?: string }) => {
+              if (answer.type !== reply) return;
+              child.off('message', listen);
+              answered(answer as Record<string, unknown>);
+            };
+            child.on('message', listen);
+            child.send(question);
+          }),
+        stop: () => stopChild(child),
+      });
     });
   });
 }

@@ -12,6 +12,7 @@ import { GRPC_DEFAULTS, type GrpcServer } from '../../grpc/server.js';
 import type { RestServer } from '../../rest/server.js';
 import type { OursSettings } from '../fixtures.js';
 import { announce, type ServerPorts, serverSettings } from './entry.js';
+import { answerProfileMessages } from './profiler.js';
 
 const {
   db,
@@ -60,6 +61,7 @@ if (cluster.isPrimary && workers > 1) {
 } else {
   const app = await openApp(config, logger);
   await startServers(app, config, logger);
+  answerProfileMessages();
   const grpc = app.servers.find((s): s is GrpcServer => s.name === 'grpc')!;
   const rest = app.servers.find((s): s is RestServer => s.name === 'rest')!;
   announce({ grpc: grpc.port, http: rest.port, ...metricsPort }, () => app.close(2000));

@@ -183,7 +183,7 @@ export async function runLedger(data: BenchData, settings: LedgerSettings, progr
       await server.ask({ type: 'profile-start' }, 'profile-started');
       await load({ ...spec, warmupS: 0 });
       await server.ask({ type: 'profile-stop', file }, 'profile-stopped');
-      const counts = layerSamples(JSON.parse(readFileSync(file, 'utf8')));
+      const counts = layerSamples(JSON.parse(readFileSync(file, 'utf8')) as Parameters<typeof layerSamples>[0]);
       rmSync(file, { force: true });
       const samples = [...counts.values()].reduce((a, b) => a + b, 0);
       const usPerCall = plain.serverCpu !== undefined && plain.rps > 0 ? (plain.serverCpu * 1e6) / plain.rps : NaN;

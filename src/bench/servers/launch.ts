@@ -62,7 +62,7 @@ export function launchServer(kind: ServerKind, settings: object, cores: string):
             const listen = (answer: { type?: string }) => {
               if (answer.type !== reply) return;
               child.off('message', listen);
-              answered(answer as Record<string, unknown>);
+              answered(answer);
             };
             child.on('message', listen);
             child.send(question);

@@ -123,6 +123,21 @@ describe('authorization', async () => {
         assert.equal(listed.find((u) => u.id === me!.id)?.email, me!.email);
       });
 
+      it("never shares an encoding with an admin's read of the same version (the representation cache keeps hidden emails apart)", async () => {
+        const asAdmin = clientsOf(stack, await tokenOf('admin')).find((a) => a.name === api.name)!;
+        // The admin reads first (the full form is encoded and kept), then the user, then the admin again.
+        assert.equal((await asAdmin.getUser(other!.id)).email, other!.email);
+        assert.equal((await api.getUser(other!.id)).email, '', 'the kept full form is not the hidden one');
+        assert.equal(
+          (await asAdmin.getUser(other!.id)).email,
+          other!.email,
+          'the kept hidden form is not the full one',
+        );
+        const listedByAdmin = await asAdmin.listAll();
+        assert.equal(listedByAdmin.find((u) => u.id === other!.id)?.email, other!.email);
+        assert.equal((await api.listAll()).find((u) => u.id === other!.id)?.email, '');
+      });
+
       it('changes and deletes only itself (object-level), refused by name; a missing user is still 404', async () => {
         const update = await failsWith(
           api,

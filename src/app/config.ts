@@ -43,6 +43,8 @@ export interface Config {
   restKeepAliveTimeoutMs: number;
   restIdleTimeoutMs: number;
   sseHeartbeatMs: number;
+  /** Users' encodings kept per version and form, per protocol server; 0 keeps none. */
+  representationCacheSize: number;
   /** Watch streams (SSE and WatchUsers together) one process holds at once. */
   maxWatchStreams: number;
   /** Event-loop lag past which calls are refused (OVERLOADED); 0 = never. */
@@ -206,6 +208,12 @@ const SETTINGS = {
     env: 'SSE_HEARTBEAT_MS',
     default: String(REST_DEFAULTS.sseHeartbeatMs),
     parse: positive,
+  },
+  representationCacheSize: {
+    flag: 'representation-cache-size',
+    env: 'TWINAPI_REPRESENTATION_CACHE_SIZE',
+    default: String(REST_DEFAULTS.representationCacheSize),
+    parse: nonNegative,
   },
   maxWatchStreams: {
     flag: 'max-watch-streams',

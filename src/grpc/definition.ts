@@ -46,6 +46,10 @@ function decodeOrMalformed(codec: MessageCodec<unknown>, method: string, bytes: 
 /** Bytes of messages that many calls send (one change event to every watcher); undefined until first sent. */
 const sharedBytes = new WeakMap<object, Buffer | undefined>();
 
+/** Whether `message` was marked by sentByMany. */
+export const isSentByMany = (message: unknown): boolean =>
+  typeof message === 'object' && message !== null && sharedBytes.has(message);
+
 /** Marks `message` as one that many calls send unchanged: it is encoded at its first send and the bytes reused. */
 export function sentByMany<T extends object>(message: T): T {
   sharedBytes.set(message, undefined);

@@ -15,7 +15,8 @@ import type { Principal } from '../domain/access.js';
 import { NewUsersBatch } from '../domain/batch.js';
 import type { CallContext } from '../domain/ports.js';
 import { type UserService, watchMore } from '../domain/user-service.js';
-import type { UserEvent as DomainUserEvent } from '../domain/user.js';
+import type { User as DomainUser, UserEvent as DomainUserEvent } from '../domain/user.js';
+import type { RepresentationCache } from '../contract/representations.js';
 import type {
   CreateUserRequest,
   CreateUsersResponse,
@@ -70,8 +71,17 @@ export interface CallScope {
   drained(call: AnyCall, signal?: AbortSignal): Promise<unknown>;
 }
 
-/** The handlers of users.v1.UserService: protobuf in, domain call, protobuf or status out. */
-export function userServiceHandlers(service: UserService, hooks: CallHooks): UntypedServiceImplementation {
+/**
+ * The handlers of users.v1.UserService: protobuf in, domain call, protobuf or status out. The users
+ * they send are messages kept per user version in `representations`, each encoded at its first send
+ * and its bytes reused (definition.ts `sentByMany`).
+ */
+export function userServiceHandlers(
+  service: UserService,
+  representations: RepresentationCache<User>,
+  hooks: CallHooks,
+): UntypedServiceImplementation {
+  const message = (user: DomainUser) => representations.get(user, 'proto', () => sentByMany(userToProto(user)));
   const fail = (method: string, error: unknown, call: IncomingCall) => {
     const domainError = asDomainError(error);
     if (domainError.code === ErrorCode.INTERNAL) hooks.onInternalError(error, method, call);
@@ -121,13 +131,13 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
 
   return {
     getUser: unary<GetUserRequest, User>('GetUser', async (request, context) =>
-      userToProto(await service.getUser(request.id, context)),
+      message(await service.getUser(request.id, context)),
     ),
     createUser: unary<CreateUserRequest, User>('CreateUser', async (request, context) =>
-      userToProto(await service.createUser(newUserFromProto(request), context)),
+      message(await service.createUser(newUserFromProto(request), context)),
     ),
     updateUser: unary<UpdateUserRequest, User>('UpdateUser', async (request, context) =>
-      userToProto(
+      message(
         await service.updateUser(
           request.user?.id ?? '',
           updateFromMask(
@@ -144,7 +154,7 @@ export function userServiceHandlers(service: UserService, hooks: CallHooks): Unt
     }),
 
     listUsers: streaming('ListUsers', false, (call: ServerWritableStream<ListUsersRequest, User>, scope, principal) =>
-      streamList(service, call, scope, contextOf(call, principal)),
+      streamList(service, call, scope, contextOf(call, principal), message),
     ),
 
     createUsers(
@@ -203,6 +213,7 @@ async function streamList(
   call: ServerWritableStream<ListUsersRequest, User>,
   scope: CallScope,
   context: CallContext,
+  message: (user: DomainUser) => User,
 ) {
   const { signal } = scope;
   const { filter, pageSize, pageToken: first } = decoded(call.request);
@@ -211,7 +222,7 @@ async function streamList(
     const page = await service.listUsers({ filter, pageSize, pageToken }, context);
     for (const user of page.users) {
       if (signal.aborted) return;
-      if (!call.write(userToProto(user))) await scope.drained(call);
+      if (!call.write(message(user))) await scope.drained(call);
     }
     pageToken = page.nextPageToken;
   } while (pageToken !== '' && !signal.aborted);

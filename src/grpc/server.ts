@@ -18,6 +18,7 @@ import { userServiceHandlers } from './handlers.js';
 import { addReflection, REFLECTION_SERVICE_NAMES } from './reflection.js';
 import type { CallTelemetry } from '../telemetry/calls.js';
 import { Http2Engine } from './http2/engine.js';
+import { REPRESENTATION_CACHE_DEFAULTS, RepresentationCache } from '../contract/representations.js';
 import { type ObservedCalls, observeCall, telemetryInterceptor } from './telemetry.js';
 
 /** The implementations that serve gRPC: grpc-js, or the lean one on node:http2 (src/grpc/http2). */
@@ -45,6 +46,8 @@ export interface GrpcServerOptions {
   maxSessionMemoryMiB: number;
   /** Serve server reflection (v1 and v1alpha), so tools need no .proto files. */
   reflection: boolean;
+  /** Users' encoded messages kept per version (contract/representations.ts); 0 keeps none. */
+  representationCacheSize: number;
   /** Admits each call (who makes it; its rate limit; load shedding): every call goes through it. */
   gate: AccessGate;
   /** Serve gRPC over TLS; with `clientCa`, require and verify client certificates (mutual TLS). */
@@ -72,6 +75,7 @@ export const GRPC_DEFAULTS: Omit<GrpcServerOptions, 'host' | 'port' | 'gate' | '
   maxConnectionAgeGraceMs: 30_000,
   maxSessionMemoryMiB: 64,
   reflection: true,
+  representationCacheSize: REPRESENTATION_CACHE_DEFAULTS.capacity,
 };
 
 export interface GrpcServer {
@@ -191,7 +195,7 @@ export async function startGrpcServer(
 
   server.addService(
     userServiceDefinition,
-    userServiceHandlers(service, {
+    userServiceHandlers(service, new RepresentationCache(settings.representationCacheSize), {
       begin(call, { endless }) {
         const controller = new AbortController();
         const cancelled = () => controller.abort();

@@ -3,6 +3,7 @@ import { invalidArgument } from '../domain/errors.js';
 import { HttpError, HttpErrorCode } from './errors.js';
 import { type EventType, type NewUserInput, type ROLES, type User, type UserUpdate } from '../domain/user.js';
 import { roleFromProto, userToProto } from '../contract/users.js';
+import { RepresentationCache } from '../contract/representations.js';
 import { isoTimestamp } from '../contract/timestamps.js';
 import { asBuffer } from '../contract/wire.js';
 import {
@@ -120,16 +121,32 @@ function pick(accept: string, offered: readonly MediaType[]): MediaType | undefi
   return best?.type;
 }
 
-/** One user in the negotiated media type; protobuf is the very bytes gRPC sends. */
-export function encodeUser(user: User, type: MediaType, fields?: readonly UserField[]): Buffer | UserJson {
+/**
+ * One user in the negotiated media type, ready to send: JSON as its text (in the schema's key order,
+ * as Fastify's serializer writes it), protobuf as the very bytes gRPC sends.
+ */
+export function encodeUser(user: User, type: MediaType, fields?: readonly UserField[]): Buffer | string {
   switch (type) {
     case MEDIA.protobuf:
       return asBuffer(UserCodec.encode(sparseUser(user, fields)).finish());
     case MEDIA.msgpack:
       return asBuffer(encodeMsgpack(userToJson(user, fields)));
     case MEDIA.json:
-      return userToJson(user, fields);
+      return JSON.stringify(userToJson(user, fields));
   }
+}
+
+/** Users' encodings as the REST server keeps them (contract/representations.ts). */
+export type RestRepresentations = RepresentationCache<Buffer | string>;
+
+/** `user` encoded as `encodeUser` does, from `cache` when this version was encoded in this form before. */
+export function cachedUser(
+  cache: RestRepresentations,
+  user: User,
+  type: MediaType,
+  fields?: readonly UserField[],
+): Buffer | string {
+  return cache.get(user, fields ? `${type} ${fields.join(',')}` : type, () => encodeUser(user, type, fields));
 }
 
 export interface PageJson {
@@ -139,11 +156,16 @@ export interface PageJson {
   totalCountIsLowerBound?: boolean;
 }
 
+/**
+ * A page in the negotiated media type, ready to send; its users' JSON from `cache` (the text of
+ * the schema's UserPage: users, nextPageToken, then the offset page's counts).
+ */
 export function encodePage(
+  cache: RestRepresentations,
   page: { users: User[]; nextPageToken: string; totalCount?: number; totalCountIsLowerBound?: boolean },
   type: MediaType,
   fields?: readonly UserField[],
-): Buffer | PageJson {
+): Buffer | string {
   if (type === MEDIA.protobuf) {
     const users = page.users.map((u) => sparseUser(u, fields));
     return asBuffer(
@@ -155,10 +177,17 @@ export function encodePage(
       }).finish(),
     );
   }
-  const json: PageJson = { users: page.users.map((u) => userToJson(u, fields)), nextPageToken: page.nextPageToken };
-  if (page.totalCount !== undefined) json.totalCount = page.totalCount;
-  if (page.totalCountIsLowerBound !== undefined) json.totalCountIsLowerBound = page.totalCountIsLowerBound;
-  return type === MEDIA.msgpack ? asBuffer(encodeMsgpack(json)) : json;
+  if (type === MEDIA.msgpack) {
+    const json: PageJson = { users: page.users.map((u) => userToJson(u, fields)), nextPageToken: page.nextPageToken };
+    if (page.totalCount !== undefined) json.totalCount = page.totalCount;
+    if (page.totalCountIsLowerBound !== undefined) json.totalCountIsLowerBound = page.totalCountIsLowerBound;
+    return asBuffer(encodeMsgpack(json));
+  }
+  const users = page.users.map((u) => cachedUser(cache, u, MEDIA.json, fields) as string).join(',');
+  let text = `{"users":[${users}],"nextPageToken":${JSON.stringify(page.nextPageToken)}`;
+  if (page.totalCount !== undefined) text += `,"totalCount":${page.totalCount}`;
+  if (page.totalCountIsLowerBound !== undefined) text += `,"totalCountIsLowerBound":${page.totalCountIsLowerBound}`;
+  return `${text}}`;
 }
 
 export function decodeMsgpackBody(body: Buffer): unknown {

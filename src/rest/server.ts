@@ -29,6 +29,7 @@ import { healthRoutes } from './routes/health.js';
 import { userRoutes } from './routes/users.js';
 import { connectRoutes } from '../connect/routes.js';
 import { errorSchema, userPageSchema, userSchema } from './schemas.js';
+import { REPRESENTATION_CACHE_DEFAULTS, RepresentationCache } from '../contract/representations.js';
 
 export interface RestServerOptions {
   host: string;
@@ -60,6 +61,8 @@ export interface RestServerOptions {
   consoleDir: string;
   /** Where `twinapi bench` writes its runs: the newest report is served at `/console/bench-report`. */
   benchResultsDir: string;
+  /** Users' encodings kept per version and form (contract/representations.ts); 0 keeps none. */
+  representationCacheSize: number;
 }
 
 export const REST_DEFAULTS: Omit<RestServerOptions, 'host' | 'port' | 'gate' | 'telemetry'> = {
@@ -74,6 +77,7 @@ export const REST_DEFAULTS: Omit<RestServerOptions, 'host' | 'port' | 'gate' | '
   consoleDir: fileURLToPath(new URL('../../dist/console', import.meta.url)),
   // Relative: under the server's working directory, where `npm run bench` writes it.
   benchResultsDir: 'bench-results',
+  representationCacheSize: REPRESENTATION_CACHE_DEFAULTS.capacity,
 };
 
 export interface RestServer {
@@ -218,7 +222,10 @@ export async function buildRestApp(
 
   healthRoutes(app, service, () => streams.closing);
   eventRoutes(app, service, { heartbeatMs: settings.sseHeartbeatMs, streams });
-  userRoutes(app, service, { requestTimeoutMs: settings.requestTimeoutMs });
+  userRoutes(app, service, {
+    requestTimeoutMs: settings.requestTimeoutMs,
+    representations: new RepresentationCache(settings.representationCacheSize),
+  });
   consoleRoutes(app, { consoleDir: settings.consoleDir, benchResultsDir: settings.benchResultsDir });
   // users.v1.UserService for browsers and Connect clients, on this same port.
   await connectRoutes(app, service, {

@@ -6,7 +6,7 @@
 // SQLite's lookup itself; on PostgreSQL a read under a deadline was a transaction of four round
 // trips (BEGIN, set_config, SELECT, COMMIT) of unprepared statements. The SQL is written once here.
 import type { Cursor } from '../domain/pagination.js';
-import { USER_COLUMNS, type UserRow } from './rows.js';
+import { EVENT_COLUMNS, USER_COLUMNS, type UserRow } from './rows.js';
 import type { UserEventsTable } from './schema.js';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -34,6 +34,7 @@ export function directSql(placeholder: (n: number) => string) {
     userById: `select ${columns} from users where id = ${placeholder(1)}`,
     first: `select ${columns} from users ${order} limit ${placeholder(1)}`,
     after: `select ${columns} from users where (created_at, id) < (${placeholder(1)}, ${placeholder(2)}) ${order} limit ${placeholder(3)}`,
-    eventsAfter: `select revision, type, user_id, "user", occurred_at from user_events where revision > ${placeholder(1)} order by revision limit ${placeholder(2)}`,
+    // Quoted: `user` is a reserved word in PostgreSQL.
+    eventsAfter: `select ${EVENT_COLUMNS.map((c) => `"${c}"`).join(', ')} from user_events where revision > ${placeholder(1)} order by revision limit ${placeholder(2)}`,
   };
 }

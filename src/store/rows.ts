@@ -41,6 +41,36 @@ export const USER_COLUMNS = [
   'revision',
 ] as const satisfies readonly (keyof UserRow)[];
 
+/** A row read as values (better-sqlite3's raw rows), in USER_COLUMNS' order, as a UserRow. */
+export const userRowFromValues = (values: unknown[]): UserRow => ({
+  id: values[0] as string,
+  name: values[1] as string,
+  email: values[2] as string,
+  role: values[3] as string,
+  tags: values[4] as string,
+  created_at: values[5] as number,
+  updated_at: values[6] as number,
+  revision: values[7] as number,
+});
+
+/** The change log's columns, in the order reads and inserts name them. */
+export const EVENT_COLUMNS = [
+  'revision',
+  'type',
+  'user_id',
+  'user',
+  'occurred_at',
+] as const satisfies readonly (keyof UserEventsTable)[];
+
+/** An event row read as values, in EVENT_COLUMNS' order. */
+export const eventRowFromValues = (values: unknown[]): UserEventsTable => ({
+  revision: values[0] as number,
+  type: values[1] as string,
+  user_id: values[2] as string,
+  user: values[3] as string,
+  occurred_at: values[4] as number,
+});
+
 export function rowToUser(row: UserRow): User {
   return {
     id: row.id,

@@ -6,8 +6,8 @@
 // instructions against 0.6 million for the same statements by hand).
 import { emailAlreadyExists, userNotFound } from '../domain/errors.js';
 import { type EventType, searchKey, type User, type UserEvent } from '../domain/user.js';
-import { eventToRow, rowToUser, USER_COLUMNS, type UserRow, userToRow } from './rows.js';
-import type { UserEventsTable, UsersTable } from './schema.js';
+import { EVENT_COLUMNS, eventToRow, rowToUser, USER_COLUMNS, type UserRow, userToRow } from './rows.js';
+import type { UsersTable } from './schema.js';
 
 /** One statement: SQL in the engine's placeholders, and its parameters. */
 export interface Statement {
@@ -52,13 +52,6 @@ const USER_ROW_COLUMNS = [
   'revision',
 ] as const satisfies readonly (keyof UsersTable)[];
 const UPDATED_COLUMNS = USER_ROW_COLUMNS.filter((c) => c !== 'id' && c !== 'created_at');
-const EVENT_COLUMNS = [
-  'revision',
-  'type',
-  'user_id',
-  'user',
-  'occurred_at',
-] as const satisfies readonly (keyof UserEventsTable)[];
 
 /** The statements' texts, made once per engine (and per row count, for multi-row inserts). */
 export class WriteStatements {

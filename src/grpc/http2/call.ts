@@ -9,7 +9,8 @@ import { type PeerCertificate, TLSSocket } from 'node:tls';
 import { type Metadata, type MethodDefinition, status } from '@grpc/grpc-js';
 import type { ObservedCall } from '../../telemetry/calls.js';
 import { endedByClient } from '../telemetry.js';
-import { frame } from './messages.js';
+import { isSentByMany } from '../definition.js';
+import { frame, sharedFrame } from './messages.js';
 import { after } from './timers.js';
 import { type CallStatus, OK_STATUS, RESPONSE_HEADERS, respondTrailersOnly, statusOf, trailersOf } from './status.js';
 
@@ -45,7 +46,9 @@ export class EngineCall extends EventEmitter {
   cancelled = false;
   private finished = false;
   private headersSent = false;
-  private corked = false;
+  /** A response stream's messages of this turn of the event loop, written together at its end. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private sent = 0;
   private readonly deadlineTimer?: NodeJS.Timeout;
   /** Request messages (and the half-close) not yet handed to the handler. */
@@ -94,22 +97,31 @@ export class EngineCall extends EventEmitter {
 
   /**
    * Sends one response message. On a response stream the messages written in one turn of the event
-   * loop leave in one write (a page of users, one DATA frame or few): per-message writes were what
-   * made grpc-js's streams slow.
+   * loop leave in one write (a page of users, one DATA frame or few): one write per message was what
+   * made grpc-js's streams slow, and even corked, each cost the stream's bookkeeping. False, as a
+   * stream's write, when the client has more unread than the stream's high-water mark: wait for 'drain'.
    */
   write(message: unknown): boolean {
     const framed = this.outgoing(message);
     if (!framed) return true;
-    if (this.method.responseStream && !this.corked) {
-      this.corked = true;
-      this.stream.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.stream.uncork();
-      });
-    }
-    return this.stream.write(framed);
+    if (!this.method.responseStream) return this.stream.write(framed);
+    this.pending.push(framed);
+    this.pendingBytes += framed.length;
+    if (this.pending.length === 1) process.nextTick(this.flushPending);
+    if (this.stream.writableLength + this.pendingBytes < this.stream.writableHighWaterMark) return true;
+    // Over the mark: written now, so that the stream says when the client has read it ('drain').
+    return this.flushPending();
   }
+
+  /** Writes the messages waiting for the end of this turn, in one chunk; the stream's answer, as write's. */
+  private readonly flushPending = (): boolean => {
+    if (this.pending.length === 0) return true;
+    const chunk = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (this.stream.destroyed || this.stream.closed) return true;
+    return this.stream.write(chunk);
+  };
 
   /** Ends the call OK (after its messages). */
   end(): void {
@@ -133,6 +145,8 @@ export class EngineCall extends EventEmitter {
     stream.resume();
     if (stream.closed) return;
     if (!this.headersSent) return respondTrailersOnly(stream, outcome);
+    // The messages written before the status leave before it.
+    this.flushPending();
     const trailers = trailersOf(outcome);
     stream.once('wantTrailers', () => {
       if (!stream.destroyed) stream.sendTrailers(trailers);
@@ -233,7 +247,7 @@ export class EngineCall extends EventEmitter {
       this.fail({ code: status.RESOURCE_EXHAUSTED, details });
       return undefined;
     }
-    return frame(bytes);
+    return isSentByMany(message) ? sharedFrame(bytes) : frame(bytes);
   }
 
   /** The deadline passed: DEADLINE_EXCEEDED to the client, and the handler's work is cancelled. */

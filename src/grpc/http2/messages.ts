@@ -57,6 +57,16 @@ export class MessageReader {
   }
 }
 
+/** Frames of messages many calls send (definition.ts `sentByMany`: a user version, an event), kept with their bytes. */
+const sharedFrames = new WeakMap<Uint8Array, Buffer>();
+
+/** The frame of a message many calls send: made at its first send, then reused. */
+export function sharedFrame(bytes: Uint8Array): Buffer {
+  let framed = sharedFrames.get(bytes);
+  if (!framed) sharedFrames.set(bytes, (framed = frame(bytes)));
+  return framed;
+}
+
 /** A message's bytes with its prefix: the frame one write sends. */
 export function frame(bytes: Uint8Array): Buffer {
   const framed = Buffer.allocUnsafe(PREFIX_BYTES + bytes.length);

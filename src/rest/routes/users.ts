@@ -10,13 +10,14 @@ import {
   newUserFromJson,
   createJsonFromProtobuf,
   encodeBatch,
+  cachedUser,
   encodePage,
-  encodeUser,
   MEDIA,
   MEDIA_TYPES,
   type MediaType,
   negotiate,
   parseFields,
+  type RestRepresentations,
   updateFromJson,
   type UserField,
 } from '../representation.js';
@@ -53,11 +54,18 @@ function responseType(request: FastifyRequest): MediaType {
   return type;
 }
 
-function sendUser(reply: FastifyReply, user: User, type: MediaType, fields?: readonly UserField[]) {
+/** Sends `user` encoded (JSON as text, which Fastify sends as it is: the encoding is the cached one). */
+function sendUser(
+  reply: FastifyReply,
+  representations: RestRepresentations,
+  user: User,
+  type: MediaType,
+  fields?: readonly UserField[],
+) {
   return reply
     .header('vary', 'Accept')
     .type(type)
-    .send(encodeUser(user, type, fields));
+    .send(cachedUser(representations, user, type, fields));
 }
 
 /**
@@ -91,9 +99,12 @@ function linkHeader(request: FastifyRequest, links: Record<string, Record<string
 export interface UserRoutesOptions {
   /** How long a request's work may take: its deadline, which bounds its database work (504 past it). */
   requestTimeoutMs: number;
+  /** Users' encodings kept per version (contract/representations.ts). */
+  representations: RestRepresentations;
 }
 
 export function userRoutes(app: FastifyInstance, service: UserService, options: UserRoutesOptions): void {
+  const { representations } = options;
   /** Who asks, and until when: the request timeout is its deadline. */
   const context = (request: FastifyRequest): CallContext => ({
     deadline: Date.now() + options.requestTimeoutMs,
@@ -124,7 +135,7 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
         const result = await service.listUsers({ filter, pageSize: limit, pageToken }, context(request));
         if (result.nextPageToken)
           reply.header('link', linkHeader(request, { next: { page_token: result.nextPageToken } }));
-        return reply.type(type).send(encodePage(result, type, fields));
+        return reply.type(type).send(encodePage(representations, result, type, fields));
       }
       const result = await service.listUsersByOffset({ filter, page, limit }, context(request));
       const last = Math.max(1, Math.ceil(result.totalCount / result.limit));
@@ -134,7 +145,7 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
       links.last = { page: last };
       reply.header('x-total-count', result.totalCount).header('link', linkHeader(request, links));
       if (result.totalCountIsLowerBound) reply.header('x-total-count-is-lower-bound', 'true');
-      return reply.type(type).send(encodePage(result, type, fields));
+      return reply.type(type).send(encodePage(representations, result, type, fields));
     },
   );
 
@@ -166,7 +177,7 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
       if (ifNoneMatch && ifNoneMatch.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
         return reply.code(304).header('vary', 'Accept').send();
       }
-      return sendUser(reply, user, type, fields);
+      return sendUser(reply, representations, user, type, fields);
     },
   );
 
@@ -197,7 +208,7 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
         const type = responseType(request);
         const user = await service.createUser(newUserFromJson(request.body), context(request));
         reply.code(201).header('location', `/users/${user.id}`);
-        return sendUser(reply, user, type);
+        return sendUser(reply, representations, user, type);
       },
     );
   });
@@ -219,7 +230,7 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
     async (request, reply) => {
       const type = responseType(request);
       const user = await service.updateUser(request.params.id, updateFromJson(request.body), context(request));
-      return sendUser(reply, user, type);
+      return sendUser(reply, representations, user, type);
     },
   );
 

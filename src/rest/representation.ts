@@ -3,7 +3,7 @@ import { invalidArgument } from '../domain/errors.js';
 import { HttpError, HttpErrorCode } from './errors.js';
 import { type EventType, type NewUserInput, type ROLES, type User, type UserUpdate } from '../domain/user.js';
 import { roleFromProto, userToProto } from '../contract/users.js';
-import { RepresentationCache } from '../contract/representations.js';
+import type { RepresentationCache } from '../contract/representations.js';
 import { isoTimestamp } from '../contract/timestamps.js';
 import { asBuffer } from '../contract/wire.js';
 import {

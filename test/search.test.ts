@@ -21,6 +21,7 @@ const ALPHABET = ['a', 'b', 'c', 'A', 'B', 'İ', 'é', 'E\u0301', 'ß', '%', '_'
 
 const NO_FEED = {
   notify() {},
+  committed() {},
   watch: () => Promise.reject(new Error('not watched here')),
 };
 

@@ -16,6 +16,7 @@ import { secondInstance } from './support/second-instance.js';
 
 const noFeed = {
   notify() {},
+  committed() {},
   watch: () => {
     throw new Error('unused');
   },

@@ -29,11 +29,18 @@ export function sharedWithSiblingWorkers(feed: ChangeFeed): EventFeed {
   process.on('message', (message) => {
     if (isCommit(message)) feed.notify(message.twinapiCommit, 'worker');
   });
+  const tellSiblings = (revision: number | undefined) => {
+    if (process.connected) process.send!({ twinapiCommit: revision } satisfies CommitMessage);
+  };
   return {
     watch: (options) => feed.watch(options),
     notify(revision) {
       feed.notify(revision);
-      if (process.connected) process.send!({ twinapiCommit: revision } satisfies CommitMessage);
+      tellSiblings(revision);
+    },
+    committed(events) {
+      feed.committed(events);
+      tellSiblings(events.at(-1)?.revision);
     },
   };
 }

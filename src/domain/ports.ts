@@ -112,4 +112,10 @@ export interface EventFeed {
    * that revision.
    */
   notify(revision?: number): void;
+  /**
+   * This process committed `events`, in one transaction and in revision order: the feed may take
+   * them as they are instead of reading them back from the log (it reads the log when they do not
+   * follow what it has read).
+   */
+  committed(events: readonly UserEvent[]): void;
 }

@@ -233,7 +233,7 @@ export class UserService {
 
   /** Wakes watchers once a change is durable. */
   private committed(events: readonly UserEvent[]): void {
-    this.feed.notify(events.at(-1)?.revision);
+    this.feed.committed(events);
   }
 }
 

@@ -90,6 +90,28 @@ export class ChangeFeed implements EventFeed {
     this.wake(revision);
   }
 
+  /**
+   * Events this process just committed: taken into memory as they are when they follow the last
+   * event read and no read of the log is under way (the log's rows are these very events, so
+   * reading them back cost a query and a parse per event after every write); otherwise the log is
+   * read, as on any wake-up.
+   */
+  committed(events: readonly UserEvent[]): void {
+    if (this.closed || events.length === 0) return;
+    this.wakeCounts.commit++;
+    if (this.tailing || events[0]!.revision !== this.head + 1) return this.wake(events.at(-1)!.revision);
+    this.remember([...events]);
+    this.wakeWaiters();
+    // Pruning runs where reads of the log run: in a tail (which, with nothing new to read, only prunes).
+    if (this.head - this.prunedAt >= this.options.pruneEvery) this.wake();
+  }
+
+  private wakeWaiters(): void {
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const wake of waiters) wake();
+  }
+
   /** Looks at the log now, or once the look in progress ends. */
   private wake(revision = 0): void {
     this.committedHead = Math.max(this.committedHead, revision);
@@ -197,9 +219,7 @@ export class ChangeFeed implements EventFeed {
       if (events.length === 0) break;
       this.remember(events);
     }
-    const waiters = [...this.waiters];
-    this.waiters.clear();
-    for (const wake of waiters) wake();
+    this.wakeWaiters();
     await this.pruneIfDue();
   }
 

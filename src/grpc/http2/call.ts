@@ -175,10 +175,17 @@ export class EngineCall extends EventEmitter {
     this.flush();
   }
 
-  /** Request side: the client half-closed ('end', after the messages before it). */
+  /**
+   * Request side: the client half-closed ('end', after the messages before it). Taken on the next
+   * turn of the event loop, once the frames that came with it are read: Node's HTTP/2 client
+   * half-closes a stream it cancels (or whose deadline passed) just before it resets it, in the same
+   * write, so the reset is seen first and a cut-off batch is never taken for a whole one.
+   */
   requestEnded(): void {
-    this.inbox.push(REQUEST_END);
-    this.flush();
+    setImmediate(() => {
+      this.inbox.push(REQUEST_END);
+      this.flush();
+    });
   }
 
   override on(event: string | symbol, listener: Parameters<EventEmitter['on']>[1]): this {

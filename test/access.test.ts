@@ -82,6 +82,18 @@ describe('authentication', async () => {
     assert.equal(response.status, 401);
   });
 
+  it('guards HEAD as it guards GET: 401 without a token, 200 with one', async () => {
+    // Fastify adds a HEAD route beside each GET; the route-bound hooks must reach it too.
+    for (const path of [`/users/${user.id}`, '/users']) {
+      const anonymous = await fetch(`${stack.baseUrl}${path}`, { method: 'HEAD' });
+      assert.equal(anonymous.status, 401, path);
+      assert.match(anonymous.headers.get('www-authenticate') ?? '', /^Bearer /);
+      const token = await signed({ ...valid, exp: now() + 60 });
+      const known = await fetch(`${stack.baseUrl}${path}`, { method: 'HEAD', headers: bearer(token) });
+      assert.equal(known.status, 200, path);
+    }
+  });
+
   it('takes a valid token in the header, and in ?access_token= on the event stream only', async () => {
     const token = await signed({ ...valid, exp: now() + 60 });
     for (const api of clientsOf(stack, token)) assert.equal((await api.getUser(user.id)).id, user.id);

@@ -179,6 +179,49 @@ describe('PostgreSQL: many instances, one database', { skip }, () => {
   );
 
   it(
+    'lets a call without a deadline wait as long as it must on a connection that an earlier call left with a short statement_timeout',
+    { timeout: 30_000 },
+    async () => {
+      const name = `twinapi-no-deadline-${process.pid}`;
+      const db = named(await freshSchemaUrl(), name);
+      // One connection, so the gRPC call below runs where the REST call's statement_timeout was set.
+      const stack = await startStack({ db, 'db-pool-size': '1', 'rest-request-timeout-ms': '300' });
+      const user = await stack.client.createUser(aUser());
+      await stack.restClient.getUser(user.id);
+      const schema = new URL(db).searchParams.get('options')!.split('=')[1]!;
+      const locker = new pg.Client({ connectionString: POSTGRES_URL });
+      await locker.connect();
+      let settled = false;
+      try {
+        await locker.query('begin');
+        await locker.query(`lock table ${schema}.users in access exclusive mode`);
+        const started = Date.now();
+        const call = stack.client.getUser({ id: user.id }, { deadlineMs: 0 });
+        void call.finally(() => (settled = true)).catch(() => {});
+        const waiting = async () =>
+          Number(
+            (
+              await locker.query<{ n: string }>(
+                `select count(*) as n from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`,
+                [name],
+              )
+            ).rows[0]!.n,
+          );
+        await until(async () => (await waiting()) === 1, 'the call to wait on the lock');
+        // Well past the 300 ms the REST call had: still waiting, not cancelled by a leftover timeout.
+        await until(() => settled || Date.now() - started > 1500, 'the REST deadline to be long past', 5000);
+        assert.equal(settled, false, 'the call without a deadline was not stopped');
+        assert.equal(await waiting(), 1);
+        await locker.query('rollback');
+        assert.equal((await call).id, user.id);
+      } finally {
+        if (!settled) await locker.query('rollback').catch(() => {});
+        await locker.end();
+      }
+    },
+  );
+
+  it(
     'survives a database restart: calls in flight end UNAVAILABLE / 503, lost connections are replaced, the process lives',
     { timeout: 30_000 },
     async () => {

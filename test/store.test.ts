@@ -225,6 +225,27 @@ describe(`store on ${ENGINE}`, () => {
     }
   });
 
+  it('keeps the search and email indexes in step when an update sets only what changed', async () => {
+    const { service } = await openStack();
+    const user = await service.createUser(aUser({ name: 'Quillon Brask', tags: ['a'] }));
+    const found = async (text: string) =>
+      (await service.listUsers({ filter: text, pageSize: 10 })).users.map((u) => u.id);
+    await service.updateUser(user.id, changing({ tags: ['b'], role: 'USER_ROLE_ADMIN' })); // neither name nor email
+    assert.deepEqual(await found('quillon'), [user.id], 'the name is still found');
+    const renamed = await service.updateUser(user.id, changing({ name: 'Varnet Oslo' }));
+    assert.deepEqual([renamed.tags, renamed.role], [['b'], 'USER_ROLE_ADMIN'], 'the rest kept');
+    assert.deepEqual(await found('quillon'), [], 'the old name is gone from the index');
+    assert.deepEqual(await found('varnet'), [user.id]);
+    const other = await service.createUser(aUser());
+    await service.updateUser(user.id, changing({ email: 'moved.' + user.email }));
+    const taken = await service.createUser(aUser({ email: user.email })); // the old email is free again
+    assert.ok(taken.id);
+    await rejectsWith(
+      service.updateUser(other.id, changing({ email: 'MOVED.' + user.email })),
+      ErrorCode.EMAIL_ALREADY_EXISTS,
+    );
+  });
+
   it('rolls back a write whose deadline passes while it runs, and begins none whose deadline has passed', async () => {
     const { service } = await openStack();
     const before = (await service.listUsersByOffset({})).totalCount;

@@ -51,16 +51,33 @@ const USER_ROW_COLUMNS = [
   'updated_at',
   'revision',
 ] as const satisfies readonly (keyof UsersTable)[];
-const UPDATED_COLUMNS = USER_ROW_COLUMNS.filter((c) => c !== 'id' && c !== 'created_at');
+
+/**
+ * The columns an update sets together, by what the caller changed: a name's key and grams go with
+ * it, an email's key with it. SQLite rewrites every index over a column named in SET and fires the
+ * search index's triggers (`after update of name_key`, …) whatever the values, so an update sets
+ * only the groups that changed, and the two that always do.
+ */
+const UPDATE_GROUPS = [['name', 'name_key', 'name_grams'], ['email', 'email_key'], ['role'], ['tags']] as const;
+const ALWAYS_UPDATED = ['updated_at', 'revision'] as const;
+type UpdatedColumn = (typeof UPDATE_GROUPS)[number][number] | (typeof ALWAYS_UPDATED)[number];
+
+/** Which of UPDATE_GROUPS differ between `current` and `next` (bit i: group i), by each group's first column. */
+function changedGroups(current: UserRow, next: UsersTable): number {
+  let mask = 0;
+  UPDATE_GROUPS.forEach(([lead], i) => {
+    if (current[lead] !== next[lead]) mask |= 1 << i;
+  });
+  return mask;
+}
 
 /** The statements' texts, made once per engine (and per row count, for multi-row inserts). */
 export class WriteStatements {
   readonly reserve: string;
   readonly selectForChange: string;
   readonly deleteReturning: string;
-  /** `update users set <every column but id and created_at> where id = ?`. */
-  readonly update: string;
   private readonly made = new Map<string, string>();
+  private readonly updates = new Map<number, { sql: string; columns: readonly UpdatedColumn[] }>();
 
   constructor(readonly style: SqlStyle) {
     const p = (n: number) => style.placeholder(n);
@@ -68,8 +85,18 @@ export class WriteStatements {
     this.reserve = `update change_log_state set head_revision = head_revision + ${p(1)}, user_count = user_count + ${p(2)} where id = 1 returning head_revision`;
     this.selectForChange = `select ${read} from users where id = ${p(1)}${style.rowLocks ? ' for update' : ''}`;
     this.deleteReturning = `delete from users where id = ${p(1)} returning ${read}`;
-    const set = UPDATED_COLUMNS.map((c, i) => `${c} = ${p(i + 1)}`).join(', ');
-    this.update = `update users set ${set} where id = ${p(UPDATED_COLUMNS.length + 1)}`;
+  }
+
+  /** `update users set <the changed groups' columns, updated_at, revision> where id = ?`, per set of groups (16 at most). */
+  update(groups: number): { sql: string; columns: readonly UpdatedColumn[] } {
+    let statement = this.updates.get(groups);
+    if (!statement) {
+      const columns = [...UPDATE_GROUPS.filter((_, i) => groups & (1 << i)).flat(), ...ALWAYS_UPDATED];
+      const set = columns.map((c, i) => `${c} = ${this.style.placeholder(i + 1)}`).join(', ');
+      const sql = `update users set ${set} where id = ${this.style.placeholder(columns.length + 1)}`;
+      this.updates.set(groups, (statement = { sql, columns }));
+    }
+    return statement;
   }
 
   /** The emails among `count` keys already taken. */
@@ -176,10 +203,12 @@ export function* updateUser(s: WriteStatements, id: string, change: (current: Us
   const revision = yield* reserveRevisions(s, 1, 0);
   const [row] = yield { sql: s.selectForChange, params: [id] };
   if (!row) throw userNotFound(id);
-  const updated = { ...change(rowToUser(row as unknown as UserRow)), revision };
+  const current = row as unknown as UserRow;
+  const updated = { ...change(rowToUser(current)), revision };
   const columns = userToRow(updated);
+  const update = s.update(changedGroups(current, columns));
   try {
-    yield { sql: s.update, params: [...UPDATED_COLUMNS.map((c) => columns[c]), id] };
+    yield { sql: update.sql, params: [...update.columns.map((c) => columns[c]), id] };
   } catch (error) {
     if (s.style.isUniqueViolation(error)) throw emailAlreadyExists('email');
     throw error;

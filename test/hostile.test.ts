@@ -224,7 +224,15 @@ const grpcCases: GrpcCase[] = [
       rawGrpc(address, 'CreateUser', [
         Buffer.concat([
           Buffer.from([0x0a, 3, 0xff, 0xfe, 0x41]),
-          Buffer.from(CreateUserRequest.encode({ name: '', email: 'utf8@example.com', role: 0, tags: [] }).finish()),
+          Buffer.from(
+            CreateUserRequest.encode({
+              name: '',
+              email: 'utf8@example.com',
+              role: 0,
+              tags: [],
+              requestId: '',
+            }).finish(),
+          ),
         ]),
       ]),
     status: status.INVALID_ARGUMENT,

@@ -136,6 +136,7 @@ describe('REST users', async () => {
         email: 'proto@example.com',
         role: UserRole.USER_ROLE_ADMIN,
         tags: ['pb'],
+        requestId: '',
       }).finish(),
     });
     assert.equal(protoCreate.status, 201);

@@ -178,13 +178,13 @@ describe(`store on ${ENGINE}`, () => {
         ['ol', 'u1'],
       ]) {
         assert.deepEqual(
-          (await store.listUsers({ nameContains: key!, limit: 5 })).map((u) => u.id),
+          (await store.listUsers({ nameContains: key!, limit: 5 })).users.map((u) => u.id),
           [id],
           key,
         );
       }
       assert.deepEqual(
-        (await store.listUsers({ nameContains: 'timer', limit: 5 })).map((u) => u.id),
+        (await store.listUsers({ nameContains: 'timer', limit: 5 })).users.map((u) => u.id),
         ['u1'],
       );
       assert.deepEqual(
@@ -204,7 +204,7 @@ describe(`store on ${ENGINE}`, () => {
     const { store: again } = await openStore(path);
     assert.equal((await again.getUser('u1'))?.name, 'Still Here');
     assert.deepEqual(
-      (await again.listUsers({ nameContains: 'still', limit: 5 })).map((u) => u.id),
+      (await again.listUsers({ nameContains: 'still', limit: 5 })).users.map((u) => u.id),
       ['u1'],
     );
     await again.close();

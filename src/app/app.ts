@@ -113,11 +113,23 @@ export async function startServers(
   );
 }
 
+/** How often expired idempotency keys are deleted. */
+const KEY_PRUNING_MS = 3_600_000;
+
 /** Wires store, change feed and domain; the protocol servers attach to `service`. */
 export async function openApp(
   config: Pick<Config, 'db' | 'eventRetention'> &
     Partial<
-      Pick<Config, 'dbPoolSize' | 'sqliteReaders' | 'feedPollMs' | 'maxWatchStreams' | 'maxWatchStreamsPerPrincipal'>
+      Pick<
+        Config,
+        | 'dbPoolSize'
+        | 'sqliteReaders'
+        | 'feedPollMs'
+        | 'maxWatchStreams'
+        | 'maxWatchStreamsPerPrincipal'
+        | 'requireIfMatch'
+        | 'idempotencyKeyTtlHours'
+      >
     > &
     Partial<TelemetryConfig>,
   logger: Logger,
@@ -149,7 +161,16 @@ export async function openApp(
   const service = new UserService(store, cluster.isWorker && !listener ? sharedWithSiblingWorkers(feed) : feed, {
     ...(config.maxWatchStreams ? { maxWatches: config.maxWatchStreams } : {}),
     ...(config.maxWatchStreamsPerPrincipal ? { maxWatchesPerPrincipal: config.maxWatchStreamsPerPrincipal } : {}),
+    ...(config.requireIfMatch ? { requireIfMatch: true } : {}),
+    ...(config.idempotencyKeyTtlHours ? { idempotencyKeyTtlMs: config.idempotencyKeyTtlHours * 3_600_000 } : {}),
   });
+  // Expired idempotency keys go at startup and then hourly (a retry never sees one: the store skips them).
+  const pruneKeys = () =>
+    service
+      .pruneIdempotencyKeys()
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not prune idempotency keys'));
+  void pruneKeys();
+  const keyPruning = setInterval(() => void pruneKeys(), KEY_PRUNING_MS).unref();
   if (metrics) {
     metrics.setFeed({
       revision: () => feed.headRevision,
@@ -169,6 +190,7 @@ export async function openApp(
     onClose: (stop) => closing.push(stop),
     async close(timeoutMs = 10_000) {
       await Promise.all(servers.map((s) => s.shutdown(timeoutMs)));
+      clearInterval(keyPruning);
       for (const stop of closing) await stop();
       await listener?.close();
       await feed.close();

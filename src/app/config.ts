@@ -21,6 +21,10 @@ export interface Config {
   logLevel: string;
   /** Change-log events kept for watchers to resume from. */
   eventRetention: number;
+  /** Updates and deletes must carry the version they apply to (If-Match / etag): 428 / FAILED_PRECONDITION without. */
+  requireIfMatch: boolean;
+  /** How long a create's idempotency key is kept (and a retry with it answered from the first call). */
+  idempotencyKeyTtlHours: number;
   /** How often the change feed reads the log without a wake-up: the bound on a lost wake-up's delay. */
   feedPollMs: number;
   /** How long shutdown waits for in-flight calls before cutting them. */
@@ -97,6 +101,18 @@ const SETTINGS = {
   restPort: { flag: 'rest-port', env: 'REST_PORT', default: '3000', parse: port },
   logLevel: { flag: 'log-level', env: 'LOG_LEVEL', default: 'info', parse: String },
   eventRetention: { flag: 'event-retention', env: 'TWINAPI_EVENT_RETENTION', default: '100000', parse: positive },
+  requireIfMatch: {
+    flag: 'require-if-match',
+    env: 'TWINAPI_REQUIRE_IF_MATCH',
+    default: String(SERVICE_DEFAULTS.requireIfMatch),
+    parse: boolean,
+  },
+  idempotencyKeyTtlHours: {
+    flag: 'idempotency-key-ttl-hours',
+    env: 'TWINAPI_IDEMPOTENCY_KEY_TTL_HOURS',
+    default: String(SERVICE_DEFAULTS.idempotencyKeyTtlMs / 3_600_000),
+    parse: positive,
+  },
   feedPollMs: {
     flag: 'feed-poll-ms',
     env: 'TWINAPI_FEED_POLL_MS',

@@ -72,6 +72,7 @@ export function codecs(): Codec[] {
           nextPageToken: '',
           totalCount: 0,
           totalCountIsLowerBound: false,
+          revision: 0,
         }).finish(),
       decodeMany: (bytes) => UserPage.decode(asBytes(bytes)),
     },

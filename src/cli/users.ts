@@ -52,6 +52,9 @@ export const EXIT_CODE_OF: Record<ErrorCode, number> = {
   [ErrorCode.RATE_LIMITED]: 13,
   [ErrorCode.OVERLOADED]: 14,
   [ErrorCode.INTERNAL]: 15,
+  [ErrorCode.PRECONDITION_FAILED]: 16,
+  [ErrorCode.PRECONDITION_REQUIRED]: 17,
+  [ErrorCode.IDEMPOTENCY_KEY_REUSED]: 18,
 };
 export const EXIT_OTHER = 1;
 export const EXIT_USAGE = 2;

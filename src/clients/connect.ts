@@ -60,21 +60,42 @@ export function connectUsersApi(options: ConnectOptions): UsersApi {
   const input = (fields: Parameters<typeof protoInput>[0]) => protoInput(fields) as { role?: number };
   return {
     protocol: options.protocol,
-    createUser: async (fields) => fromEs(await call(client.createUser(input(fields)))),
+    createUser: async (fields, options) =>
+      fromEs(await call(client.createUser({ ...input(fields), requestId: options?.idempotencyKey ?? '' }))),
     getUser: async (id) => fromEs(await call(client.getUser({ id }))),
-    updateUser: async (id, changes) =>
+    updateUser: async (id, changes, options) =>
       fromEs(
-        await call(client.updateUser({ user: { id, ...input(changes) }, updateMask: { paths: Object.keys(changes) } })),
+        await call(
+          client.updateUser({
+            user: { id, ...input(changes) },
+            updateMask: { paths: Object.keys(changes) },
+            etag: options?.ifMatch ?? '',
+          }),
+        ),
       ),
-    deleteUser: async (id) => {
-      await call(client.deleteUser({ id }));
+    deleteUser: async (id, options) => {
+      await call(client.deleteUser({ id, etag: options?.ifMatch ?? '' }));
     },
-    createUsers: async (inputs) =>
+    async listing(filter) {
+      let revision: number | undefined;
+      const users: ClientUser[] = [];
+      const stream = client.listUsers(
+        { filter },
+        { onHeader: (headers) => (revision = Number(headers.get('x-revision'))) },
+      );
+      for await (const user of viaStream(stream, connectError)) users.push(fromEs(user));
+      if (revision === undefined || Number.isNaN(revision)) throw new Error('the server sent no x-revision');
+      return { users, revision };
+    },
+    createUsers: async (inputs, options) =>
       (
         await call(
           client.createUsers(
             (async function* () {
-              yield* inputs.map(input);
+              yield* inputs.map((fields, i) => ({
+                ...input(fields),
+                requestId: i === 0 ? (options?.idempotencyKey ?? '') : '',
+              }));
             })(),
           ),
         )

@@ -25,7 +25,9 @@ export const roleNumber = (role: string | undefined): number | undefined =>
 export const protoInput = (input: UserInput) => ({ ...input, role: roleNumber(input.role) });
 
 /** A user of either generated code: the role a number, the times dates. */
-export function fromMessage(user: Omit<ProtoUser, 'role'> & { role: number }): ClientUser {
+export function fromMessage(
+  user: Omit<ProtoUser, 'role' | 'revision'> & { role: number; revision: number | bigint },
+): ClientUser {
   return {
     id: user.id,
     name: user.name,
@@ -34,6 +36,8 @@ export function fromMessage(user: Omit<ProtoUser, 'role'> & { role: number }): C
     tags: user.tags,
     createdAt: user.createdAt!.toISOString(),
     updatedAt: user.updatedAt!.toISOString(),
+    revision: Number(user.revision),
+    etag: user.etag,
   };
 }
 
@@ -58,16 +62,39 @@ export function grpcUsersApi(client: UserClient): UsersApi {
   const call = <T>(promise: Promise<T>) => via(promise, grpcError);
   return {
     protocol: 'grpc',
-    createUser: async (input) => fromMessage(await call(client.createUser(protoInput(input)))),
+    createUser: async (input, options) =>
+      fromMessage(await call(client.createUser({ ...protoInput(input), requestId: options?.idempotencyKey ?? '' }))),
     getUser: async (id) => fromMessage(await call(client.getUser({ id }))),
-    updateUser: async (id, changes) =>
+    updateUser: async (id, changes, options) =>
       fromMessage(
-        await call(client.updateUser({ user: { id, ...protoInput(changes) }, updateMask: Object.keys(changes) })),
+        await call(
+          client.updateUser({
+            user: { id, ...protoInput(changes) },
+            updateMask: Object.keys(changes),
+            etag: options?.ifMatch ?? '',
+          }),
+        ),
       ),
-    deleteUser: async (id) => {
-      await call(client.deleteUser({ id }));
+    deleteUser: async (id, options) => {
+      await call(client.deleteUser({ id, etag: options?.ifMatch ?? '' }));
     },
-    createUsers: async (inputs) => (await call(client.createUsers(inputs.map(protoInput)))).users.map(fromMessage),
+    async listing(filter) {
+      const { users, revision } = client.listing({ filter });
+      const listed: ClientUser[] = [];
+      for await (const user of viaStream(users, grpcError)) listed.push(fromMessage(user));
+      return { users: listed, revision: await call(revision) };
+    },
+    createUsers: async (inputs, options) =>
+      (
+        await call(
+          client.createUsers(
+            inputs.map((input, i) => ({
+              ...protoInput(input),
+              requestId: i === 0 ? (options?.idempotencyKey ?? '') : '',
+            })),
+          ),
+        )
+      ).users.map(fromMessage),
     async *listUsers(filter) {
       for await (const user of viaStream(client.listUsers({ filter }), grpcError)) yield fromMessage(user);
     },

@@ -14,14 +14,28 @@ export function restUsersApi(client: RestClient): UsersApi {
   const call = <T>(promise: Promise<T>) => via(promise, restError);
   const json = <T>(input: T) => input as CreateUserJson;
   // Without ?fields=, a user has every field.
-  const whole = (user: UserJson) => user as ClientUser;
+  const whole = (user: UserJson) => ({ ...user, revision: Number(user.revision) }) as ClientUser;
   return {
     protocol: 'rest',
-    createUser: async (input) => whole(await call(client.createUser(json(input)))),
+    createUser: async (input, options) => whole(await call(client.createUser(json(input), options))),
     getUser: async (id) => whole(await call(client.getUser(id))),
-    updateUser: async (id, changes) => whole(await call(client.updateUser(id, json(changes)))),
-    deleteUser: (id) => call(client.deleteUser(id)),
-    createUsers: async (inputs) => (await call(client.createUsers(inputs.map(json)))).users.map(whole),
+    updateUser: async (id, changes, options) => whole(await call(client.updateUser(id, json(changes), options))),
+    deleteUser: (id, options) => call(client.deleteUser(id, options)),
+    createUsers: async (inputs, options) =>
+      (await call(client.createUsers(inputs.map(json), options))).users.map(whole),
+    async listing(filter) {
+      const users: ClientUser[] = [];
+      let revision: number | undefined;
+      let pageToken = '';
+      do {
+        const page = await call(client.listUsers({ filter, pageToken, limit: 500 }));
+        revision ??= page.revisionHeader;
+        users.push(...page.users.map(whole));
+        pageToken = page.nextPageToken;
+      } while (pageToken !== '');
+      if (revision === undefined) throw new Error('the server sent no X-Revision');
+      return { users, revision };
+    },
     async *listUsers(filter) {
       let pageToken = '';
       do {

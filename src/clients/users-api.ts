@@ -10,6 +10,10 @@ export interface ClientUser {
   tags: string[];
   createdAt: string;
   updatedAt: string;
+  /** The change-log revision of this version. */
+  revision: number;
+  /** This version's entity tag: what a conditional write (`ifMatch`) sends. */
+  etag: string;
 }
 
 export interface ClientEvent {
@@ -49,15 +53,31 @@ export class ClientError extends Error {
   }
 }
 
+/** What makes a write conditional (updates, deletes) or safe to retry (creates). */
+export interface WriteOptions {
+  /** The version the write applies to: a user's etag, or `*` (REST If-Match; gRPC and Connect the etag field). */
+  ifMatch?: string;
+  /** A retry with the same key answers with the first result (REST Idempotency-Key; gRPC and Connect request_id). */
+  idempotencyKey?: string;
+}
+
+/** Every matching user, and the revision the listing reflects (that of its first page). */
+export interface ClientListing {
+  users: ClientUser[];
+  revision: number;
+}
+
 export interface UsersApi {
   readonly protocol: Protocol;
-  createUser(input: UserInput): Promise<ClientUser>;
+  createUser(input: UserInput, options?: WriteOptions): Promise<ClientUser>;
   getUser(id: string): Promise<ClientUser>;
-  updateUser(id: string, changes: UserInput): Promise<ClientUser>;
-  deleteUser(id: string): Promise<void>;
-  createUsers(inputs: UserInput[]): Promise<ClientUser[]>;
+  updateUser(id: string, changes: UserInput, options?: WriteOptions): Promise<ClientUser>;
+  deleteUser(id: string, options?: WriteOptions): Promise<void>;
+  createUsers(inputs: UserInput[], options?: WriteOptions): Promise<ClientUser[]>;
   /** Every matching user, newest first (gRPC and Connect: one ListUsers stream; REST: every cursor page). */
   listUsers(filter?: string): AsyncIterable<ClientUser>;
+  /** listUsers with the revision it reflects (REST X-Revision, gRPC and Connect `x-revision` response metadata). */
+  listing(filter?: string): Promise<ClientListing>;
   /** Changes as they commit, after `afterRevision` if given, until `signal` aborts. */
   watch(options: { afterRevision?: number; userIds?: string[]; signal?: AbortSignal }): AsyncIterable<ClientEvent>;
   close(): void;

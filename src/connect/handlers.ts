@@ -11,6 +11,7 @@ import {
   roleFromMessage,
   userToMessage,
 } from '../contract/users-es.js';
+import { conditionOf, requestIdOf, REVISION_HEADER } from '../contract/consistency.js';
 import { updateFromMask } from '../contract/users.js';
 import type { Principal } from '../domain/access.js';
 import { NewUsersBatch } from '../domain/batch.js';
@@ -122,17 +123,18 @@ export function userServiceImpl(service: UserService, options: HandlerOptions): 
   return {
     getUser: async (request, ctx) => userToMessage(await service.getUser(request.id, unary(ctx))),
     createUser: async (request, ctx) =>
-      userToMessage(await service.createUser(newUserFromMessage(request), unary(ctx))),
-    updateUser: async ({ user, updateMask }, ctx) =>
+      userToMessage(await service.createUser(newUserFromMessage(request), unary(ctx), requestIdOf(request))),
+    updateUser: async ({ user, updateMask, etag }, ctx) =>
       userToMessage(
         await service.updateUser(
           user?.id ?? '',
           updateFromMask(user && { ...user, role: roleFromMessage(user.role) }, updateMask?.paths ?? []),
           unary(ctx),
+          conditionOf(etag, 'etag'),
         ),
       ),
     deleteUser: async (request, ctx) => {
-      await service.deleteUser(request.id, unary(ctx));
+      await service.deleteUser(request.id, unary(ctx), conditionOf(request.etag, 'etag'));
       return create(EmptySchema);
     },
 
@@ -141,6 +143,8 @@ export function userServiceImpl(service: UserService, options: HandlerOptions): 
       let pageToken = first;
       do {
         const page = await service.listUsers({ filter, pageSize, pageToken }, context);
+        // Sent with the first message (or the end): the first page's revision, as on gRPC.
+        if (pageToken === first) ctx.responseHeader.set(REVISION_HEADER, String(page.revision));
         for (const user of page.users) yield userToMessage(user);
         pageToken = page.nextPageToken;
       } while (pageToken !== '');
@@ -149,10 +153,15 @@ export function userServiceImpl(service: UserService, options: HandlerOptions): 
     async createUsers(requests, ctx) {
       const context = contextOf(ctx);
       const batch = new NewUsersBatch();
+      // The first request's request_id names the whole batch (see users.proto).
+      let key: ReturnType<typeof requestIdOf>;
       // Checked as each arrives: a hopeless batch is refused before the rest is read.
-      for await (const request of requests) batch.add(newUserFromMessage(request));
+      for await (const request of requests) {
+        if (batch.size === 0) key = requestIdOf(request);
+        batch.add(newUserFromMessage(request));
+      }
       if (ctx.signal.aborted) throw cancelled();
-      const users = await service.createBatch(batch, context);
+      const users = await service.createBatch(batch, context, key);
       return create(CreateUsersResponseSchema, { users: users.map(userToMessage), createdCount: users.length });
     },
 

@@ -15,6 +15,7 @@ import {
 } from '../gen/users/v1/users_pb.js';
 import { UserEvent_EventType as EventTypeNumber } from '../gen/users/v1/users.js';
 import { roleFromProto, roleToProto } from './users.js';
+import { etagOf } from './consistency.js';
 
 // Both generators number the enums as the .proto does (protobuf-es drops the names' prefixes, ts-proto
 // keeps them, as the domain does): a role or an event type is the same number in either.
@@ -30,6 +31,8 @@ export function userToMessage(user: User): UserMessage {
     tags: user.tags as string[],
     createdAt: timestampFromDate(user.createdAt),
     updatedAt: timestampFromDate(user.updatedAt),
+    revision: BigInt(user.revision),
+    etag: etagOf(user.revision),
   });
 }
 

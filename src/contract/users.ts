@@ -9,6 +9,7 @@ import {
   UserEvent_EventType,
   UserRole,
 } from '../gen/users/v1/users.js';
+import { etagOf } from './consistency.js';
 
 export function roleToProto(role: Role): UserRole {
   return UserRole[role];
@@ -33,6 +34,8 @@ export function userToProto(user: User): ProtoUser {
     tags: user.tags as string[],
     createdAt: user.createdAt,
     updatedAt: user.updatedAt,
+    revision: user.revision,
+    etag: etagOf(user.revision),
   };
 }
 

@@ -7,6 +7,9 @@ export const ErrorCode = {
   USER_NOT_FOUND: 'USER_NOT_FOUND',
   EMAIL_ALREADY_EXISTS: 'EMAIL_ALREADY_EXISTS',
   REVISION_EXPIRED: 'REVISION_EXPIRED',
+  PRECONDITION_FAILED: 'PRECONDITION_FAILED',
+  PRECONDITION_REQUIRED: 'PRECONDITION_REQUIRED',
+  IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   PERMISSION_DENIED: 'PERMISSION_DENIED',
   UNAVAILABLE: 'UNAVAILABLE',
@@ -41,6 +44,19 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDescription> = {
   REVISION_EXPIRED: {
     meaning: 'the revision to resume after is older than the change log keeps',
     action: 're-read the users you need, then watch from now',
+  },
+  PRECONDITION_FAILED: {
+    meaning:
+      'the user changed since the version the write was conditional on (If-Match / etag); `metadata.revision` is its revision now',
+    action: 're-read the user, reapply the change to what it is now, and send the write with its new etag',
+  },
+  PRECONDITION_REQUIRED: {
+    meaning: 'this server takes updates and deletes only with the version they apply to (--require-if-match)',
+    action: "read the user first and send its etag (If-Match, or the request's etag field)",
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    meaning: 'the Idempotency-Key / request_id was used by this caller for a create with other fields',
+    action: 'use a new key for a new request; retry a request only with its own key and its own body',
   },
   UNAUTHENTICATED: {
     meaning: 'the call carries no valid credentials (no bearer token, or one that does not verify)',
@@ -150,6 +166,35 @@ export function revisionExpired(afterRevision: number): DomainError {
     `revision ${afterRevision} is older than the change log keeps; resync and watch from now`,
     [],
     { after_revision: String(afterRevision) },
+  );
+}
+
+/** Metadata key of the user's revision now, on PRECONDITION_FAILED. */
+export const CURRENT_REVISION_KEY = 'revision';
+
+/** A conditional write found the user at another version than `expected`. */
+export function preconditionFailed(id: string, expected: number, current: number): DomainError {
+  return new DomainError(
+    ErrorCode.PRECONDITION_FAILED,
+    `user ${id} is at revision ${current}, not ${expected}: it changed since it was read`,
+    [],
+    { id, expected_revision: String(expected), [CURRENT_REVISION_KEY]: String(current) },
+  );
+}
+
+export function preconditionRequired(): DomainError {
+  return new DomainError(
+    ErrorCode.PRECONDITION_REQUIRED,
+    'this server requires the version a write applies to: send the etag the user was read with (If-Match)',
+  );
+}
+
+export function idempotencyKeyReused(key: string, field: string): DomainError {
+  return new DomainError(
+    ErrorCode.IDEMPOTENCY_KEY_REUSED,
+    `the idempotency key ${JSON.stringify(key)} was used for another request`,
+    [{ field, description: 'was used by this caller for a create with other fields' }],
+    { idempotency_key: key },
   );
 }
 

@@ -14,11 +14,28 @@ export interface OffsetQuery extends ListQuery {
   countUpTo: number;
 }
 
-export interface CountedPage {
+/** Users as one read saw them, and the change-log revision that read reflects (see SqlStore.atRevision). */
+export interface Listing {
   users: User[];
+  /** Watching after this revision gives the changes since the read: none missed. */
+  revision: number;
+}
+
+export interface CountedPage extends Listing {
   totalCount: number;
   /** The count stopped at `countUpTo`: there are at least `totalCount` users, maybe more. */
   totalCountIsLowerBound: boolean;
+}
+
+/** A create a client may retry: its key, whose it is, and a digest of the fields it asked for. */
+export interface IdempotentRequest {
+  subject: string;
+  key: string;
+  /** Where the request carried the key, for errors. */
+  field: string;
+  /** Keys kept since before this (epoch ms) have expired: the request is new. */
+  keptSince: number;
+  fingerprint: string;
 }
 
 /** Who makes one call, and what it allows: the store stops its database work at the deadline. */
@@ -41,10 +58,23 @@ export interface UserStore {
   insertUsers(users: readonly User[], fieldPath: (index: number) => string, limits?: CallContext): Promise<UserEvent[]>;
   /** Reads the user, lets `change` compute the new one, writes it: one transaction; USER_NOT_FOUND if absent. */
   updateUser(id: string, change: (current: User) => User, limits?: CallContext): Promise<UserEvent>;
-  /** USER_NOT_FOUND if absent. */
-  deleteUser(id: string, limits?: CallContext): Promise<UserEvent>;
+  /**
+   * The same insert, once per key: a key this caller used before answers with what it answered
+   * then (`replayed`) and writes nothing; with other fields, IDEMPOTENCY_KEY_REUSED. The key is
+   * kept in the insert's transaction, so two concurrent calls with one key write once.
+   */
+  insertUsersOnce(
+    users: readonly User[],
+    fieldPath: (index: number) => string,
+    request: IdempotentRequest,
+    limits?: CallContext,
+  ): Promise<{ events: UserEvent[] } | { replayed: User[] }>;
+  /** USER_NOT_FOUND if absent; `check` sees the user first, in the transaction, and may refuse by throwing. */
+  deleteUser(id: string, limits?: CallContext, check?: (current: User) => void): Promise<UserEvent>;
+  /** Forgets the idempotency keys kept since before `before` (epoch ms); returns how many went. */
+  pruneIdempotencyKeys(before: number): Promise<number>;
   /** Newest first, strictly after `after` when given. */
-  listUsers(query: ListQuery & { after?: Cursor }, limits?: CallContext): Promise<User[]>;
+  listUsers(query: ListQuery & { after?: Cursor }, limits?: CallContext): Promise<Listing>;
   /**
    * A page at `offset` and the number of users matching: exact without a filter; with one,
    * counted up to `countUpTo`, beyond which the count stops (`totalCountIsLowerBound`).

@@ -1,6 +1,16 @@
-import { batchField, cancelled, invalidArgument, rateLimited, tooManyStreams, userNotFound } from './errors.js';
+import { createHash } from 'node:crypto';
+import {
+  batchField,
+  cancelled,
+  invalidArgument,
+  preconditionFailed,
+  preconditionRequired,
+  rateLimited,
+  tooManyStreams,
+  userNotFound,
+} from './errors.js';
 import { decodePageToken, encodePageToken, pageNumber, pageSize } from './pagination.js';
-import type { CallContext, EventFeed, UserStore, WatchOptions } from './ports.js';
+import type { CallContext, EventFeed, IdempotentRequest, UserStore, WatchOptions } from './ports.js';
 import { checkUpdateRights, mayChange, permissionDenied, requireAdmin, visible, visibleEvent } from './access.js';
 import { NewUsersBatch } from './batch.js';
 import { characters, textProblem } from './text.js';
@@ -25,6 +35,8 @@ export interface ListUsersPage {
   users: User[];
   /** Empty when this is the last page. */
   nextPageToken: string;
+  /** The change-log revision the page reflects: a watch after it misses no change since. */
+  revision: number;
 }
 
 export interface OffsetPageInput {
@@ -45,16 +57,41 @@ export interface OffsetPage {
   limit: number;
   /** Continues after this page in cursor mode; empty on the last page. */
   nextPageToken: string;
+  /** The change-log revision the page reflects. */
+  revision: number;
+}
+
+/** A create's idempotency key, and the field it came in (REST `Idempotency-Key`, gRPC `request_id`) for errors. */
+export interface IdempotencyKey {
+  key: string;
+  field: string;
+}
+
+/** What a write may be conditional on. */
+export interface WriteCondition {
+  /** Write only if the user is still at this revision (its etag names it); PRECONDITION_FAILED otherwise. */
+  ifRevision?: number;
+  /** `If-Match: *`: any version of an existing user (which satisfies --require-if-match). */
+  anyVersion?: boolean;
 }
 
 export interface ServiceOptions {
+  /** Updates and deletes must name the version they apply to (PRECONDITION_REQUIRED otherwise). */
+  requireIfMatch?: boolean;
+  /** How long a create's idempotency key holds; a retry after it is a new create. */
+  idempotencyKeyTtlMs?: number;
   /** Watches (of every protocol) one process holds at once; past it, TOO_MANY_STREAMS. */
   maxWatches?: number;
   /** Watches one caller (principal) holds at once in one process; past it, RATE_LIMITED. */
   maxWatchesPerPrincipal?: number;
 }
 
-export const SERVICE_DEFAULTS: Required<ServiceOptions> = { maxWatches: 10_000, maxWatchesPerPrincipal: 100 };
+export const SERVICE_DEFAULTS: Required<ServiceOptions> = {
+  requireIfMatch: false,
+  idempotencyKeyTtlMs: 24 * 3_600_000,
+  maxWatches: 10_000,
+  maxWatchesPerPrincipal: 100,
+};
 
 /** What a client refused for capacity is told to wait before retrying, in seconds. */
 const RETRY_AFTER_SECONDS = 5;
@@ -82,45 +119,97 @@ export class UserService {
     return visible(await this.existing(id, context), context?.principal);
   }
 
-  async createUser(request: NewUserInput, context?: CallContext): Promise<User> {
+  /**
+   * With an `idempotencyKey`, a retry (same caller, same key, same fields) answers with the first
+   * call's user and writes nothing; the same key with other fields is IDEMPOTENCY_KEY_REUSED.
+   */
+  async createUser(request: NewUserInput, context?: CallContext, idempotencyKey?: IdempotencyKey): Promise<User> {
     requireAdmin(context?.principal, 'createRequiresAdmin');
-    const events = await this.store.insertUsers([newUser(request)], () => 'email', context);
-    this.committed(events);
-    return events[0]!.user;
+    const user = newUser(request);
+    if (idempotencyKey === undefined) {
+      const events = await this.store.insertUsers([user], () => 'email', context);
+      this.committed(events);
+      return events[0]!.user;
+    }
+    const once = await this.store.insertUsersOnce(
+      [user],
+      () => 'email',
+      idempotentRequest(idempotencyKey, context, [user], this.options.idempotencyKeyTtlMs),
+      context,
+    );
+    if ('replayed' in once) return visible(once.replayed[0]!, context?.principal);
+    this.committed(once.events);
+    return once.events[0]!.user;
   }
 
   /** All or nothing: every bad item is reported (up to a cap), each named by its index. */
-  async createUsers(requests: readonly NewUserInput[], context?: CallContext): Promise<User[]> {
+  async createUsers(
+    requests: readonly NewUserInput[],
+    context?: CallContext,
+    idempotencyKey?: IdempotencyKey,
+  ): Promise<User[]> {
     requireAdmin(context?.principal, 'createRequiresAdmin');
     const batch = new NewUsersBatch();
     for (const request of requests) batch.add(request);
-    return this.createBatch(batch, context);
+    return this.createBatch(batch, context, idempotencyKey);
   }
 
   /** Commits a batch that was checked item by item as it arrived (see NewUsersBatch). */
-  async createBatch(batch: NewUsersBatch, context?: CallContext): Promise<User[]> {
+  async createBatch(batch: NewUsersBatch, context?: CallContext, idempotencyKey?: IdempotencyKey): Promise<User[]> {
     requireAdmin(context?.principal, 'createRequiresAdmin');
     const users = batch.users();
     if (users.length === 0) return [];
-    const events = await this.store.insertUsers(users, (i) => batchField(i, 'email'), context);
-    this.committed(events);
-    return events.map((e) => e.user);
+    const field = (i: number) => batchField(i, 'email');
+    if (idempotencyKey === undefined) {
+      const events = await this.store.insertUsers(users, field, context);
+      this.committed(events);
+      return events.map((e) => e.user);
+    }
+    const request = idempotentRequest(idempotencyKey, context, users, this.options.idempotencyKeyTtlMs);
+    const once = await this.store.insertUsersOnce(users, field, request, context);
+    if ('replayed' in once) return once.replayed.map((u) => visible(u, context?.principal));
+    this.committed(once.events);
+    return once.events.map((e) => e.user);
   }
 
-  async updateUser(id: string, update: UserUpdate, context?: CallContext): Promise<User> {
+  async updateUser(
+    id: string,
+    update: UserUpdate,
+    context?: CallContext,
+    condition: WriteCondition = {},
+  ): Promise<User> {
     requireId(id);
     const apply = checkUpdate(update);
+    const check = this.conditionCheck(id, condition);
     await this.authorizeChange(id, 'updateSelfOnly', context);
     checkUpdateRights(context?.principal, update);
-    const event = await this.store.updateUser(id, apply, context);
+    // Checked on the user as the write's transaction reads it: no writer can come between.
+    const event = await this.store.updateUser(id, (current) => apply(check(current)), context);
     this.committed([event]);
     return event.user;
   }
 
-  async deleteUser(id: string, context?: CallContext): Promise<void> {
+  async deleteUser(id: string, context?: CallContext, condition: WriteCondition = {}): Promise<void> {
     requireId(id);
+    const check = this.conditionCheck(id, condition);
     await this.authorizeChange(id, 'deleteSelfOnly', context);
-    this.committed([await this.store.deleteUser(id, context)]);
+    const expected = condition.ifRevision;
+    this.committed([await this.store.deleteUser(id, context, expected === undefined ? undefined : check)]);
+  }
+
+  /** The check of a write's condition, refusing an unconditional write where one is required. */
+  private conditionCheck(id: string, { ifRevision, anyVersion }: WriteCondition): (current: User) => User {
+    if (ifRevision === undefined) {
+      if (this.options.requireIfMatch && !anyVersion) throw preconditionRequired();
+      return (current) => current;
+    }
+    if (!(Number.isSafeInteger(ifRevision) && ifRevision >= 0)) {
+      throw invalidArgument([{ field: 'etag', description: 'must be an etag this server gave (`"r<revision>"`)' }]);
+    }
+    return (current) => {
+      if (current.revision !== ifRevision) throw preconditionFailed(id, ifRevision, current.revision);
+      return current;
+    };
   }
 
   /** The user, or USER_NOT_FOUND. */
@@ -147,11 +236,15 @@ export class UserService {
     const filter = nameFilter(input.filter);
     const limit = pageSize(input.pageSize, 'page_size');
     const after = decodePageToken(input.pageToken ?? '', filter);
-    const users = await this.store.listUsers({ nameContains: filter, limit: limit + 1, after }, context);
+    const { users, revision } = await this.store.listUsers({ nameContains: filter, limit: limit + 1, after }, context);
     const hasMore = users.length > limit;
     const page = hasMore ? users.slice(0, limit) : users;
     const principal = context?.principal;
-    return { users: page.map((u) => visible(u, principal)), nextPageToken: hasMore ? tokenAfter(page, filter) : '' };
+    return {
+      users: page.map((u) => visible(u, principal)),
+      nextPageToken: hasMore ? tokenAfter(page, filter) : '',
+      revision,
+    };
   }
 
   /** Offset pagination with a total, for UIs that show page numbers. */
@@ -173,6 +266,7 @@ export class UserService {
       page,
       limit,
       nextPageToken: hasMore ? tokenAfter(result.users, filter) : '',
+      revision: result.revision,
     };
   }
 
@@ -227,6 +321,11 @@ export class UserService {
     }
   }
 
+  /** Forgets idempotency keys older than they are kept; returns how many went. */
+  async pruneIdempotencyKeys(): Promise<number> {
+    return this.store.pruneIdempotencyKeys(Date.now() - this.options.idempotencyKeyTtlMs);
+  }
+
   async ping(): Promise<void> {
     await this.store.ping();
   }
@@ -235,6 +334,27 @@ export class UserService {
   private committed(events: readonly UserEvent[]): void {
     this.feed.committed(events);
   }
+}
+
+/** What identifies a retry: the caller, its key, and a digest of the users it asked for. */
+function idempotentRequest(
+  { key, field }: IdempotencyKey,
+  context: CallContext | undefined,
+  users: readonly User[],
+  ttlMs: number,
+): IdempotentRequest {
+  if (key === '' || key.length > LIMITS.idempotencyKeyMaxLength || /[^\x21-\x7e]/.test(key)) {
+    throw invalidArgument([
+      {
+        field,
+        description: `must be 1 to ${LIMITS.idempotencyKeyMaxLength} visible ASCII characters (a UUID is a good one)`,
+      },
+    ]);
+  }
+  // The fields the caller chose, not what the server made of them (ids, times).
+  const asked = users.map((u) => [u.name, u.email, u.role, u.tags]);
+  const fingerprint = createHash('sha256').update(JSON.stringify(asked)).digest('base64url');
+  return { subject: context?.principal?.subject ?? '', key, field, fingerprint, keptSince: Date.now() - ttlMs };
 }
 
 function tokenAfter(users: readonly User[], filter: string): string {

@@ -79,6 +79,8 @@ export const LIMITS = {
   pageTokenMaxLength: 512,
   /** User ids one watch may name (over all its requests); none means everyone. */
   watchIdsMax: 1000,
+  /** An idempotency key (Idempotency-Key, request_id): visible ASCII. */
+  idempotencyKeyMaxLength: 255,
 } as const;
 
 /** The fields an update may change; everything else is server-owned. */

@@ -2,6 +2,7 @@ import {
   type CallOptions as GrpcCallOptions,
   Client,
   type ClientDuplexStream,
+  type ClientReadableStream,
   credentials,
   Metadata,
   type ServiceError,
@@ -94,6 +95,27 @@ export class UserClient {
     );
     cancelOnAbort(call, options?.signal);
     return call;
+  }
+
+  /**
+   * ListUsers with the revision it reflects, which the server sends as response metadata
+   * (`x-revision`) before the first user: watch after it to miss no change since.
+   */
+  listing(
+    request: DeepPartial<ListUsersRequest>,
+    options?: CallOptions,
+  ): { users: AsyncIterable<User>; revision: Promise<number> } {
+    const users = this.listUsers(request, options) as ClientReadableStream<User>;
+    const revision = new Promise<number>((resolve, reject) => {
+      users.once('metadata', (metadata: Metadata) => {
+        const value = metadata.get('x-revision')[0];
+        if (value === undefined) reject(new Error('the server sent no x-revision'));
+        else resolve(Number(value));
+      });
+      users.once('error', reject);
+    });
+    revision.catch(() => {}); // The stream reports the same failure.
+    return { users, revision };
   }
 
   /** Streams every request, then resolves with the server's single answer. */

@@ -1,20 +1,21 @@
 import type { PeerCertificate } from 'node:tls';
-import type {
-  Deadline,
+import {
+  type Deadline,
   Metadata,
-  sendUnaryData,
-  ServerDuplexStream,
-  ServerReadableStream,
-  ServerUnaryCall,
-  ServerWritableStream,
-  UntypedServiceImplementation,
+  type sendUnaryData,
+  type ServerDuplexStream,
+  type ServerReadableStream,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { conditionOf, requestIdOf, REVISION_HEADER } from '../contract/consistency.js';
 import { eventToProto, newUserFromProto, roleFromProto, updateFromMask, userToProto } from '../contract/users.js';
 import { asDomainError, cancelled, invalidArgument, DomainError, ErrorCode } from '../domain/errors.js';
 import type { Principal } from '../domain/access.js';
 import { NewUsersBatch } from '../domain/batch.js';
 import type { CallContext } from '../domain/ports.js';
-import { type UserService, watchMore } from '../domain/user-service.js';
+import { type IdempotencyKey, type UserService, watchMore } from '../domain/user-service.js';
 import type { User as DomainUser, UserEvent as DomainUserEvent } from '../domain/user.js';
 import type { RepresentationCache } from '../contract/representations.js';
 import type {
@@ -134,7 +135,7 @@ export function userServiceHandlers(
       message(await service.getUser(request.id, context)),
     ),
     createUser: unary<CreateUserRequest, User>('CreateUser', async (request, context) =>
-      message(await service.createUser(newUserFromProto(request), context)),
+      message(await service.createUser(newUserFromProto(request), context, requestIdOf(request))),
     ),
     updateUser: unary<UpdateUserRequest, User>('UpdateUser', async (request, context) =>
       message(
@@ -145,11 +146,12 @@ export function userServiceHandlers(
             request.updateMask ?? [],
           ),
           context,
+          conditionOf(request.etag, 'etag'),
         ),
       ),
     ),
     deleteUser: unary<DeleteUserRequest, Empty>('DeleteUser', async (request, context) => {
-      await service.deleteUser(request.id, context);
+      await service.deleteUser(request.id, context, conditionOf(request.etag, 'etag'));
       return {};
     }),
 
@@ -164,8 +166,8 @@ export function userServiceHandlers(
       const scope = hooks.begin(call, { endless: false });
       admitted(call)
         .then(async (principal) => {
-          const batch = await collect(call, scope.signal);
-          return service.createBatch(batch, { ...contextOf(call, principal), signal: scope.signal });
+          const { batch, key } = await collect(call, scope.signal);
+          return service.createBatch(batch, { ...contextOf(call, principal), signal: scope.signal }, key);
         })
         .then(
           (users) => callback(null, { users: users.map(userToProto), createdCount: users.length }),
@@ -207,6 +209,13 @@ function contextOf(call: { getDeadline(): Deadline }, principal: Principal): Cal
   return Number.isFinite(ms) ? { deadline: ms, principal } : { principal };
 }
 
+/** Response metadata naming the change-log revision a listing reflects. */
+function revisionMetadata(revision: number): Metadata {
+  const metadata = new Metadata();
+  metadata.set(REVISION_HEADER, String(revision));
+  return metadata;
+}
+
 /** Pages through the store, writing each user; waits while the client's buffer is full. */
 async function streamList(
   service: UserService,
@@ -220,6 +229,9 @@ async function streamList(
   let pageToken = first;
   do {
     const page = await service.listUsers({ filter, pageSize, pageToken }, context);
+    // The first page's revision, before any user: watching after it misses nothing the stream
+    // does not show (a later page may show a change the watch then repeats: its revision tells).
+    if (pageToken === first) call.sendMetadata(revisionMetadata(page.revision));
     for (const user of page.users) {
       if (signal.aborted) return;
       if (!call.write(message(user))) await scope.drained(call);
@@ -232,8 +244,13 @@ async function streamList(
  * Reads a client stream to its end, refusing more items than a batch may hold.
  * A client that cancels meanwhile ends it with CANCELLED (its own doing, not a server fault).
  */
-function collect(call: ServerReadableStream<CreateUserRequest, unknown>, signal: AbortSignal): Promise<NewUsersBatch> {
+function collect(
+  call: ServerReadableStream<CreateUserRequest, unknown>,
+  signal: AbortSignal,
+): Promise<{ batch: NewUsersBatch; key: IdempotencyKey | undefined }> {
   return new Promise((resolve, reject) => {
+    // The first request's request_id names the whole batch (see users.proto).
+    let key: IdempotencyKey | undefined;
     // The client may have gone while the call was being admitted: a listener added now would never hear it.
     if (signal.aborted) return reject(cancelled());
     signal.addEventListener('abort', () => reject(cancelled()), { once: true });
@@ -241,7 +258,9 @@ function collect(call: ServerReadableStream<CreateUserRequest, unknown>, signal:
     call.on('data', (request: CreateUserRequest | MalformedMessage) => {
       try {
         // Checked as it arrives: only checked users are kept, and a hopeless batch is refused at once.
-        batch.add(newUserFromProto(decoded(request)));
+        const item = decoded(request);
+        if (batch.size === 0) key = requestIdOf(item);
+        batch.add(newUserFromProto(item));
       } catch (error) {
         call.removeAllListeners('data');
         call.pause();
@@ -249,7 +268,7 @@ function collect(call: ServerReadableStream<CreateUserRequest, unknown>, signal:
       }
     });
     // A client's reset also ends the request stream: a cut-off batch is never taken for a whole one.
-    call.on('end', () => (signal.aborted ? reject(cancelled()) : resolve(batch)));
+    call.on('end', () => (signal.aborted ? reject(cancelled()) : resolve({ batch, key })));
     call.on('error', (error) => reject(signal.aborted ? cancelled() : error));
   });
 }

@@ -23,7 +23,22 @@ export interface ListParams {
 export interface ListResult extends PageJson {
   link?: string;
   totalCountHeader?: number;
+  /** The X-Revision header: the change-log revision the page reflects. */
+  revisionHeader?: number;
 }
+
+/** What makes a write conditional or safe to retry. */
+export interface WriteOptions {
+  /** Sent as If-Match: the version the update or delete applies to (a user's etag), or `*`. */
+  ifMatch?: string;
+  /** Sent as Idempotency-Key on a create. */
+  idempotencyKey?: string;
+}
+
+const writeHeaders = (options: WriteOptions = {}): Record<string, string> => ({
+  ...(options.ifMatch === undefined ? {} : { 'if-match': options.ifMatch }),
+  ...(options.idempotencyKey === undefined ? {} : { 'idempotency-key': options.idempotencyKey }),
+});
 
 /** A small typed client for the REST API (JSON), on fetch. */
 export class RestClient {
@@ -43,20 +58,20 @@ export class RestClient {
     return this.call('GET', `/users/${encodeURIComponent(id)}${fields ? `?fields=${fields.join(',')}` : ''}`);
   }
 
-  createUser(body: CreateUserJson): Promise<UserJson> {
-    return this.call('POST', '/users', body);
+  createUser(body: CreateUserJson, options?: WriteOptions): Promise<UserJson> {
+    return this.call('POST', '/users', body, writeHeaders(options));
   }
 
-  updateUser(id: string, body: Partial<CreateUserJson>): Promise<UserJson> {
-    return this.call('PATCH', `/users/${encodeURIComponent(id)}`, body);
+  updateUser(id: string, body: Partial<CreateUserJson>, options?: WriteOptions): Promise<UserJson> {
+    return this.call('PATCH', `/users/${encodeURIComponent(id)}`, body, writeHeaders(options));
   }
 
-  async deleteUser(id: string): Promise<void> {
-    await this.call('DELETE', `/users/${encodeURIComponent(id)}`);
+  async deleteUser(id: string, options?: WriteOptions): Promise<void> {
+    await this.call('DELETE', `/users/${encodeURIComponent(id)}`, undefined, writeHeaders(options));
   }
 
-  createUsers(users: CreateUserJson[]): Promise<{ users: UserJson[]; createdCount: number }> {
-    return this.call('POST', '/users/batch', { users });
+  createUsers(users: CreateUserJson[], options?: WriteOptions): Promise<{ users: UserJson[]; createdCount: number }> {
+    return this.call('POST', '/users/batch', { users }, writeHeaders(options));
   }
 
   async listUsers(params: ListParams = {}): Promise<ListResult> {
@@ -69,10 +84,12 @@ export class RestClient {
     const response = await fetch(`${this.baseUrl}/users?${query.toString()}`, { ...this.init, headers: this.headers });
     const body = await this.parse<PageJson>(response);
     const total = response.headers.get('x-total-count');
+    const revision = response.headers.get('x-revision');
     return {
       ...body,
       link: response.headers.get('link') ?? undefined,
       totalCountHeader: total === null ? undefined : Number(total),
+      revisionHeader: revision === null ? undefined : Number(revision),
     };
   }
 
@@ -108,11 +125,11 @@ export class RestClient {
     }
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async call<T>(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<T> {
     const response = await fetch(`${this.baseUrl}${path}`, {
       ...this.init,
       method,
-      headers: body === undefined ? this.headers : { ...this.headers, 'content-type': 'application/json' },
+      headers: { ...this.headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...extra },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return this.parse<T>(response);

@@ -6,6 +6,7 @@ import { roleFromProto, userToProto } from '../contract/users.js';
 import type { RepresentationCache } from '../contract/representations.js';
 import { isoTimestamp } from '../contract/timestamps.js';
 import { asBuffer } from '../contract/wire.js';
+import { etagOf } from '../contract/consistency.js';
 import {
   CreateUserRequest as CreateUserRequestCodec,
   CreateUsersResponse,
@@ -27,9 +28,22 @@ export interface UserJson {
   tags?: string[];
   createdAt?: string;
   updatedAt?: string;
+  /** int64 in the proto3 JSON mapping: digits in a string. */
+  revision?: string;
+  etag?: string;
 }
 
-export const USER_FIELDS = ['id', 'name', 'email', 'role', 'tags', 'createdAt', 'updatedAt'] as const;
+export const USER_FIELDS = [
+  'id',
+  'name',
+  'email',
+  'role',
+  'tags',
+  'createdAt',
+  'updatedAt',
+  'revision',
+  'etag',
+] as const;
 export type UserField = (typeof USER_FIELDS)[number];
 
 export function userToJson(user: User, fields?: readonly UserField[]): UserJson {
@@ -41,6 +55,8 @@ export function userToJson(user: User, fields?: readonly UserField[]): UserJson 
     tags: [...user.tags],
     createdAt: isoTimestamp(user.createdAt.getTime()),
     updatedAt: isoTimestamp(user.updatedAt.getTime()),
+    revision: String(user.revision),
+    etag: etagOf(user.revision),
   };
   if (!fields) return full;
   return Object.fromEntries(fields.map((f) => [f, full[f]]));
@@ -59,6 +75,8 @@ function sparseUser(user: User, fields?: readonly UserField[]): ProtoUser {
     tags: keep.has('tags') ? full.tags : [],
     createdAt: keep.has('createdAt') ? full.createdAt : undefined,
     updatedAt: keep.has('updatedAt') ? full.updatedAt : undefined,
+    revision: keep.has('revision') ? full.revision : 0,
+    etag: keep.has('etag') ? full.etag : '',
   };
 }
 
@@ -152,6 +170,7 @@ export function cachedUser(
 export interface PageJson {
   users: UserJson[];
   nextPageToken: string;
+  revision?: string;
   totalCount?: number;
   totalCountIsLowerBound?: boolean;
 }
@@ -162,7 +181,14 @@ export interface PageJson {
  */
 export function encodePage(
   cache: RestRepresentations,
-  page: { users: User[]; nextPageToken: string; totalCount?: number; totalCountIsLowerBound?: boolean },
+  page: {
+    users: User[];
+    nextPageToken: string;
+    /** The change-log revision the page reflects. */
+    revision: number;
+    totalCount?: number;
+    totalCountIsLowerBound?: boolean;
+  },
   type: MediaType,
   fields?: readonly UserField[],
 ): Buffer | string {
@@ -174,17 +200,22 @@ export function encodePage(
         nextPageToken: page.nextPageToken,
         totalCount: page.totalCount ?? 0,
         totalCountIsLowerBound: page.totalCountIsLowerBound ?? false,
+        revision: page.revision,
       }).finish(),
     );
   }
   if (type === MEDIA.msgpack) {
-    const json: PageJson = { users: page.users.map((u) => userToJson(u, fields)), nextPageToken: page.nextPageToken };
+    const json: PageJson = {
+      users: page.users.map((u) => userToJson(u, fields)),
+      nextPageToken: page.nextPageToken,
+      revision: String(page.revision),
+    };
     if (page.totalCount !== undefined) json.totalCount = page.totalCount;
     if (page.totalCountIsLowerBound !== undefined) json.totalCountIsLowerBound = page.totalCountIsLowerBound;
     return asBuffer(encodeMsgpack(json));
   }
   const users = page.users.map((u) => cachedUser(cache, u, MEDIA.json, fields) as string).join(',');
-  let text = `{"users":[${users}],"nextPageToken":${JSON.stringify(page.nextPageToken)}`;
+  let text = `{"users":[${users}],"nextPageToken":${JSON.stringify(page.nextPageToken)},"revision":"${page.revision}"`;
   if (page.totalCount !== undefined) text += `,"totalCount":${page.totalCount}`;
   if (page.totalCountIsLowerBound !== undefined) text += `,"totalCountIsLowerBound":${page.totalCountIsLowerBound}`;
   return `${text}}`;

@@ -29,6 +29,15 @@ export const userSchema = {
     tags,
     createdAt: { type: 'string', format: 'date-time' },
     updatedAt: { type: 'string', format: 'date-time' },
+    revision: {
+      type: 'string',
+      pattern: '^[0-9]+$',
+      description: 'The change-log revision of this version (int64, in digits): it changes with every write.',
+    },
+    etag: {
+      type: 'string',
+      description: 'This version\'s entity tag (`"r<revision>"`): send it as If-Match to write only this version.',
+    },
   },
   additionalProperties: false,
 } as const;
@@ -40,6 +49,11 @@ export const userPageSchema = {
     users: { type: 'array', items: { $ref: 'User#' } },
     nextPageToken: { type: 'string', description: 'Pass as `page_token` for the next page; empty on the last.' },
     totalCount: { type: 'integer', description: 'Matching users (offset pages only).' },
+    revision: {
+      type: 'string',
+      pattern: '^[0-9]+$',
+      description: 'The change-log revision this page reflects (also the X-Revision header): watch after it.',
+    },
     totalCountIsLowerBound: {
       type: 'boolean',
       description:

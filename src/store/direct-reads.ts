@@ -22,6 +22,8 @@ export interface DirectReads {
   userById(id: string, timeLeftMs: number | undefined): MaybePromise<UserRow | undefined>;
   /** The first `limit` users of the listing order, after `after` when given. */
   listed(after: Cursor | undefined, limit: number, timeLeftMs: number | undefined): MaybePromise<UserRow[]>;
+  /** The change log's head revision (the last committed). */
+  head(timeLeftMs: number | undefined): MaybePromise<number>;
   /** The change log's events after `revision`, oldest first, at most `limit` (what the change feed tails after every commit). */
   eventsAfter(revision: number, limit: number): MaybePromise<UserEventsTable[]>;
 }
@@ -34,6 +36,7 @@ export function directSql(placeholder: (n: number) => string) {
     userById: `select ${columns} from users where id = ${placeholder(1)}`,
     first: `select ${columns} from users ${order} limit ${placeholder(1)}`,
     after: `select ${columns} from users where (created_at, id) < (${placeholder(1)}, ${placeholder(2)}) ${order} limit ${placeholder(3)}`,
+    head: 'select head_revision from change_log_state where id = 1',
     // Quoted: `user` is a reserved word in PostgreSQL.
     eventsAfter: `select ${EVENT_COLUMNS.map((c) => `"${c}"`).join(', ')} from user_events where revision > ${placeholder(1)} order by revision limit ${placeholder(2)}`,
   };

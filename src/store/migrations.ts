@@ -124,6 +124,21 @@ const migrations: Record<string, Migration> = {
       else await sql`create index users_name_grams on users using gin (string_to_array(name_grams, ' '))`.execute(db);
     },
   },
+  '0008_idempotency_keys': {
+    // Creates a client may retry (Idempotency-Key, request_id): kept per caller, pruned by age.
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('idempotency_keys')
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('result', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('idempotency_keys_pk', ['subject', 'key'])
+        .execute();
+      await db.schema.createIndex('idempotency_keys_created_at').on('idempotency_keys').column('created_at').execute();
+    },
+  },
 };
 
 /** Runs `visit` on every user, in pages of 1,000 by id (a migration may meet a large table). */

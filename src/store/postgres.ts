@@ -336,6 +336,8 @@ function postgresDirectReads(connect: () => Promise<pg.PoolClient>): DirectReads
         : rows('twinapi_listed_first', text.first, [limit], left),
     eventsAfter: (revision, limit) =>
       rows<UserEventsTable>('twinapi_events_after', text.eventsAfter, [revision, limit], undefined),
+    head: async (left) =>
+      Number((await rows<{ head_revision: string }>('twinapi_head', text.head, [], left))[0]!.head_revision),
   };
 }
 

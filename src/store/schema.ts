@@ -40,7 +40,21 @@ export interface ChangeLogStateTable {
   user_count: number;
 }
 
+/** Creates that named an idempotency key: what a retry with the same key answers, per caller. */
+export interface IdempotencyKeysTable {
+  /** Whose key: the principal's subject ('' for the process's own calls). */
+  subject: string;
+  key: string;
+  /** A digest of the request's fields: the same key with other fields is refused. */
+  fingerprint: string;
+  /** JSON array of the created users' rows, as the first call answered. */
+  result: string;
+  /** Milliseconds since the epoch; pruned after --idempotency-key-ttl-hours. */
+  created_at: number;
+}
+
 export interface Database {
+  idempotency_keys: IdempotencyKeysTable;
   users: UsersTable;
   user_events: UserEventsTable;
   change_log_state: ChangeLogStateTable;

@@ -1,7 +1,16 @@
 import type { CompiledQuery, RawBuilder, SelectQueryBuilder } from 'kysely';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { cancelled, deadlineExceeded, unavailable } from '../domain/errors.js';
-import type { CallContext, ChangeLog, CountedPage, ListQuery, OffsetQuery, UserStore } from '../domain/ports.js';
+import type {
+  CallContext,
+  ChangeLog,
+  CountedPage,
+  IdempotentRequest,
+  Listing,
+  ListQuery,
+  OffsetQuery,
+  UserStore,
+} from '../domain/ports.js';
 import type { Cursor } from '../domain/pagination.js';
 import type { User, UserEvent } from '../domain/user.js';
 import { rowToEvent, rowToUser } from './rows.js';
@@ -11,6 +20,8 @@ import type { DirectReads } from './direct-reads.js';
 import {
   deleteUser,
   insertUsers,
+  insertUsersOnce,
+  Replayed,
   type SqlStyle,
   updateUser,
   WriteStatements,
@@ -19,6 +30,8 @@ import {
 
 /** Rows beyond which a page counts as a long read (see `SqlUserStore.readers`). */
 const LONG_READ_ROWS = 200;
+/** Reads of a listing while writers keep moving the head, before it settles for the head before the last (see atRevision). */
+const AT_REVISION_TRIES = 8;
 
 /**
  * How a filtered page is found where a name index exists. A filter that many names match fills its
@@ -217,18 +230,72 @@ export class SqlUserStore implements UserStore, ChangeLog {
     return this.write(limits, updateUser(this.statements, id, change));
   }
 
-  async deleteUser(id: string, limits?: CallContext): Promise<UserEvent> {
-    return this.write(limits, deleteUser(this.statements, id));
+  async insertUsersOnce(
+    users: readonly User[],
+    fieldPath: (index: number) => string,
+    request: IdempotentRequest,
+    limits?: CallContext,
+  ): Promise<{ events: UserEvent[] } | { replayed: User[] }> {
+    try {
+      return {
+        events: await this.write(limits, insertUsersOnce(this.statements, users, fieldPath, request, Date.now())),
+      };
+    } catch (error) {
+      if (error instanceof Replayed) return { replayed: error.users };
+      throw error;
+    }
   }
 
-  async listUsers(query: ListQuery & { after?: Cursor }, limits?: CallContext): Promise<User[]> {
-    const long = query.nameContains !== '' || query.limit > LONG_READ_ROWS;
-    const direct = long
-      ? undefined
-      : this.direct(limits, (reads, left) => reads.listed(query.after, query.limit, left));
-    if (direct) return (direct.result instanceof Promise ? await direct.result : direct.result).map(rowToUser);
-    const work = (db: Executor) => this.listAfter(db, query);
-    return long ? this.longRead(limits, work) : this.read(limits, work);
+  async deleteUser(id: string, limits?: CallContext, check?: (current: User) => void): Promise<UserEvent> {
+    return this.write(limits, deleteUser(this.statements, id, check));
+  }
+
+  async pruneIdempotencyKeys(before: number): Promise<number> {
+    const result = await this.translated(() =>
+      this.db.deleteFrom('idempotency_keys').where('created_at', '<', before).executeTakeFirst(),
+    );
+    return Number(result.numDeletedRows);
+  }
+
+  async listUsers(query: ListQuery & { after?: Cursor }, limits?: CallContext): Promise<Listing> {
+    return this.atRevision(limits, async () => {
+      const long = query.nameContains !== '' || query.limit > LONG_READ_ROWS;
+      const direct = long
+        ? undefined
+        : this.direct(limits, (reads, left) => reads.listed(query.after, query.limit, left));
+      if (direct) return (direct.result instanceof Promise ? await direct.result : direct.result).map(rowToUser);
+      const work = (db: Executor) => this.listAfter(db, query);
+      return long ? this.longRead(limits, work) : this.read(limits, work);
+    });
+  }
+
+  /**
+   * What `read` returned, with the change-log revision it reflects. Every commit moves the log's
+   * head, in commit order, in the transaction that makes the change: when the head is the same
+   * before and after the read, no commit fell between, and each statement of the read saw exactly
+   * the changes up to that revision — with no transaction around the read (a snapshot would cost
+   * PostgreSQL two more round trips and SQLite its one connection's turn). A commit in between
+   * means the read may be newer than the first head: it is read again. Through AT_REVISION_TRIES
+   * of writers moving the head, the listing says the head before its last read: watching after it
+   * may repeat a change the page shows already (its revision tells, at most the user's in the
+   * page), and never misses one.
+   */
+  private async atRevision<T>(
+    limits: CallContext | undefined,
+    read: () => Promise<T>,
+  ): Promise<{ users: T; revision: number }> {
+    for (let attempt = 1; ; attempt++) {
+      const before = await this.head(limits);
+      const users = await read();
+      if (attempt === AT_REVISION_TRIES || (await this.head(limits)) === before) return { users, revision: before };
+    }
+  }
+
+  /** The change log's head now, directly on the driver where it can. */
+  private async head(limits: CallContext | undefined): Promise<number> {
+    const direct = this.direct(limits, (reads, left) => reads.head(left));
+    if (!direct) return this.headRevision();
+    return direct.result instanceof Promise ? await direct.result : direct.result;
   }
 
   private async listAfter(db: Executor, query: ListQuery & { after?: Cursor }): Promise<User[]> {
@@ -301,16 +368,19 @@ export class SqlUserStore implements UserStore, ChangeLog {
   async listUsersByOffset(query: OffsetQuery, limits?: CallContext): Promise<CountedPage> {
     const work = (db: Executor) => this.offsetPage(db, query);
     const long = query.nameContains !== '' || query.offset + query.limit > LONG_READ_ROWS;
-    return long ? this.longRead(limits, work) : this.read(limits, work);
+    const { users: page, revision } = await this.atRevision(limits, () =>
+      long ? this.longRead(limits, work) : this.read(limits, work),
+    );
+    return { ...page, revision };
   }
 
-  private async offsetPage(db: Executor, query: OffsetQuery): Promise<CountedPage> {
+  private async offsetPage(db: Executor, query: OffsetQuery): Promise<Omit<CountedPage, 'revision'>> {
     const [rows, total] = await Promise.all([this.page(db, query), this.count(db, query)]);
     return { users: rows.map(rowToUser), ...total };
   }
 
   /** Every user, from the count each write keeps; matches of a filter, counted up to `countUpTo`. */
-  private async count(db: Executor, query: OffsetQuery): Promise<Omit<CountedPage, 'users'>> {
+  private async count(db: Executor, query: OffsetQuery): Promise<Omit<CountedPage, 'users' | 'revision'>> {
     const key = query.nameContains;
     if (key === '') return { totalCount: await this.userCount(db), totalCountIsLowerBound: false };
     const upTo = query.countUpTo + 1;

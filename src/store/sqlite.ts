@@ -172,6 +172,7 @@ function sqliteDirectReads(sqlite: SQLite.Database): DirectReads {
   const first = raw<[number]>(text.first);
   const after = raw<[number, string, number]>(text.after);
   const eventsAfter = raw<[number, number]>(text.eventsAfter);
+  const head = raw<[]>(text.head);
   return {
     ready: () => !sqlite.inTransaction,
     userById: (id) => {
@@ -181,6 +182,7 @@ function sqliteDirectReads(sqlite: SQLite.Database): DirectReads {
     listed: (cursor, limit) =>
       (cursor ? after.all(cursor.createdAt, cursor.id, limit) : first.all(limit)).map(userRowFromValues),
     eventsAfter: (revision, limit) => eventsAfter.all(revision, limit).map(eventRowFromValues),
+    head: () => Number(head.get()![0]),
   };
 }
 

@@ -24,6 +24,8 @@ export function timedStore(store: UserStore, observe: ObserveOperation): UserSto
   return {
     getUser: timed('get_user', store.getUser.bind(store)),
     insertUsers: timed('insert_users', store.insertUsers.bind(store)),
+    insertUsersOnce: timed('insert_users_once', store.insertUsersOnce.bind(store)),
+    pruneIdempotencyKeys: timed('prune_idempotency_keys', store.pruneIdempotencyKeys.bind(store)),
     updateUser: timed('update_user', store.updateUser.bind(store)),
     deleteUser: timed('delete_user', store.deleteUser.bind(store)),
     listUsers: timed('list_users', store.listUsers.bind(store)),

@@ -12,6 +12,7 @@ import {
   type ClientUser,
   type Protocol,
   type UsersApi,
+  type WriteOptions,
 } from '../../src/clients/users-api.js';
 import { CONNECT_CODE_OF, codeName } from '../../src/connect/errors.js';
 import { type ErrorCode } from '../../src/domain/errors.js';
@@ -50,12 +51,14 @@ export interface Api {
   readonly name: Protocol;
   /** The status this protocol answers a code with, by its mapping table. */
   statusOf(code: RestErrorCode): string | number;
-  createUser(input: ApiUserInput): Promise<ApiUser>;
+  /** The client under test, as src/clients makes it. */
+  readonly client: UsersApi;
+  createUser(input: ApiUserInput, options?: WriteOptions): Promise<ApiUser>;
   getUser(id: string): Promise<ApiUser>;
   /** Changes exactly the fields given. */
-  updateUser(id: string, changes: ApiUserInput): Promise<ApiUser>;
-  deleteUser(id: string): Promise<void>;
-  createUsers(inputs: ApiUserInput[]): Promise<ApiUser[]>;
+  updateUser(id: string, changes: ApiUserInput, options?: WriteOptions): Promise<ApiUser>;
+  deleteUser(id: string, options?: WriteOptions): Promise<void>;
+  createUsers(inputs: ApiUserInput[], options?: WriteOptions): Promise<ApiUser[]>;
   /** Every matching user, newest first (gRPC: one ListUsers stream; REST: every cursor page). */
   listAll(filter?: string): Promise<ApiUser[]>;
   watch(options: { afterRevision?: number; userIds?: string[] }): ApiWatch;
@@ -81,11 +84,12 @@ export function testApi(api: UsersApi): Api {
   return {
     name: api.protocol,
     statusOf: STATUS_OF[api.protocol],
-    createUser: (fields) => api.createUser(input(fields)),
+    client: api,
+    createUser: (fields, options) => api.createUser(input(fields), options),
     getUser: (id) => api.getUser(id),
-    updateUser: (id, changes) => api.updateUser(id, input(changes)),
-    deleteUser: (id) => api.deleteUser(id),
-    createUsers: (inputs) => api.createUsers(inputs.map(input)),
+    updateUser: (id, changes, options) => api.updateUser(id, input(changes), options),
+    deleteUser: (id, options) => api.deleteUser(id, options),
+    createUsers: (inputs, options) => api.createUsers(inputs.map(input), options),
     async listAll(filter) {
       const users: ApiUser[] = [];
       for await (const user of api.listUsers(filter)) users.push(user);

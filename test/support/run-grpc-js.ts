@@ -8,6 +8,7 @@ runSuites(
     'access',
     'behaviour',
     'clients',
+    'consistency',
     'errors',
     'grpc-services',
     'grpc-streams',

@@ -7,6 +7,7 @@ const SUITES = [
   'access',
   'hostile',
   'behaviour',
+  'consistency',
   'store',
   'search',
   'change-log',

@@ -88,7 +88,12 @@ export function overheadSpec(
         ? {
             url: `http://127.0.0.1:${port}/users.v1.UserService/CreateUser`,
             body: grpcFrame(
-              CreateUserRequest.encode({ ...CREATED, role: UserRole.USER_ROLE_UNSPECIFIED, tags: [] }).finish(),
+              CreateUserRequest.encode({
+                ...CREATED,
+                role: UserRole.USER_ROLE_UNSPECIFIED,
+                tags: [],
+                requestId: '',
+              }).finish(),
             ),
             headers: { ...GRPC_REQUEST_HEADERS, ...token },
           }
@@ -117,8 +122,11 @@ export function overheadSpec(
                 tags: [],
                 createdAt: undefined,
                 updatedAt: undefined,
+                revision: 0,
+                etag: '',
               },
               updateMask: ['name'],
+              etag: '',
             }).finish(),
           ),
           headers: { ...GRPC_REQUEST_HEADERS, ...token },

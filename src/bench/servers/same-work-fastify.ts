@@ -17,6 +17,8 @@ const user = {
     tags: { type: 'array', items: { type: 'string' } },
     createdAt: { type: 'string' },
     updatedAt: { type: 'string' },
+    revision: { type: 'string' },
+    etag: { type: 'string' },
   },
 } as const;
 const json = (row: UserRow) => ({
@@ -27,6 +29,8 @@ const json = (row: UserRow) => ({
   tags: JSON.parse(row.tags) as string[],
   createdAt: new Date(Number(row.created_at)).toISOString(),
   updatedAt: new Date(Number(row.updated_at)).toISOString(),
+  revision: String(row.revision),
+  etag: `"r${row.revision}"`,
 });
 const name = { type: 'string', minLength: 1, maxLength: 200 } as const;
 const newUser = {

@@ -21,6 +21,7 @@ export interface UserRow {
   /** Milliseconds (pg reads a bigint as a string). */
   created_at: number | string;
   updated_at: number | string;
+  revision: number | string;
 }
 
 export interface NewUser {
@@ -64,7 +65,8 @@ export function openSameWork(db: string): SameWork {
   return db.startsWith('postgres') ? postgresSameWork(db) : sqliteSameWork(db);
 }
 
-const COLUMNS = 'id, name, email, role, tags, created_at, updated_at';
+// The revision too: every representation of ours carries it (and the etag made of it).
+const COLUMNS = 'id, name, email, role, tags, created_at, updated_at, revision';
 const SQL = {
   user: `select ${COLUMNS} from users where id = $1`,
   first: `select ${COLUMNS} from users order by created_at desc, id desc limit $1`,
@@ -74,7 +76,7 @@ const SQL = {
   insert: `insert into users (id, name, name_key, name_grams, email, email_key, role, tags, created_at, updated_at, revision)
            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning ${COLUMNS}`,
   rename: `update users set name = $1, name_key = $2, name_grams = $3, updated_at = $4, revision = $5
-           where id = $6 returning ${COLUMNS}, name_key, email_key, revision`,
+           where id = $6 returning ${COLUMNS}, name_key, email_key`,
   event: `insert into user_events (revision, type, user_id, "user", occurred_at) values ($1, $2, $3, $4, $5)`,
 };
 /** The same statements in SQLite's `?` placeholders (each $n is used once, in order). */
@@ -233,6 +235,8 @@ export const userMessage = (row: UserRow): User => ({
   tags: JSON.parse(row.tags) as string[],
   createdAt: new Date(Number(row.created_at)),
   updatedAt: new Date(Number(row.updated_at)),
+  revision: Number(row.revision),
+  etag: `"r${row.revision}"`,
 });
 
 /** A CreateUserRequest's user as the rows take it (an unset role is a user). */

@@ -123,6 +123,12 @@ export class EngineCall extends EventEmitter {
     return this.stream.write(chunk);
   };
 
+  /** Sends the response headers now, with `metadata` (as grpc-js does); nothing once they were sent. */
+  sendMetadata(metadata: Metadata): void {
+    if (this.headersSent || this.finished) return;
+    this.sendHeaders(metadata);
+  }
+
   /** Ends the call OK (after its messages). */
   end(): void {
     this.sendStatus(OK_STATUS);
@@ -232,11 +238,12 @@ export class EngineCall extends EventEmitter {
   }
 
   /** Sends the response headers once; false when the stream is already gone (its close cancels the call). */
-  private sendHeaders(): boolean {
+  private sendHeaders(metadata?: Metadata): boolean {
     if (this.headersSent) return true;
     if (this.stream.destroyed || this.stream.closed) return false;
     this.headersSent = true;
-    this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
+    const headers = metadata ? { ...metadata.toHttp2Headers(), ...RESPONSE_HEADERS } : RESPONSE_HEADERS;
+    this.stream.respond(headers, { waitForTrailers: true });
     return true;
   }
 

@@ -2,7 +2,8 @@ import type {} from '@fastify/swagger';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { invalidArgument } from '../../domain/errors.js';
 import type { CallContext } from '../../domain/ports.js';
-import type { UserService } from '../../domain/user-service.js';
+import type { IdempotencyKey, UserService } from '../../domain/user-service.js';
+import { conditionOf, REVISION_HEADER } from '../../contract/consistency.js';
 import type { User } from '../../domain/user.js';
 import { HttpError, HttpErrorCode } from '../errors.js';
 import {
@@ -96,6 +97,40 @@ function linkHeader(request: FastifyRequest, links: Record<string, Record<string
     .join(', ');
 }
 
+const ifMatchHeader = {
+  type: 'object',
+  properties: {
+    'if-match': {
+      type: 'string',
+      description:
+        'Write only if the user is still at this version: its etag (`"r<revision>"`) or an ETag this server sent; ' +
+        '`*` for any version. 412 PRECONDITION_FAILED when it changed; with --require-if-match, 428 without it.',
+    },
+  },
+} as const;
+
+const idempotencyKeyHeader = {
+  type: 'object',
+  properties: {
+    'idempotency-key': {
+      type: 'string',
+      description:
+        'Makes the create safe to retry: a retry with the same key and body answers with the first result and ' +
+        'writes nothing; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED. Kept per caller for ' +
+        '--idempotency-key-ttl-hours; 1 to 255 visible ASCII characters.',
+    },
+  },
+} as const;
+
+/** How REST names the header a conditional write's errors point at. */
+const IF_MATCH = 'If-Match';
+
+/** The create's `Idempotency-Key` (IETF draft-ietf-httpapi-idempotency-key-header), if it sent one. */
+function idempotencyKeyOf(request: FastifyRequest): IdempotencyKey | undefined {
+  const key = request.headers['idempotency-key'];
+  return typeof key === 'string' ? { key, field: 'Idempotency-Key' } : undefined;
+}
+
 export interface UserRoutesOptions {
   /** How long a request's work may take: its deadline, which bounds its database work (504 past it). */
   requestTimeoutMs: number;
@@ -129,13 +164,18 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
       const { filter, page, limit, page_token: pageToken, fields: rawFields } = request.query;
       const fields = parseFields(rawFields);
       reply.header('cache-control', 'private, no-cache').header('vary', 'Accept');
+      const sendPage = (page: Parameters<typeof encodePage>[1]) =>
+        reply
+          .header(REVISION_HEADER, page.revision)
+          .type(type)
+          .send(encodePage(representations, page, type, fields));
       if (pageToken !== undefined) {
         if (page !== undefined)
           throw invalidArgument([{ field: 'page', description: 'cannot be combined with page_token' }]);
         const result = await service.listUsers({ filter, pageSize: limit, pageToken }, context(request));
         if (result.nextPageToken)
           reply.header('link', linkHeader(request, { next: { page_token: result.nextPageToken } }));
-        return reply.type(type).send(encodePage(representations, result, type, fields));
+        return sendPage(result);
       }
       const result = await service.listUsersByOffset({ filter, page, limit }, context(request));
       const last = Math.max(1, Math.ceil(result.totalCount / result.limit));
@@ -145,7 +185,7 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
       links.last = { page: last };
       reply.header('x-total-count', result.totalCount).header('link', linkHeader(request, links));
       if (result.totalCountIsLowerBound) reply.header('x-total-count-is-lower-bound', 'true');
-      return reply.type(type).send(encodePage(representations, result, type, fields));
+      return sendPage(result);
     },
   );
 
@@ -198,15 +238,20 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
           security: BEARER,
           operationId: 'createUser',
           tags: ['users'],
-          summary: 'Create a user',
+          summary: 'Create a user (Idempotency-Key: safe to retry)',
+          headers: idempotencyKeyHeader,
           body: createUserBody,
           produces,
-          response: { 201: { $ref: 'User#' }, ...errorResponses(400, 403, 406, 409, 413, 415, 504) },
+          response: { 201: { $ref: 'User#' }, ...errorResponses(400, 403, 406, 409, 413, 415, 422, 504) },
         },
       },
       async (request, reply) => {
         const type = responseType(request);
-        const user = await service.createUser(newUserFromJson(request.body), context(request));
+        const user = await service.createUser(
+          newUserFromJson(request.body),
+          context(request),
+          idempotencyKeyOf(request),
+        );
         reply.code(201).header('location', `/users/${user.id}`);
         return sendUser(reply, representations, user, type);
       },
@@ -220,16 +265,22 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
         security: BEARER,
         operationId: 'updateUser',
         tags: ['users'],
-        summary: 'Update some fields of a user',
+        summary: 'Update some fields of a user (If-Match: only this version)',
         params: idParams,
+        headers: ifMatchHeader,
         body: patchUserBody,
         produces,
-        response: { 200: { $ref: 'User#' }, ...errorResponses(400, 403, 404, 406, 409, 413, 414, 415, 504) },
+        response: { 200: { $ref: 'User#' }, ...errorResponses(400, 403, 404, 406, 409, 412, 413, 414, 415, 428, 504) },
       },
     },
     async (request, reply) => {
       const type = responseType(request);
-      const user = await service.updateUser(request.params.id, updateFromJson(request.body), context(request));
+      const user = await service.updateUser(
+        request.params.id,
+        updateFromJson(request.body),
+        context(request),
+        conditionOf(request.headers['if-match'], IF_MATCH),
+      );
       return sendUser(reply, representations, user, type);
     },
   );
@@ -241,13 +292,17 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
         security: BEARER,
         operationId: 'deleteUser',
         tags: ['users'],
-        summary: 'Delete a user',
+        summary: 'Delete a user (If-Match: only this version)',
         params: idParams,
-        response: { 204: { type: 'null', description: 'Deleted' }, ...errorResponses(400, 403, 404, 414, 504) },
+        headers: ifMatchHeader,
+        response: {
+          204: { type: 'null', description: 'Deleted' },
+          ...errorResponses(400, 403, 404, 412, 414, 428, 504),
+        },
       },
     },
     async (request, reply) => {
-      await service.deleteUser(request.params.id, context(request));
+      await service.deleteUser(request.params.id, context(request), conditionOf(request.headers['if-match'], IF_MATCH));
       return reply.code(204).send();
     },
   );
@@ -260,14 +315,19 @@ export function userRoutes(app: FastifyInstance, service: UserService, options: 
         operationId: 'createUsers',
         tags: ['users'],
         summary: 'Create many users atomically (the REST twin of CreateUsers)',
+        headers: idempotencyKeyHeader,
         body: batchBody,
         produces,
-        response: { 201: batchResponse, ...errorResponses(400, 403, 406, 409, 413, 415, 504) },
+        response: { 201: batchResponse, ...errorResponses(400, 403, 406, 409, 413, 415, 422, 504) },
       },
     },
     async (request, reply) => {
       const type = responseType(request);
-      const users = await service.createUsers(request.body.users.map(newUserFromJson), context(request));
+      const users = await service.createUsers(
+        request.body.users.map(newUserFromJson),
+        context(request),
+        idempotencyKeyOf(request),
+      );
       return reply.code(201).type(type).send(encodeBatch(users, type));
     },
   );

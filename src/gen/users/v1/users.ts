@@ -32,7 +32,20 @@ export interface User {
   /** At most 32 tags, each 1 to 64 characters. */
   tags: string[];
   createdAt: Date | undefined;
-  updatedAt: Date | undefined;
+  updatedAt:
+    | Date
+    | undefined;
+  /**
+   * Added: the change-log revision of this version of the user; it changes
+   * with every write. Output only.
+   */
+  revision: number;
+  /**
+   * Added: this version's entity tag (`"r<revision>"`): send it back in
+   * UpdateUserRequest.etag or DeleteUserRequest.etag (REST: If-Match) to
+   * write only if nobody changed the user since. Output only.
+   */
+  etag: string;
 }
 
 export interface GetUserRequest {
@@ -55,6 +68,14 @@ export interface CreateUserRequest {
   role: UserRole;
   /** Added: tags at creation. */
   tags: string[];
+  /**
+   * Added: makes the create safe to retry. A retry with the same request_id
+   * and the same fields answers with the first result and writes nothing; with
+   * other fields it fails INVALID_ARGUMENT (IDEMPOTENCY_KEY_REUSED). Kept per
+   * caller for --idempotency-key-ttl-hours. At most 255 characters. In
+   * CreateUsers, the first request's request_id names the whole batch.
+   */
+  requestId: string;
 }
 
 export interface CreateUsersResponse {
@@ -74,6 +95,11 @@ export interface UserPage {
    * as far as offset pages reach): there are at least total_count.
    */
   totalCountIsLowerBound: boolean;
+  /**
+   * Added: the change-log revision this page reflects: watching after it
+   * gives exactly the changes since the page was read.
+   */
+  revision: number;
 }
 
 export interface UpdateUserRequest {
@@ -85,11 +111,20 @@ export interface UpdateUserRequest {
     | User
     | undefined;
   /** Paths among: name, email, role, tags. An empty mask is rejected. */
-  updateMask: string[] | undefined;
+  updateMask:
+    | string[]
+    | undefined;
+  /**
+   * Added: update only if the user is still at this version (its `etag`);
+   * otherwise FAILED_PRECONDITION (PRECONDITION_FAILED). Empty: unconditional.
+   */
+  etag: string;
 }
 
 export interface DeleteUserRequest {
   id: string;
+  /** Added: delete only if the user is still at this version (its `etag`). */
+  etag: string;
 }
 
 export interface WatchUsersRequest {
@@ -133,7 +168,17 @@ export enum UserEvent_EventType {
 }
 
 function createBaseUser(): User {
-  return { id: "", name: "", email: "", role: 0, tags: [], createdAt: undefined, updatedAt: undefined };
+  return {
+    id: "",
+    name: "",
+    email: "",
+    role: 0,
+    tags: [],
+    createdAt: undefined,
+    updatedAt: undefined,
+    revision: 0,
+    etag: "",
+  };
 }
 
 export const User = {
@@ -158,6 +203,12 @@ export const User = {
     }
     if (message.updatedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.updatedAt), writer.uint32(58).fork()).ldelim();
+    }
+    if (message.revision !== 0) {
+      writer.uint32(64).int64(message.revision);
+    }
+    if (message.etag !== "") {
+      writer.uint32(74).string(message.etag);
     }
     return writer;
   },
@@ -218,6 +269,20 @@ export const User = {
 
           message.updatedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
           continue;
+        case 8:
+          if (tag !== 64) {
+            break;
+          }
+
+          message.revision = longToNumber(reader.int64() as Long);
+          continue;
+        case 9:
+          if (tag !== 74) {
+            break;
+          }
+
+          message.etag = reader.string();
+          continue;
       }
       if ((tag & 7) === 4 || tag === 0) {
         break;
@@ -239,6 +304,8 @@ export const User = {
     message.tags = object.tags?.map((e) => e) || [];
     message.createdAt = object.createdAt ?? undefined;
     message.updatedAt = object.updatedAt ?? undefined;
+    message.revision = object.revision ?? 0;
+    message.etag = object.etag ?? "";
     return message;
   },
 };
@@ -356,7 +423,7 @@ export const ListUsersRequest = {
 };
 
 function createBaseCreateUserRequest(): CreateUserRequest {
-  return { name: "", email: "", role: 0, tags: [] };
+  return { name: "", email: "", role: 0, tags: [], requestId: "" };
 }
 
 export const CreateUserRequest = {
@@ -372,6 +439,9 @@ export const CreateUserRequest = {
     }
     for (const v of message.tags) {
       writer.uint32(34).string(v!);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(42).string(message.requestId);
     }
     return writer;
   },
@@ -411,6 +481,13 @@ export const CreateUserRequest = {
 
           message.tags.push(reader.string());
           continue;
+        case 5:
+          if (tag !== 42) {
+            break;
+          }
+
+          message.requestId = reader.string();
+          continue;
       }
       if ((tag & 7) === 4 || tag === 0) {
         break;
@@ -429,6 +506,7 @@ export const CreateUserRequest = {
     message.email = object.email ?? "";
     message.role = object.role ?? 0;
     message.tags = object.tags?.map((e) => e) || [];
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };
@@ -490,7 +568,7 @@ export const CreateUsersResponse = {
 };
 
 function createBaseUserPage(): UserPage {
-  return { users: [], nextPageToken: "", totalCount: 0, totalCountIsLowerBound: false };
+  return { users: [], nextPageToken: "", totalCount: 0, totalCountIsLowerBound: false, revision: 0 };
 }
 
 export const UserPage = {
@@ -506,6 +584,9 @@ export const UserPage = {
     }
     if (message.totalCountIsLowerBound !== false) {
       writer.uint32(32).bool(message.totalCountIsLowerBound);
+    }
+    if (message.revision !== 0) {
+      writer.uint32(40).int64(message.revision);
     }
     return writer;
   },
@@ -545,6 +626,13 @@ export const UserPage = {
 
           message.totalCountIsLowerBound = reader.bool();
           continue;
+        case 5:
+          if (tag !== 40) {
+            break;
+          }
+
+          message.revision = longToNumber(reader.int64() as Long);
+          continue;
       }
       if ((tag & 7) === 4 || tag === 0) {
         break;
@@ -563,12 +651,13 @@ export const UserPage = {
     message.nextPageToken = object.nextPageToken ?? "";
     message.totalCount = object.totalCount ?? 0;
     message.totalCountIsLowerBound = object.totalCountIsLowerBound ?? false;
+    message.revision = object.revision ?? 0;
     return message;
   },
 };
 
 function createBaseUpdateUserRequest(): UpdateUserRequest {
-  return { user: undefined, updateMask: undefined };
+  return { user: undefined, updateMask: undefined, etag: "" };
 }
 
 export const UpdateUserRequest = {
@@ -578,6 +667,9 @@ export const UpdateUserRequest = {
     }
     if (message.updateMask !== undefined) {
       FieldMask.encode(FieldMask.wrap(message.updateMask), writer.uint32(18).fork()).ldelim();
+    }
+    if (message.etag !== "") {
+      writer.uint32(26).string(message.etag);
     }
     return writer;
   },
@@ -603,6 +695,13 @@ export const UpdateUserRequest = {
 
           message.updateMask = FieldMask.unwrap(FieldMask.decode(reader, reader.uint32()));
           continue;
+        case 3:
+          if (tag !== 26) {
+            break;
+          }
+
+          message.etag = reader.string();
+          continue;
       }
       if ((tag & 7) === 4 || tag === 0) {
         break;
@@ -619,18 +718,22 @@ export const UpdateUserRequest = {
     const message = createBaseUpdateUserRequest();
     message.user = (object.user !== undefined && object.user !== null) ? User.fromPartial(object.user) : undefined;
     message.updateMask = object.updateMask ?? undefined;
+    message.etag = object.etag ?? "";
     return message;
   },
 };
 
 function createBaseDeleteUserRequest(): DeleteUserRequest {
-  return { id: "" };
+  return { id: "", etag: "" };
 }
 
 export const DeleteUserRequest = {
   encode(message: DeleteUserRequest, writer: _m0.Writer = _m0.Writer.create()): _m0.Writer {
     if (message.id !== "") {
       writer.uint32(10).string(message.id);
+    }
+    if (message.etag !== "") {
+      writer.uint32(18).string(message.etag);
     }
     return writer;
   },
@@ -649,6 +752,13 @@ export const DeleteUserRequest = {
 
           message.id = reader.string();
           continue;
+        case 2:
+          if (tag !== 18) {
+            break;
+          }
+
+          message.etag = reader.string();
+          continue;
       }
       if ((tag & 7) === 4 || tag === 0) {
         break;
@@ -664,6 +774,7 @@ export const DeleteUserRequest = {
   fromPartial(object: DeepPartial<DeleteUserRequest>): DeleteUserRequest {
     const message = createBaseDeleteUserRequest();
     message.id = object.id ?? "";
+    message.etag = object.etag ?? "";
     return message;
   },
 };

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file users/v1/users.proto.
  */
 export const file_users_v1_users: GenFile = /*@__PURE__*/
-  fileDesc("ChR1c2Vycy92MS91c2Vycy5wcm90bxIIdXNlcnMudjEivwEKBFVzZXISCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRINCgVlbWFpbBgDIAEoCRIgCgRyb2xlGAQgASgOMhIudXNlcnMudjEuVXNlclJvbGUSDAoEdGFncxgFIAMoCRIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIcCg5HZXRVc2VyUmVxdWVzdBIKCgJpZBgBIAEoCSJJChBMaXN0VXNlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEg4KBmZpbHRlchgDIAEoCSJgChFDcmVhdGVVc2VyUmVxdWVzdBIMCgRuYW1lGAEgASgJEg0KBWVtYWlsGAIgASgJEiAKBHJvbGUYAyABKA4yEi51c2Vycy52MS5Vc2VyUm9sZRIMCgR0YWdzGAQgAygJIksKE0NyZWF0ZVVzZXJzUmVzcG9uc2USHQoFdXNlcnMYASADKAsyDi51c2Vycy52MS5Vc2VyEhUKDWNyZWF0ZWRfY291bnQYAiABKAUiewoIVXNlclBhZ2USHQoFdXNlcnMYASADKAsyDi51c2Vycy52MS5Vc2VyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRITCgt0b3RhbF9jb3VudBgDIAEoBRIiChp0b3RhbF9jb3VudF9pc19sb3dlcl9ib3VuZBgEIAEoCCJiChFVcGRhdGVVc2VyUmVxdWVzdBIcCgR1c2VyGAEgASgLMg4udXNlcnMudjEuVXNlchIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siHwoRRGVsZXRlVXNlclJlcXVlc3QSCgoCaWQYASABKAkiVQoRV2F0Y2hVc2Vyc1JlcXVlc3QSEAoIdXNlcl9pZHMYASADKAkSGwoOYWZ0ZXJfcmV2aXNpb24YAiABKANIAIgBAUIRCg9fYWZ0ZXJfcmV2aXNpb24iWQoVU3Vic2NyaWJlVXNlcnNSZXF1ZXN0EhAKCHVzZXJfaWRzGAEgAygJEhsKDmFmdGVyX3JldmlzaW9uGAIgASgDSACIAQFCEQoPX2FmdGVyX3JldmlzaW9uIogCCglVc2VyRXZlbnQSKwoEdHlwZRgBIAEoDjIdLnVzZXJzLnYxLlVzZXJFdmVudC5FdmVudFR5cGUSHAoEdXNlchgCIAEoCzIOLnVzZXJzLnYxLlVzZXISLQoJdGltZXN0YW1wGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXZpc2lvbhgEIAEoAyJvCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhYKEkVWRU5UX1RZUEVfQ1JFQVRFRBABEhYKEkVWRU5UX1RZUEVfVVBEQVRFRBACEhYKEkVWRU5UX1RZUEVfREVMRVRFRBADKk4KCFVzZXJSb2xlEhkKFVVTRVJfUk9MRV9VTlNQRUNJRklFRBAAEhIKDlVTRVJfUk9MRV9VU0VSEAESEwoPVVNFUl9ST0xFX0FETUlOEAIykQQKC1VzZXJTZXJ2aWNlEjMKB0dldFVzZXISGC51c2Vycy52MS5HZXRVc2VyUmVxdWVzdBoOLnVzZXJzLnYxLlVzZXISOQoKQ3JlYXRlVXNlchIbLnVzZXJzLnYxLkNyZWF0ZVVzZXJSZXF1ZXN0Gg4udXNlcnMudjEuVXNlchI5CgpVcGRhdGVVc2VyEhsudXNlcnMudjEuVXBkYXRlVXNlclJlcXVlc3QaDi51c2Vycy52MS5Vc2VyEkEKCkRlbGV0ZVVzZXISGy51c2Vycy52MS5EZWxldGVVc2VyUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRI5CglMaXN0VXNlcnMSGi51c2Vycy52MS5MaXN0VXNlcnNSZXF1ZXN0Gg4udXNlcnMudjEuVXNlcjABEksKC0NyZWF0ZVVzZXJzEhsudXNlcnMudjEuQ3JlYXRlVXNlclJlcXVlc3QaHS51c2Vycy52MS5DcmVhdGVVc2Vyc1Jlc3BvbnNlKAESQgoKV2F0Y2hVc2VycxIbLnVzZXJzLnYxLldhdGNoVXNlcnNSZXF1ZXN0GhMudXNlcnMudjEuVXNlckV2ZW50KAEwARJICg5TdWJzY3JpYmVVc2VycxIfLnVzZXJzLnYxLlN1YnNjcmliZVVzZXJzUmVxdWVzdBoTLnVzZXJzLnYxLlVzZXJFdmVudDABYgZwcm90bzM", [file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("ChR1c2Vycy92MS91c2Vycy5wcm90bxIIdXNlcnMudjEi3wEKBFVzZXISCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRINCgVlbWFpbBgDIAEoCRIgCgRyb2xlGAQgASgOMhIudXNlcnMudjEuVXNlclJvbGUSDAoEdGFncxgFIAMoCRIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXZpc2lvbhgIIAEoAxIMCgRldGFnGAkgASgJIhwKDkdldFVzZXJSZXF1ZXN0EgoKAmlkGAEgASgJIkkKEExpc3RVc2Vyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSDgoGZmlsdGVyGAMgASgJInQKEUNyZWF0ZVVzZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkSDQoFZW1haWwYAiABKAkSIAoEcm9sZRgDIAEoDjISLnVzZXJzLnYxLlVzZXJSb2xlEgwKBHRhZ3MYBCADKAkSEgoKcmVxdWVzdF9pZBgFIAEoCSJLChNDcmVhdGVVc2Vyc1Jlc3BvbnNlEh0KBXVzZXJzGAEgAygLMg4udXNlcnMudjEuVXNlchIVCg1jcmVhdGVkX2NvdW50GAIgASgFIo0BCghVc2VyUGFnZRIdCgV1c2VycxgBIAMoCzIOLnVzZXJzLnYxLlVzZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhMKC3RvdGFsX2NvdW50GAMgASgFEiIKGnRvdGFsX2NvdW50X2lzX2xvd2VyX2JvdW5kGAQgASgIEhAKCHJldmlzaW9uGAUgASgDInAKEVVwZGF0ZVVzZXJSZXF1ZXN0EhwKBHVzZXIYASABKAsyDi51c2Vycy52MS5Vc2VyEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxIMCgRldGFnGAMgASgJIi0KEURlbGV0ZVVzZXJSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBGV0YWcYAiABKAkiVQoRV2F0Y2hVc2Vyc1JlcXVlc3QSEAoIdXNlcl9pZHMYASADKAkSGwoOYWZ0ZXJfcmV2aXNpb24YAiABKANIAIgBAUIRCg9fYWZ0ZXJfcmV2aXNpb24iWQoVU3Vic2NyaWJlVXNlcnNSZXF1ZXN0EhAKCHVzZXJfaWRzGAEgAygJEhsKDmFmdGVyX3JldmlzaW9uGAIgASgDSACIAQFCEQoPX2FmdGVyX3JldmlzaW9uIogCCglVc2VyRXZlbnQSKwoEdHlwZRgBIAEoDjIdLnVzZXJzLnYxLlVzZXJFdmVudC5FdmVudFR5cGUSHAoEdXNlchgCIAEoCzIOLnVzZXJzLnYxLlVzZXISLQoJdGltZXN0YW1wGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXZpc2lvbhgEIAEoAyJvCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhYKEkVWRU5UX1RZUEVfQ1JFQVRFRBABEhYKEkVWRU5UX1RZUEVfVVBEQVRFRBACEhYKEkVWRU5UX1RZUEVfREVMRVRFRBADKk4KCFVzZXJSb2xlEhkKFVVTRVJfUk9MRV9VTlNQRUNJRklFRBAAEhIKDlVTRVJfUk9MRV9VU0VSEAESEwoPVVNFUl9ST0xFX0FETUlOEAIykQQKC1VzZXJTZXJ2aWNlEjMKB0dldFVzZXISGC51c2Vycy52MS5HZXRVc2VyUmVxdWVzdBoOLnVzZXJzLnYxLlVzZXISOQoKQ3JlYXRlVXNlchIbLnVzZXJzLnYxLkNyZWF0ZVVzZXJSZXF1ZXN0Gg4udXNlcnMudjEuVXNlchI5CgpVcGRhdGVVc2VyEhsudXNlcnMudjEuVXBkYXRlVXNlclJlcXVlc3QaDi51c2Vycy52MS5Vc2VyEkEKCkRlbGV0ZVVzZXISGy51c2Vycy52MS5EZWxldGVVc2VyUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRI5CglMaXN0VXNlcnMSGi51c2Vycy52MS5MaXN0VXNlcnNSZXF1ZXN0Gg4udXNlcnMudjEuVXNlcjABEksKC0NyZWF0ZVVzZXJzEhsudXNlcnMudjEuQ3JlYXRlVXNlclJlcXVlc3QaHS51c2Vycy52MS5DcmVhdGVVc2Vyc1Jlc3BvbnNlKAESQgoKV2F0Y2hVc2VycxIbLnVzZXJzLnYxLldhdGNoVXNlcnNSZXF1ZXN0GhMudXNlcnMudjEuVXNlckV2ZW50KAEwARJICg5TdWJzY3JpYmVVc2VycxIfLnVzZXJzLnYxLlN1YnNjcmliZVVzZXJzUmVxdWVzdBoTLnVzZXJzLnYxLlVzZXJFdmVudDABYgZwcm90bzM", [file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * A user account.
@@ -68,6 +68,23 @@ export type User = Message<"users.v1.User"> & {
    * @generated from field: google.protobuf.Timestamp updated_at = 7;
    */
   updatedAt?: Timestamp | undefined;
+
+  /**
+   * Added: the change-log revision of this version of the user; it changes
+   * with every write. Output only.
+   *
+   * @generated from field: int64 revision = 8;
+   */
+  revision: bigint;
+
+  /**
+   * Added: this version's entity tag (`"r<revision>"`): send it back in
+   * UpdateUserRequest.etag or DeleteUserRequest.etag (REST: If-Match) to
+   * write only if nobody changed the user since. Output only.
+   *
+   * @generated from field: string etag = 9;
+   */
+  etag: string;
 };
 
 /**
@@ -154,6 +171,17 @@ export type CreateUserRequest = Message<"users.v1.CreateUserRequest"> & {
    * @generated from field: repeated string tags = 4;
    */
   tags: string[];
+
+  /**
+   * Added: makes the create safe to retry. A retry with the same request_id
+   * and the same fields answers with the first result and writes nothing; with
+   * other fields it fails INVALID_ARGUMENT (IDEMPOTENCY_KEY_REUSED). Kept per
+   * caller for --idempotency-key-ttl-hours. At most 255 characters. In
+   * CreateUsers, the first request's request_id names the whole batch.
+   *
+   * @generated from field: string request_id = 5;
+   */
+  requestId: string;
 };
 
 /**
@@ -217,6 +245,14 @@ export type UserPage = Message<"users.v1.UserPage"> & {
    * @generated from field: bool total_count_is_lower_bound = 4;
    */
   totalCountIsLowerBound: boolean;
+
+  /**
+   * Added: the change-log revision this page reflects: watching after it
+   * gives exactly the changes since the page was read.
+   *
+   * @generated from field: int64 revision = 5;
+   */
+  revision: bigint;
 };
 
 /**
@@ -244,6 +280,14 @@ export type UpdateUserRequest = Message<"users.v1.UpdateUserRequest"> & {
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
   updateMask?: FieldMask | undefined;
+
+  /**
+   * Added: update only if the user is still at this version (its `etag`);
+   * otherwise FAILED_PRECONDITION (PRECONDITION_FAILED). Empty: unconditional.
+   *
+   * @generated from field: string etag = 3;
+   */
+  etag: string;
 };
 
 /**
@@ -261,6 +305,13 @@ export type DeleteUserRequest = Message<"users.v1.DeleteUserRequest"> & {
    * @generated from field: string id = 1;
    */
   id: string;
+
+  /**
+   * Added: delete only if the user is still at this version (its `etag`).
+   *
+   * @generated from field: string etag = 2;
+   */
+  etag: string;
 };
 
 /**

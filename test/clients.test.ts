@@ -208,6 +208,41 @@ describe('twinapi users (the CLI)', () => {
       assert.equal(updated.code, 0, updated.stderr);
       assert.equal((JSON.parse(updated.stdout) as { name: string }).name, `Renamed ${protocol}`);
 
+      // --if-match: the version the update applies to; a stale one exits PRECONDITION_FAILED's code.
+      const before = JSON.parse(updated.stdout) as { etag: string };
+      const conditional = await cli(protocol, [
+        'update',
+        user.id,
+        '--name',
+        'Again',
+        '--if-match',
+        before.etag,
+        '--output',
+        'json',
+      ]);
+      assert.equal(conditional.code, 0, conditional.stderr);
+      const stale = await cli(protocol, ['update', user.id, '--name', 'Late', '--if-match', before.etag]);
+      assert.equal(stale.code, EXIT_CODE_OF.PRECONDITION_FAILED, stale.stderr);
+      assert.match(stale.stderr, /^twinapi: PRECONDITION_FAILED /);
+      const staleDelete = await cli(protocol, ['delete', user.id, '--if-match', before.etag]);
+      assert.equal(staleDelete.code, EXIT_CODE_OF.PRECONDITION_FAILED, staleDelete.stderr);
+      // --idempotency-key: a retry answers with the first user.
+      const retried = [
+        'create',
+        '--name',
+        'Retried',
+        '--email',
+        `retry-${email}`,
+        '--idempotency-key',
+        `k-${email}`,
+        '--output',
+        'json',
+      ];
+      const once = await cli(protocol, retried);
+      const twice = await cli(protocol, retried);
+      assert.equal(twice.code, 0, twice.stderr);
+      assert.equal((JSON.parse(twice.stdout) as { id: string }).id, (JSON.parse(once.stdout) as { id: string }).id);
+
       const missing = await cli(protocol, ['get', 'nobody']);
       assert.equal(missing.code, EXIT_CODE_OF.USER_NOT_FOUND, missing.stderr);
       assert.match(missing.stderr, /^twinapi: USER_NOT_FOUND \(.+\): user nobody not found\n$/);
@@ -220,7 +255,7 @@ describe('twinapi users (the CLI)', () => {
       const anonymous = await cli(protocol, ['get', user.id], {});
       assert.equal(anonymous.code, EXIT_CODE_OF.UNAUTHENTICATED, anonymous.stderr);
 
-      // watch: the user's events from revision 0, as they stream, until Ctrl-C.
+      // watch: the user's events from revision 0 (the first two: its create and first update), as they stream, until Ctrl-C.
       const watch = spawn(
         process.execPath,
         [
@@ -245,7 +280,8 @@ describe('twinapi users (the CLI)', () => {
         watch.stdout.on('data', (chunk: Buffer) => {
           out += chunk.toString();
           const lines = out.split('\n').filter(Boolean);
-          if (lines.length >= 2) resolve(lines.map((l) => JSON.parse(l) as { type: string; revision: number }));
+          if (lines.length >= 2)
+            resolve(lines.slice(0, 2).map((l) => JSON.parse(l) as { type: string; revision: number }));
         });
       });
       watch.kill('SIGINT');

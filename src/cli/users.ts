@@ -12,6 +12,7 @@ import {
   PROTOCOLS,
   type UserInput,
   type UsersApi,
+  type WriteOptions,
 } from '../clients/users-api.js';
 import { ErrorCode } from '../domain/errors.js';
 import { UserClient } from '../grpc/client.js';
@@ -22,10 +23,11 @@ export const USERS_USAGE = `Usage: twinapi users <action> [options]
 Actions:
   list [--filter TEXT]                                  every matching user, newest first
   get ID
-  create --name NAME --email EMAIL [--role admin|user] [--tags a,b]
-  update ID [--name NAME] [--email EMAIL] [--role admin|user] [--tags a,b]
+  create --name NAME --email EMAIL [--role admin|user] [--tags a,b] [--idempotency-key KEY]
+                                                        a retry with the same key creates nothing more
+  update ID [--name NAME] [--email EMAIL] [--role admin|user] [--tags a,b] [--if-match ETAG]
                                                         changes exactly the fields given
-  delete ID
+  delete ID [--if-match ETAG]                           --if-match: only if the user is at that version
   watch [--after-revision N] [--ids ID,ID]              changes as they commit, until Ctrl-C
 
 Options:
@@ -73,10 +75,18 @@ const OPTIONS = {
   tags: { type: 'string' },
   'after-revision': { type: 'string' },
   ids: { type: 'string' },
+  'if-match': { type: 'string' },
+  'idempotency-key': { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+/** --if-match and --idempotency-key, as the clients send them. */
+const writeOptionsOf = (values: Values): WriteOptions => ({
+  ...(values['if-match'] === undefined ? {} : { ifMatch: values['if-match'] }),
+  ...(values['idempotency-key'] === undefined ? {} : { idempotencyKey: values['idempotency-key'] }),
+});
 
 export interface Terminal {
   out: (text: string) => void;
@@ -180,14 +190,14 @@ async function run(
     case 'create':
       if (values.name === undefined || values.email === undefined)
         throw new UsageError('create needs --name and --email');
-      return print([await api.createUser(inputOf(values))]);
+      return print([await api.createUser(inputOf(values), writeOptionsOf(values))]);
     case 'update': {
       const changes = inputOf(values);
       if (Object.keys(changes).length === 0) throw new UsageError('update needs a field to change');
-      return print([await api.updateUser(requireId(action, id), changes)]);
+      return print([await api.updateUser(requireId(action, id), changes, writeOptionsOf(values))]);
     }
     case 'delete':
-      await api.deleteUser(requireId(action, id));
+      await api.deleteUser(requireId(action, id), writeOptionsOf(values));
       if (output === 'table') terminal.out(`deleted ${id}\n`);
       return;
     case 'watch': {

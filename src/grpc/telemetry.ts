@@ -12,10 +12,19 @@ export type ObservedCalls = WeakMap<Metadata, ObservedCall>;
 
 const first = (metadata: Metadata, key: string) => metadata.get(key)[0];
 
+/**
+ * How close to its deadline a client's reset counts as the deadline. The server's deadline is the
+ * `grpc-timeout` from when the headers were read, so it falls a little after the client's: a client
+ * whose own deadline timer reset the stream is heard just before the server's deadline.
+ */
+const DEADLINE_RESET_SLACK_MS = 25;
+
 /** A call that ended without a status of ours: its deadline passed, or the client cancelled it. */
 export function endedByClient(deadline: Deadline): string {
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
-  return Number.isFinite(ms) && Date.now() >= ms ? status[status.DEADLINE_EXCEEDED] : status[status.CANCELLED];
+  return Number.isFinite(ms) && Date.now() >= ms - DEADLINE_RESET_SLACK_MS
+    ? status[status.DEADLINE_EXCEEDED]
+    : status[status.CANCELLED];
 }
 
 /** Begins observing a call as its metadata arrives (on either engine), under its trace and request id. */

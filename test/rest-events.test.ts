@@ -102,7 +102,7 @@ describe('REST event stream edges', () => {
 });
 
 describe('REST shutdown', () => {
-  it('ends open event streams and finishes in-flight requests, then closes', async () => {
+  it('ends open event streams with a typed error event (UNAVAILABLE) and finishes in-flight requests, then closes', async () => {
     const { baseUrl, restClient: api, app, close } = await startStack();
     const stream = openSse(baseUrl, '/users/events');
     const response = await stream.response;
@@ -117,6 +117,9 @@ describe('REST shutdown', () => {
     await close();
     await ended;
     assert.equal((await inFlight).createdCount, 300);
+    const last = stream.messages.at(-1);
+    assert.equal(last?.event, 'error', 'the last event says why the stream ended');
+    assert.equal((JSON.parse(last.data ?? '{}') as { error: { code: string } }).error.code, 'UNAVAILABLE');
   });
 });
 

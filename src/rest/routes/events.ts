@@ -56,6 +56,10 @@ const HEADERS = {
   'x-accel-buffering': 'no',
 };
 
+/** What a stream ended by shutdown is told (the same code gRPC and Connect end their watches with). */
+const shuttingDown = () =>
+  unavailable('the server is shutting down: resume after your last revision (Last-Event-ID), here or elsewhere');
+
 /** An error after the stream began, as an SSE event in the documented body (never a raw message). */
 export function errorEvent(error: unknown): string {
   const { body } = toErrorResponse(error);
@@ -121,6 +125,8 @@ export function eventRoutes(app: FastifyInstance, service: UserService, options:
             options.streams.delivered++;
             if (!room) await once(raw, 'drain', { signal: stop.signal }).catch(() => undefined);
           }
+          // Ended by shutdown (not by the client): say why, so that an EventSource resumes elsewhere.
+          if (options.streams.closing && !request.raw.destroyed) raw.write(errorEvent(shuttingDown()));
         } catch (error) {
           // Headers are gone: say it as an SSE event, then close.
           request.log.warn({ err: error }, 'event stream ended by an error');

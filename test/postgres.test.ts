@@ -6,6 +6,9 @@ import pg from 'pg';
 import { loadConfig, redactedDb } from '../src/app/config.js';
 import { newUser } from '../src/domain/user.js';
 import type { UserEvent } from '../src/gen/users/v1/users.js';
+import { Informer } from '../src/clients/informer.js';
+import { grpcUsersApi } from '../src/clients/grpc.js';
+import { restUsersApi } from '../src/clients/rest.js';
 import { describeError, UserClient } from '../src/grpc/client.js';
 import { RestClient, RestError } from '../src/rest/client.js';
 import { openPostgresStore } from '../src/store/postgres.js';
@@ -103,6 +106,52 @@ describe('PostgreSQL: many instances, one database', { skip }, () => {
         sse.close();
         writerGrpc.close();
         watcher.close();
+      }
+    },
+  );
+
+  it(
+    'keeps an informer on one instance equal to the database while writers run on two instances sharing it (REST and gRPC)',
+    { timeout: 90_000 },
+    async () => {
+      const db = await freshSchemaUrl();
+      const [a, b] = await Promise.all([startServeProcess({ db }), startServeProcess({ db })]);
+      const grpcA = new UserClient({ address: a.grpcAddress, defaultDeadlineMs: 10_000, token: ADMIN_TOKEN });
+      const grpcB = new UserClient({ address: b.grpcAddress, defaultDeadlineMs: 10_000, token: ADMIN_TOKEN });
+      try {
+        const writerApis = [restUsersApi(new RestClient(a.restUrl, ADMIN_TOKEN)), grpcUsersApi(grpcB)];
+        const seeded = await writerApis[0]!.createUsers(Array.from({ length: 10 }, () => aUser()));
+        const writers = Promise.all(
+          writerApis.map(async (api, w) => {
+            for (let i = 0; i < 20; i++) {
+              if (i % 4 === 3) await api.createUser(aUser());
+              else await api.updateUser(seeded[(w * 3 + i) % seeded.length]!.id, { name: `Instance ${w} step ${i}` });
+            }
+            await api.deleteUser(seeded[w]!.id);
+          }),
+        );
+        // Started while the writers run; each informer follows the other instance's writes through NOTIFY.
+        const informers = await Promise.all([
+          Informer.start(restUsersApi(new RestClient(b.restUrl, ADMIN_TOKEN))),
+          Informer.start(grpcUsersApi(grpcA)),
+        ]);
+        try {
+          await writers;
+          const truth = await writerApis[0]!.listing();
+          const expected = truth.users.map((u) => `${u.id} ${u.revision} ${u.name}`).sort();
+          for (const informer of informers) {
+            await informer.synced(truth.revision);
+            assert.deepEqual(
+              [...informer.users.values()].map((u) => `${u.id} ${u.revision} ${u.name}`).sort(),
+              expected,
+            );
+          }
+        } finally {
+          await Promise.all(informers.map((i) => i.close()));
+        }
+      } finally {
+        grpcA.close();
+        grpcB.close();
       }
     },
   );

@@ -22,6 +22,16 @@ export interface DirectReads {
   userById(id: string, timeLeftMs: number | undefined): MaybePromise<UserRow | undefined>;
   /** The first `limit` users of the listing order, after `after` when given. */
   listed(after: Cursor | undefined, limit: number, timeLeftMs: number | undefined): MaybePromise<UserRow[]>;
+  /**
+   * `listed` and the change log's head in one statement, which sees one snapshot: the revision the
+   * page reflects exactly, in the page's round trip. Where a statement is no round trip (SQLite),
+   * absent: the store reads the head around the page instead.
+   */
+  listedAt?(
+    after: Cursor | undefined,
+    limit: number,
+    timeLeftMs: number | undefined,
+  ): Promise<{ rows: UserRow[]; revision: number }>;
   /** The change log's head revision (the last committed). */
   head(timeLeftMs: number | undefined): MaybePromise<number>;
   /** The change log's events after `revision`, oldest first, at most `limit` (what the change feed tails after every commit). */
@@ -37,6 +47,9 @@ export function directSql(placeholder: (n: number) => string) {
     first: `select ${columns} from users ${order} limit ${placeholder(1)}`,
     after: `select ${columns} from users where (created_at, id) < (${placeholder(1)}, ${placeholder(2)}) ${order} limit ${placeholder(3)}`,
     head: 'select head_revision from change_log_state where id = 1',
+    // The page beside the head, one row per user (one row of nulls for an empty page).
+    firstAt: `select h.head_revision, u.* from change_log_state h left join lateral (select ${columns} from users ${order} limit ${placeholder(1)}) u on true where h.id = 1`,
+    afterAt: `select h.head_revision, u.* from change_log_state h left join lateral (select ${columns} from users where (created_at, id) < (${placeholder(1)}, ${placeholder(2)}) ${order} limit ${placeholder(3)}) u on true where h.id = 1`,
     // Quoted: `user` is a reserved word in PostgreSQL.
     eventsAfter: `select ${EVENT_COLUMNS.map((c) => `"${c}"`).join(', ')} from user_events where revision > ${placeholder(1)} order by revision limit ${placeholder(2)}`,
   };

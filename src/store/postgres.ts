@@ -336,6 +336,19 @@ function postgresDirectReads(connect: () => Promise<pg.PoolClient>): DirectReads
         : rows('twinapi_listed_first', text.first, [limit], left),
     eventsAfter: (revision, limit) =>
       rows<UserEventsTable>('twinapi_events_after', text.eventsAfter, [revision, limit], undefined),
+    listedAt: async (after, limit, left) => {
+      const found = await (after
+        ? rows<UserRow & { head_revision: string }>(
+            'twinapi_listed_after_at',
+            text.afterAt,
+            [after.createdAt, after.id, limit],
+            left,
+          )
+        : rows<UserRow & { head_revision: string }>('twinapi_listed_first_at', text.firstAt, [limit], left));
+      const revision = Number(found[0]!.head_revision);
+      const users = found.filter((row) => row.id !== null).map(({ head_revision: _, ...row }) => row);
+      return { rows: users, revision };
+    },
     head: async (left) =>
       Number((await rows<{ head_revision: string }>('twinapi_head', text.head, [], left))[0]!.head_revision),
   };

@@ -8,7 +8,7 @@ import { type DomainError, ErrorCode } from '../src/domain/errors.js';
 import { newUser } from '../src/domain/user.js';
 import { type Api, ApiError, apisOf } from './support/apis.js';
 import { thrown } from './support/failures.js';
-import { aUser } from './support/helpers.js';
+import { aUser, until } from './support/helpers.js';
 import { startStack } from './support/stack.js';
 import { adminFetch } from './support/tokens.js';
 
@@ -216,5 +216,22 @@ describe('idempotency keys in the database', () => {
       'past its time: a new create (of a taken email)',
     );
     assert.ok((await store.pruneIdempotencyKeys(Date.now() + 1000)) >= 1);
+  });
+});
+
+describe('informer', () => {
+  it('fails its waits, and its close, with what ended its watch (the server shut down), on every protocol', async () => {
+    const doomed = await startStack();
+    const apis = apisOf(doomed);
+    const informers = await Promise.all(apis.map((api) => Informer.start(api.client)));
+    const waits = informers.map((informer) => thrown(informer.synced(Number.MAX_SAFE_INTEGER)));
+    await until(() => doomed.app.service.openWatches === apis.length, 'every informer to watch');
+    await doomed.close();
+    for (const [i, wait] of waits.entries()) {
+      const error = await wait;
+      assert.ok(error instanceof ApiError, `${apis[i]!.name}: ${String(error)}`);
+      assert.equal(error.code, ErrorCode.UNAVAILABLE, apis[i]!.name);
+      assert.equal(await thrown(informers[i]!.close()), error, 'close says the same');
+    }
   });
 });

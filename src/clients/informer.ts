@@ -12,8 +12,10 @@ export class Informer {
   /** The last revision applied: the listing's, then each event's. */
   revision = 0;
   private readonly stop = new AbortController();
-  private readonly waiters = new Set<{ revision: number; resolve: () => void }>();
+  private readonly waiters = new Set<{ revision: number; resolve: () => void; reject: (error: Error) => void }>();
   private ended: Promise<void> = Promise.resolve();
+  /** What ended the watch, when it was not `close()`: every later wait fails with it. */
+  private failure: Error | undefined;
 
   private constructor(private readonly api: UsersApi) {}
 
@@ -23,20 +25,27 @@ export class Informer {
     const { users, revision } = await api.listing();
     for (const user of users) informer.users.set(user.id, user);
     informer.revision = revision;
-    informer.ended = informer.follow(revision);
+    // Held here, so that a watch that fails (the server went away) is no unhandled rejection.
+    informer.ended = informer.follow(revision).catch((error: unknown) => {
+      informer.failure = error instanceof Error ? error : new Error(String(error));
+      for (const waiter of informer.waiters) waiter.reject(informer.failure);
+      informer.waiters.clear();
+    });
     return informer;
   }
 
-  /** Resolves once the copy has applied every change up to `revision` (what a listing said, say). */
+  /** Resolves once the copy has applied every change up to `revision` (what a listing said, say); rejects if the watch failed first. */
   synced(revision: number): Promise<void> {
     if (this.revision >= revision) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.add({ revision, resolve }));
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.waiters.add({ revision, resolve, reject }));
   }
 
-  /** Stops following; resolves when the watch has ended (rejects with what ended it, if not this). */
+  /** Stops following; resolves when the watch has ended, rejects with what ended it if that was not this. */
   async close(): Promise<void> {
     this.stop.abort();
     await this.ended;
+    if (this.failure !== undefined) throw this.failure;
   }
 
   private async follow(afterRevision: number): Promise<void> {

@@ -125,21 +125,8 @@ export class UserService {
    */
   async createUser(request: NewUserInput, context?: CallContext, idempotencyKey?: IdempotencyKey): Promise<User> {
     requireAdmin(context?.principal, 'createRequiresAdmin');
-    const user = newUser(request);
-    if (idempotencyKey === undefined) {
-      const events = await this.store.insertUsers([user], () => 'email', context);
-      this.committed(events);
-      return events[0]!.user;
-    }
-    const once = await this.store.insertUsersOnce(
-      [user],
-      () => 'email',
-      idempotentRequest(idempotencyKey, context, [user], this.options.idempotencyKeyTtlMs),
-      context,
-    );
-    if ('replayed' in once) return visible(once.replayed[0]!, context?.principal);
-    this.committed(once.events);
-    return once.events[0]!.user;
+    const [created] = await this.insert([newUser(request)], () => 'email', context, idempotencyKey);
+    return created!;
   }
 
   /** All or nothing: every bad item is reported (up to a cap), each named by its index. */
@@ -159,17 +146,26 @@ export class UserService {
     requireAdmin(context?.principal, 'createRequiresAdmin');
     const users = batch.users();
     if (users.length === 0) return [];
-    const field = (i: number) => batchField(i, 'email');
-    if (idempotencyKey === undefined) {
-      const events = await this.store.insertUsers(users, field, context);
-      this.committed(events);
-      return events.map((e) => e.user);
+    return this.insert(users, (i) => batchField(i, 'email'), context, idempotencyKey);
+  }
+
+  /** Inserts `users` (once per idempotency key, when there is one): the users created, or those the key's first call created. */
+  private async insert(
+    users: readonly User[],
+    fieldPath: (index: number) => string,
+    context: CallContext | undefined,
+    idempotencyKey: IdempotencyKey | undefined,
+  ): Promise<User[]> {
+    let events: UserEvent[];
+    if (idempotencyKey === undefined) events = await this.store.insertUsers(users, fieldPath, context);
+    else {
+      const request = idempotentRequest(idempotencyKey, context, users, this.options.idempotencyKeyTtlMs);
+      const once = await this.store.insertUsersOnce(users, fieldPath, request, context);
+      if ('replayed' in once) return once.replayed.map((u) => visible(u, context?.principal));
+      events = once.events;
     }
-    const request = idempotentRequest(idempotencyKey, context, users, this.options.idempotencyKeyTtlMs);
-    const once = await this.store.insertUsersOnce(users, field, request, context);
-    if ('replayed' in once) return once.replayed.map((u) => visible(u, context?.principal));
-    this.committed(once.events);
-    return once.events.map((e) => e.user);
+    this.committed(events);
+    return events.map((e) => e.user);
   }
 
   async updateUser(
@@ -184,7 +180,13 @@ export class UserService {
     await this.authorizeChange(id, 'updateSelfOnly', context);
     checkUpdateRights(context?.principal, update);
     // Checked on the user as the write's transaction reads it: no writer can come between.
-    const event = await this.store.updateUser(id, (current) => apply(check(current)), context);
+    const change = check
+      ? (current: User) => {
+          check(current);
+          return apply(current);
+        }
+      : apply;
+    const event = await this.store.updateUser(id, change, context);
     this.committed([event]);
     return event.user;
   }
@@ -193,22 +195,26 @@ export class UserService {
     requireId(id);
     const check = this.conditionCheck(id, condition);
     await this.authorizeChange(id, 'deleteSelfOnly', context);
-    const expected = condition.ifRevision;
-    this.committed([await this.store.deleteUser(id, context, expected === undefined ? undefined : check)]);
+    this.committed([await this.store.deleteUser(id, context, check)]);
   }
 
-  /** The check of a write's condition, refusing an unconditional write where one is required. */
-  private conditionCheck(id: string, { ifRevision, anyVersion }: WriteCondition): (current: User) => User {
+  /**
+   * The check of a write's condition on the user as its transaction reads it; none for a write on
+   * any version. Refuses an unconditional write where one is required.
+   */
+  private conditionCheck(
+    id: string,
+    { ifRevision, anyVersion }: WriteCondition,
+  ): ((current: User) => void) | undefined {
     if (ifRevision === undefined) {
       if (this.options.requireIfMatch && !anyVersion) throw preconditionRequired();
-      return (current) => current;
+      return undefined;
     }
     if (!(Number.isSafeInteger(ifRevision) && ifRevision >= 0)) {
       throw invalidArgument([{ field: 'etag', description: 'must be an etag this server gave (`"r<revision>"`)' }]);
     }
     return (current) => {
       if (current.revision !== ifRevision) throw preconditionFailed(id, ifRevision, current.revision);
-      return current;
     };
   }
 

@@ -259,13 +259,12 @@ export class SqlUserStore implements UserStore, ChangeLog {
 
   async listUsers(query: ListQuery & { after?: Cursor }, limits?: CallContext): Promise<Listing> {
     const long = query.nameContains !== '' || query.limit > LONG_READ_ROWS;
-    const at = long
-      ? undefined
-      : this.direct(limits, (reads, left) => reads.listedAt?.(query.after, query.limit, left));
-    const page = at && (await at.result);
-    if (page) return { users: page.rows.map(rowToUser), revision: page.revision };
-    return this.atRevision(limits, async () => {
-      const long = query.nameContains !== '' || query.limit > LONG_READ_ROWS;
+    if (!long) {
+      const at = this.direct(limits, (reads, left) => reads.listedAt?.(query.after, query.limit, left));
+      const page = at && (await at.result);
+      if (page) return { users: page.rows.map(rowToUser), revision: page.revision };
+    }
+    const { result: users, revision } = await this.atRevision(limits, async () => {
       const direct = long
         ? undefined
         : this.direct(limits, (reads, left) => reads.listed(query.after, query.limit, left));
@@ -273,6 +272,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
       const work = (db: Executor) => this.listAfter(db, query);
       return long ? this.longRead(limits, work) : this.read(limits, work);
     });
+    return { users, revision };
   }
 
   /**
@@ -289,11 +289,11 @@ export class SqlUserStore implements UserStore, ChangeLog {
   private async atRevision<T>(
     limits: CallContext | undefined,
     read: () => Promise<T>,
-  ): Promise<{ users: T; revision: number }> {
+  ): Promise<{ result: T; revision: number }> {
     for (let attempt = 1; ; attempt++) {
       const before = await this.head(limits);
-      const users = await read();
-      if (attempt === AT_REVISION_TRIES || (await this.head(limits)) === before) return { users, revision: before };
+      const result = await read();
+      if (attempt === AT_REVISION_TRIES || (await this.head(limits)) === before) return { result, revision: before };
     }
   }
 
@@ -374,7 +374,7 @@ export class SqlUserStore implements UserStore, ChangeLog {
   async listUsersByOffset(query: OffsetQuery, limits?: CallContext): Promise<CountedPage> {
     const work = (db: Executor) => this.offsetPage(db, query);
     const long = query.nameContains !== '' || query.offset + query.limit > LONG_READ_ROWS;
-    const { users: page, revision } = await this.atRevision(limits, () =>
+    const { result: page, revision } = await this.atRevision(limits, () =>
       long ? this.longRead(limits, work) : this.read(limits, work),
     );
     return { ...page, revision };

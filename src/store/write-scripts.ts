@@ -77,6 +77,9 @@ export class WriteStatements {
   readonly reserve: string;
   readonly selectForChange: string;
   readonly deleteReturning: string;
+  /** A caller's kept idempotency key, and its removal once expired. */
+  readonly idempotencyKey: string;
+  readonly forgetIdempotencyKey: string;
   private readonly made = new Map<string, string>();
   private readonly updates = new Map<number, { sql: string; columns: readonly UpdatedColumn[] }>();
 
@@ -86,6 +89,9 @@ export class WriteStatements {
     this.reserve = `update change_log_state set head_revision = head_revision + ${p(1)}, user_count = user_count + ${p(2)} where id = 1 returning head_revision`;
     this.selectForChange = `select ${read} from users where id = ${p(1)}${style.rowLocks ? ' for update' : ''}`;
     this.deleteReturning = `delete from users where id = ${p(1)} returning ${read}`;
+    const keyOfCaller = `where subject = ${p(1)} and key = ${p(2)}`;
+    this.idempotencyKey = `select fingerprint, result, created_at from idempotency_keys ${keyOfCaller}`;
+    this.forgetIdempotencyKey = `delete from idempotency_keys ${keyOfCaller}`;
   }
 
   /** `update users set <the changed groups' columns, updated_at, revision> where id = ?`, per set of groups (16 at most). */
@@ -98,23 +104,6 @@ export class WriteStatements {
       this.updates.set(groups, (statement = { sql, columns }));
     }
     return statement;
-  }
-
-  /** A caller's kept idempotency key. */
-  get idempotencyKey(): string {
-    return this.once(
-      'idempotency key',
-      () => `select fingerprint, result, created_at from idempotency_keys ${this.keyOfCaller}`,
-      true,
-    );
-  }
-
-  get forgetIdempotencyKey(): string {
-    return this.once('forget idempotency key', () => `delete from idempotency_keys ${this.keyOfCaller}`, true);
-  }
-
-  private get keyOfCaller(): string {
-    return `where subject = ${this.style.placeholder(1)} and key = ${this.style.placeholder(2)}`;
   }
 
   /** The emails among `count` keys already taken. */

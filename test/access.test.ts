@@ -7,8 +7,8 @@ import { SignJWT } from 'jose';
 import { ErrorCode } from '../src/domain/errors.js';
 import { UserClient } from '../src/grpc/client.js';
 import { RestClient } from '../src/rest/client.js';
-import { type Api, ApiError, connectApi, grpcApi, restApi } from './support/apis.js';
-import { grpcFailure, thrown } from './support/failures.js';
+import { type Api, connectApi, failsWith, grpcApi, restApi } from './support/apis.js';
+import { grpcFailure } from './support/failures.js';
 import { aUser, until } from './support/helpers.js';
 import { openSse } from './support/sse.js';
 import { type LogLine, type Stack, startStack } from './support/stack.js';
@@ -31,14 +31,6 @@ function clientsOf(stack: Stack, token?: string): Api[] {
     connectApi(stack.baseUrl, 'connect', token),
     connectApi(stack.baseUrl, 'grpc-web', token),
   ];
-}
-
-async function failsWith(api: Api, call: Promise<unknown>, code: string): Promise<ApiError> {
-  const error = await thrown(call);
-  if (!(error instanceof ApiError)) throw error;
-  assert.equal(error.code, code, error.message);
-  assert.equal(error.status, api.statusOf(code as ErrorCode));
-  return error;
 }
 
 describe('authentication', async () => {

@@ -4,22 +4,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCode } from '../src/domain/errors.js';
-import { type Api, ApiError, apisOf } from './support/apis.js';
-import { thrown } from './support/failures.js';
+import { apisOf, failsWith } from './support/apis.js';
 import { aUser, consecutive, until } from './support/helpers.js';
 import { startStack } from './support/stack.js';
 
 const stack = await startStack();
 const small = await startStack({ 'event-retention': '2' });
-
-/** Fails unless `call` fails with `code`, answered with the status the protocol's table gives that code. */
-async function failsWith(api: Api, call: Promise<unknown>, code: string): Promise<ApiError> {
-  const error = await thrown(call);
-  if (!(error instanceof ApiError)) throw error;
-  assert.equal(error.code, code, error.message);
-  assert.equal(error.status, api.statusOf(code as ErrorCode), `${api.name} answers ${code} with its mapped status`);
-  return error;
-}
 
 /** A word no other test's users contain, for filters. */
 const unique = (label: string) => `${label}${Math.random().toString(36).slice(2, 8)}`;

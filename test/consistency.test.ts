@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { Informer } from '../src/clients/informer.js';
 import { type DomainError, ErrorCode } from '../src/domain/errors.js';
 import { newUser } from '../src/domain/user.js';
-import { type Api, ApiError, apisOf } from './support/apis.js';
+import { ApiError, apisOf, failsWith } from './support/apis.js';
 import { thrown } from './support/failures.js';
 import { aUser, until } from './support/helpers.js';
 import { startStack } from './support/stack.js';
@@ -14,14 +14,6 @@ import { adminFetch } from './support/tokens.js';
 
 const stack = await startStack();
 const strict = await startStack({ 'require-if-match': 'true' });
-
-async function failsWith(api: Api, call: Promise<unknown>, code: string): Promise<ApiError> {
-  const error = await thrown(call);
-  if (!(error instanceof ApiError)) throw error;
-  assert.equal(error.code, code, error.message);
-  assert.equal(error.status, api.statusOf(code as ErrorCode), `${api.name} answers ${code} with its mapped status`);
-  return error;
-}
 
 const key = () => `key-${Math.random().toString(36).slice(2)}`;
 

@@ -11,7 +11,7 @@ import { cachedVerifier } from '../src/access/tokens.js';
 import { secretFileFor } from '../src/access/keys.js';
 import { RestClient, RestError } from '../src/rest/client.js';
 import pg from 'pg';
-import { freshSchemaUrl } from './support/databases.js';
+import { freshSchemaUrl, schemaOf } from './support/databases.js';
 import { POSTGRES_URL, postgresUnreachable } from './support/engine.js';
 import { aUserJson, tempDir } from './support/helpers.js';
 import { spawnServe, startServeProcess } from './support/serve-process.js';
@@ -92,7 +92,7 @@ describe('PostgreSQL without a configured key', async () => {
       assert.equal(lines.length, 1, serve.stderr());
       assert.match(lines[0]!, /--auth jwt on PostgreSQL needs --jwt-secret/);
       const tables = await sqlRows(
-        `select count(*)::int as n from information_schema.tables where table_schema = '${new URL(db).searchParams.get('options')!.split('=')[1]}'`,
+        `select count(*)::int as n from information_schema.tables where table_schema = '${schemaOf(db)}'`,
       );
       assert.equal(tables[0]?.n, 0, 'it refused before touching the database');
     },

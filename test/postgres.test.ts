@@ -12,7 +12,7 @@ import { restUsersApi } from '../src/clients/rest.js';
 import { describeError, UserClient } from '../src/grpc/client.js';
 import { RestClient, RestError } from '../src/rest/client.js';
 import { openPostgresStore } from '../src/store/postgres.js';
-import { freshSchemaUrl, named } from './support/databases.js';
+import { freshSchemaUrl, named, schemaOf } from './support/databases.js';
 import { POSTGRES_URL, postgresUnreachable } from './support/engine.js';
 import { grpcFailure, restFailure } from './support/failures.js';
 import { aUser, consecutive, until } from './support/helpers.js';
@@ -26,6 +26,30 @@ const skip =
   unreachable && !process.env.CI
     ? `${unreachable}; start PostgreSQL or set TWINAPI_TEST_POSTGRES_URL to enable`
     : false;
+
+/**
+ * `db`'s users table locked (access exclusive) by a connection of its own until `release()` (which
+ * may be called again); `waiting(name)` counts the statements of that application waiting on a lock.
+ */
+async function lockUsers(db: string) {
+  const locker = new pg.Client({ connectionString: POSTGRES_URL });
+  await locker.connect();
+  await locker.query('begin');
+  await locker.query(`lock table ${schemaOf(db)}.users in access exclusive mode`);
+  let released: Promise<void> | undefined;
+  return {
+    waiting: async (applicationName: string) =>
+      Number(
+        (
+          await locker.query<{ n: string }>(
+            `select count(*) as n from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`,
+            [applicationName],
+          )
+        ).rows[0]!.n,
+      ),
+    release: () => (released ??= locker.query('rollback').then(() => locker.end())),
+  };
+}
 
 async function sql(text: string): Promise<void> {
   const client = new pg.Client({ connectionString: POSTGRES_URL });
@@ -192,25 +216,14 @@ describe('PostgreSQL: many instances, one database', { skip }, () => {
       const db = await freshSchemaUrl();
       const stack = await startStack({ db, 'rest-request-timeout-ms': '300' });
       const user = await stack.client.createUser(aUser());
-      const schema = new URL(db).searchParams.get('options')!.split('=')[1]!;
-      const locker = new pg.Client({ connectionString: POSTGRES_URL });
-      await locker.connect();
+      const lock = await lockUsers(db);
       try {
-        await locker.query('begin');
-        await locker.query(`lock table ${schema}.users in access exclusive mode`);
         const started = Date.now();
         const failure = await grpcFailure(stack.client.getUser({ id: user.id }, { deadlineMs: 400 }));
         assert.equal(failure.code, status.DEADLINE_EXCEEDED);
         assert.ok(Date.now() - started < 3000, 'the call did not hang');
         // The server's own statement must be gone too, not left waiting on the lock.
-        const waiting = async () =>
-          Number(
-            (
-              await locker.query<{ n: string }>(
-                `select count(*) as n from pg_stat_activity where application_name = 'twinapi' and wait_event_type = 'Lock'`,
-              )
-            ).rows[0]!.n,
-          );
+        const waiting = () => lock.waiting('twinapi');
         const deadline = Date.now() + 2000;
         while ((await waiting()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
         assert.equal(await waiting(), 0, 'no twinapi statement still waits on the lock');
@@ -219,8 +232,7 @@ describe('PostgreSQL: many instances, one database', { skip }, () => {
         assert.equal(rest.status, 504);
         assert.equal(rest.body.error.code, 'DEADLINE_EXCEEDED');
       } finally {
-        await locker.query('rollback');
-        await locker.end();
+        await lock.release();
       }
       // With the lock gone, the same call answers.
       assert.equal((await stack.client.getUser({ id: user.id }, { deadlineMs: 2000 })).id, user.id);
@@ -237,35 +249,22 @@ describe('PostgreSQL: many instances, one database', { skip }, () => {
       const stack = await startStack({ db, 'db-pool-size': '1', 'rest-request-timeout-ms': '300' });
       const user = await stack.client.createUser(aUser());
       await stack.restClient.getUser(user.id);
-      const schema = new URL(db).searchParams.get('options')!.split('=')[1]!;
-      const locker = new pg.Client({ connectionString: POSTGRES_URL });
-      await locker.connect();
+      const lock = await lockUsers(db);
       let settled = false;
       try {
-        await locker.query('begin');
-        await locker.query(`lock table ${schema}.users in access exclusive mode`);
         const started = Date.now();
         const call = stack.client.getUser({ id: user.id }, { deadlineMs: 0 });
         void call.finally(() => (settled = true)).catch(() => {});
-        const waiting = async () =>
-          Number(
-            (
-              await locker.query<{ n: string }>(
-                `select count(*) as n from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`,
-                [name],
-              )
-            ).rows[0]!.n,
-          );
+        const waiting = () => lock.waiting(name);
         await until(async () => (await waiting()) === 1, 'the call to wait on the lock');
         // Well past the 300 ms the REST call had: still waiting, not cancelled by a leftover timeout.
         await until(() => settled || Date.now() - started > 1500, 'the REST deadline to be long past', 5000);
         assert.equal(settled, false, 'the call without a deadline was not stopped');
         assert.equal(await waiting(), 1);
-        await locker.query('rollback');
+        await lock.release();
         assert.equal((await call).id, user.id);
       } finally {
-        if (!settled) await locker.query('rollback').catch(() => {});
-        await locker.end();
+        await lock.release();
       }
     },
   );
@@ -279,24 +278,11 @@ describe('PostgreSQL: many instances, one database', { skip }, () => {
       const stack = await startStack({ db });
       const user = await stack.client.createUser(aUser());
       await Promise.all(Array.from({ length: 5 }, () => stack.restClient.getUser(user.id))); // a pool of several
-      const schema = new URL(db).searchParams.get('options')!.split('=')[1]!;
-      const locker = new pg.Client({ connectionString: POSTGRES_URL });
-      await locker.connect();
-      const count = async (where: string) =>
-        Number(
-          (
-            await locker.query<{ n: string }>(
-              `select count(*) as n from pg_stat_activity where application_name = $1 and ${where}`,
-              [name],
-            )
-          ).rows[0]!.n,
-        );
+      const lock = await lockUsers(db);
       try {
-        await locker.query('begin');
-        await locker.query(`lock table ${schema}.users in access exclusive mode`);
         const viaRest = restFailure(stack.restClient.getUser(user.id));
         const viaGrpc = grpcFailure(stack.client.getUser({ id: user.id }));
-        await until(async () => (await count(`wait_event_type = 'Lock'`)) === 2, 'both calls to wait on the lock');
+        await until(async () => (await lock.waiting(name)) === 2, 'both calls to wait on the lock');
         // The restart, as this instance sees it: every one of its connections is cut.
         await sql(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = '${name}'`);
         const [rest, grpc] = await Promise.all([viaRest, viaGrpc]);
@@ -305,8 +291,7 @@ describe('PostgreSQL: many instances, one database', { skip }, () => {
         assert.equal(grpc.code, status.UNAVAILABLE);
         assert.equal(grpc.errorType, 'UNAVAILABLE');
       } finally {
-        await locker.query('rollback');
-        await locker.end();
+        await lock.release();
       }
       // Recovery: calls succeed again on new connections; any that fail meanwhile fail UNAVAILABLE.
       await until(

@@ -2,6 +2,7 @@
 // (src/clients), with what a suite needs on top — the status each protocol's table gives a code, and
 // watches read a few events at a time — so one behaviour suite (test/behaviour.test.ts) runs
 // unchanged against each adapter (the pattern of hono's router `runTest` and connect's conformance cases).
+import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { connectUsersApi } from '../../src/clients/connect.js';
 import { grpcUsersApi } from '../../src/clients/grpc.js';
@@ -137,4 +138,13 @@ export function apisOf(stack: Stack): Api[] {
     connectApi(stack.baseUrl, 'connect', token),
     connectApi(stack.baseUrl, 'grpc-web', token),
   ];
+}
+
+/** Fails unless `call` fails with `code`, answered with the status the protocol's table gives that code. */
+export async function failsWith(api: Api, call: Promise<unknown>, code: string): Promise<ClientError> {
+  const error = await thrown(call);
+  if (!(error instanceof ClientError)) throw error;
+  assert.equal(error.code, code, error.message);
+  assert.equal(error.status, api.statusOf(code as ErrorCode), `${api.name} answers ${code} with its mapped status`);
+  return error;
 }

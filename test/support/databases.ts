@@ -31,6 +31,9 @@ export async function freshSchemaUrl(): Promise<string> {
   return url.toString();
 }
 
+/** The schema a URL of freshSchemaUrl's selects. */
+export const schemaOf = (url: string): string => new URL(url).searchParams.get('options')!.split('=')[1]!;
+
 /** `url` with the application_name its connections show in pg_stat_activity (its LISTEN connection: `<name>-listen`). */
 export function named(url: string, applicationName: string): string {
   const parsed = new URL(url);

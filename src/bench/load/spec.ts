@@ -1,4 +1,6 @@
 import type { LatencySummary } from '../stats.js';
+import type { DriverName } from './drivers.js';
+import type { Pinning } from '../pinning.js';
 
 /** gRPC (HTTP/2), REST over HTTP/1.1 or h2c, and what browsers speak: Connect and gRPC-Web over HTTP/1.1. */
 export type LoadProtocol = 'grpc' | 'http1' | 'h2c' | 'connect' | 'grpc-web';
@@ -12,6 +14,15 @@ export const overHttp1 = (protocol: LoadProtocol): boolean =>
  * not the HTTP status: a failed call is still HTTP 200, so successes are counted by reply size.
  */
 export const statusInTrailers = (protocol: LoadProtocol): boolean => protocol === 'grpc' || protocol === 'grpc-web';
+
+/** How a scenario loads each server: the driver, the cores, the connections and each run's times. */
+export interface LoadRunSettings {
+  driver: DriverName;
+  pinning: Pinning;
+  connections: number;
+  durationS: number;
+  warmupS: number;
+}
 
 /** One load run: the same shape whichever driver sends it. */
 export interface LoadSpec {

@@ -8,9 +8,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type BenchData, oursSettings } from '../fixtures.js';
-import { type DriverName, runLoad } from '../load/drivers.js';
-import type { LoadSpec } from '../load/spec.js';
-import type { Pinning } from '../pinning.js';
+import { runLoad } from '../load/drivers.js';
+import type { LoadRunSettings, LoadSpec } from '../load/spec.js';
 import type { Progress } from '../progress.js';
 import { launchServer } from '../servers/launch.js';
 import { overheadSpec, OVERHEAD_TARGETS } from './overhead.js';
@@ -128,12 +127,7 @@ export interface LedgerResults {
   failures: { column: string; error: string }[];
 }
 
-export interface LedgerSettings {
-  driver: DriverName;
-  pinning: Pinning;
-  connections: number;
-  durationS: number;
-  warmupS: number;
+export interface LedgerSettings extends LoadRunSettings {
   /** Where the profiles are written, then read (and removed). */
   dir: string;
 }

@@ -8,12 +8,18 @@
 import type { DatabaseEngine } from '../databases.js';
 import { type BenchData, oursSettings } from '../fixtures.js';
 import { type DriverName, runLoad } from '../load/drivers.js';
-import { GRPC_REQUEST_HEADERS, grpcFrame, type LoadResult, type LoadSpec, SEQUENCE_MARKER } from '../load/spec.js';
-import type { Pinning } from '../pinning.js';
+import {
+  GRPC_REQUEST_HEADERS,
+  grpcFrame,
+  type LoadResult,
+  type LoadRunSettings,
+  type LoadSpec,
+  SEQUENCE_MARKER,
+} from '../load/spec.js';
 import type { Progress } from '../progress.js';
 import { launchServer, type LaunchedServer, type ServerKind } from '../servers/launch.js';
 import { type LatencySummary, type Spread, spread } from '../stats.js';
-import { CreateUserRequest, UpdateUserRequest, UserRole } from '../../gen/users/v1/users.js';
+import { CreateUserRequest, UpdateUserRequest } from '../../gen/users/v1/users.js';
 import { checkedTarget, loadSpecFor } from './unary.js';
 
 export const OVERHEAD_CALLS = ['get', 'list', 'create', 'update'] as const;
@@ -87,14 +93,7 @@ export function overheadSpec(
       ...(grpc
         ? {
             url: `http://127.0.0.1:${port}/users.v1.UserService/CreateUser`,
-            body: grpcFrame(
-              CreateUserRequest.encode({
-                ...CREATED,
-                role: UserRole.USER_ROLE_UNSPECIFIED,
-                tags: [],
-                requestId: '',
-              }).finish(),
-            ),
+            body: grpcFrame(CreateUserRequest.encode(CreateUserRequest.fromPartial(CREATED)).finish()),
             headers: { ...GRPC_REQUEST_HEADERS, ...token },
           }
         : {
@@ -113,21 +112,9 @@ export function overheadSpec(
       ? {
           url: `http://127.0.0.1:${port}/users.v1.UserService/UpdateUser`,
           body: grpcFrame(
-            UpdateUserRequest.encode({
-              user: {
-                id,
-                name: RENAMED,
-                email: '',
-                role: UserRole.USER_ROLE_UNSPECIFIED,
-                tags: [],
-                createdAt: undefined,
-                updatedAt: undefined,
-                revision: 0,
-                etag: '',
-              },
-              updateMask: ['name'],
-              etag: '',
-            }).finish(),
+            UpdateUserRequest.encode(
+              UpdateUserRequest.fromPartial({ user: { id, name: RENAMED }, updateMask: ['name'] }),
+            ).finish(),
           ),
           headers: { ...GRPC_REQUEST_HEADERS, ...token },
         }
@@ -140,13 +127,8 @@ export function overheadSpec(
   };
 }
 
-export interface OverheadSettings {
-  driver: DriverName;
-  pinning: Pinning;
-  connections: number;
+export interface OverheadSettings extends LoadRunSettings {
   runs: number;
-  durationS: number;
-  warmupS: number;
 }
 
 export interface OverheadMeasurement {

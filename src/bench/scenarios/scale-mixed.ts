@@ -3,11 +3,10 @@
 // its event loop and connection pool went through in the same window.
 import { Agent } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type DriverName, runLoad } from '../load/drivers.js';
+import { runLoad } from '../load/drivers.js';
 import { http1Call } from '../load/node-driver.js';
 import { histogramBetween, type Sample, scrape, valueOf } from '../load/scrape.js';
-import type { LoadResult } from '../load/spec.js';
-import type { Pinning } from '../pinning.js';
+import type { LoadResult, LoadRunSettings } from '../load/spec.js';
 import type { Progress } from '../progress.js';
 import type { LaunchedServer } from '../servers/launch.js';
 import { type LatencySummary, type Spread, spread, summarizeLatencies } from '../stats.js';
@@ -29,14 +28,9 @@ export const LOOPED_LISTS = [
   'filter-miss-short',
 ] as const satisfies readonly ScaleCallId[];
 
-export interface MixedSettings {
-  driver: DriverName;
-  pinning: Pinning;
-  connections: number;
+export interface MixedSettings extends LoadRunSettings {
   /** Pairs of runs (GetUser alone, GetUser beside the loop), in alternating order. */
   runs: number;
-  durationS: number;
-  warmupS: number;
 }
 
 /**

@@ -17,7 +17,7 @@ import type { Principal } from '../domain/access.js';
 import { NewUsersBatch } from '../domain/batch.js';
 import { asDomainError, cancelled, deadlineExceeded, invalidArgument, unavailable } from '../domain/errors.js';
 import type { CallContext } from '../domain/ports.js';
-import { type UserService, watchMore } from '../domain/user-service.js';
+import { type IdempotencyKey, type UserService, watchMore } from '../domain/user-service.js';
 import type { UserEvent } from '../domain/user.js';
 import { CreateUsersResponseSchema, type UserService as UserServiceDesc } from '../gen/users/v1/users_pb.js';
 
@@ -154,7 +154,7 @@ export function userServiceImpl(service: UserService, options: HandlerOptions): 
       const context = contextOf(ctx);
       const batch = new NewUsersBatch();
       // The first request's request_id names the whole batch (see users.proto).
-      let key: ReturnType<typeof requestIdOf>;
+      let key: IdempotencyKey | undefined;
       // Checked as each arrives: a hopeless batch is refused before the rest is read.
       for await (const request of requests) {
         if (batch.size === 0) key = requestIdOf(request);

@@ -1,11 +1,25 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type DomainError, ErrorCode } from '../src/domain/errors.js';
-import type { UserEvent } from '../src/domain/user.js';
+import { isBookmark, type UserEvent, type WatchEvent } from '../src/domain/user.js';
 import { rejectsWith } from './support/failures.js';
 import { aUser, changing, openStack, take, until } from './support/helpers.js';
 
 const everyone = new Set<string>();
+
+/** Events that must all be changes (these watches' feeds send bookmarks after a minute at the soonest). */
+const changes = (events: WatchEvent[]): UserEvent[] =>
+  events.map((event) => {
+    if (isBookmark(event)) throw new Error(`an unexpected bookmark (${event.revision})`);
+    return event;
+  });
+
+/** The next item of a watch; fails after 5 s (or when the watch ends). */
+async function next(events: AsyncIterator<WatchEvent>): Promise<WatchEvent> {
+  const [event] = await take({ [Symbol.asyncIterator]: () => events }, 1);
+  if (!event) throw new Error('the watch ended');
+  return event;
+}
 
 describe('change log and watch', () => {
   it('appends one event per change, with strictly increasing revisions, in the same transaction', async () => {
@@ -69,7 +83,7 @@ describe('change log and watch', () => {
     const after = take(resumed, 14);
     const live = await service.createUser(aUser());
     await service.updateUser(live.id, changing({ name: 'Live' }));
-    const events = await after;
+    const events = changes(await after);
     second.abort();
 
     assert.deepEqual(
@@ -111,7 +125,7 @@ describe('change log and watch', () => {
     const abort = new AbortController();
     const received = take(await service.watchUsers({ userIds: everyone, signal: abort.signal }), 1);
     const created = await other.service.createUser(aUser());
-    assert.equal((await received)[0]?.user?.id, created.id);
+    assert.equal(changes(await received)[0]?.user.id, created.id);
     abort.abort();
   });
 
@@ -125,5 +139,89 @@ describe('change log and watch', () => {
     await until(() => feed.waitingWatchers === 1, 'the watcher to wait');
     await feed.close();
     assert.equal((await next).done, true);
+  });
+
+  it('sends a quiet watcher a bookmark of how far it has read, while others change: resuming after it misses nothing', async () => {
+    const { service, feed } = await openStack({ bookmarkIntervalMs: 40, pollIntervalMs: 60_000 });
+    const watched = await service.createUser(aUser());
+    const start = feed.headRevision;
+    const stop = new AbortController();
+    const watch = async (bookmarks?: boolean) =>
+      (
+        await service.watchUsers({
+          userIds: new Set([watched.id]),
+          afterRevision: start,
+          signal: stop.signal,
+          ...(bookmarks === undefined ? {} : { bookmarks }),
+        })
+      )[Symbol.asyncIterator]();
+    const [quiet, optedOut] = [await watch(), await watch(false)];
+    const bookmarked = next(quiet);
+    const unchanged = next(optedOut);
+    const others = await service.createUsers([aUser(), aUser(), aUser()]); // not watched
+    const bookmark = await bookmarked;
+    assert.deepEqual(bookmark, { type: 'EVENT_TYPE_BOOKMARK', revision: others.at(-1)!.revision });
+
+    // A watcher started after that bookmark gets its own (it was told no revision): time for a repeat has passed.
+    const later = (await service.watchUsers({ userIds: everyone, signal: stop.signal }))[Symbol.asyncIterator]();
+    assert.deepEqual(await next(later), { type: 'EVENT_TYPE_BOOKMARK', revision: bookmark.revision });
+    const renamed = await service.updateUser(watched.id, changing({ name: 'After The Bookmark' }));
+    const change = await next(quiet);
+    assert.equal(change.revision, renamed.revision, 'no second bookmark of the same revision came first');
+    assert.equal((await unchanged).revision, renamed.revision, 'a watcher that opted out got no bookmark');
+    const resumed = await service.watchUsers({
+      userIds: everyone,
+      afterRevision: bookmark.revision,
+      signal: stop.signal,
+    });
+    assert.deepEqual(
+      changes(await take(resumed, 1)).map((e) => e.user.id),
+      [watched.id],
+      'resuming after the bookmark gives the change after it, nothing before',
+    );
+    stop.abort();
+  });
+
+  it("ends a watch when its caller's credentials expire (UNAUTHENTICATED), not before", async () => {
+    const { service } = await openStack({ pollIntervalMs: 60_000 });
+    const stop = new AbortController();
+    const principal = (inMs: number) => ({ subject: 'someone', role: 'user' as const, expiresAt: Date.now() + inMs });
+    const expiring = await service.watchUsers({ userIds: everyone, signal: stop.signal, principal: principal(100) });
+    // Longer than a Node timer can wait (24.8 days): it must not fire at once.
+    const lasting = await service.watchUsers({
+      userIds: everyone,
+      signal: stop.signal,
+      principal: principal(30 * 86_400_000),
+    });
+    const expired = await rejectsWith<DomainError>(take(expiring, 1), ErrorCode.UNAUTHENTICATED);
+    assert.match(expired.message, /expired while the watch was open/);
+    const created = await service.createUser(aUser());
+    assert.equal(changes(await take(lasting, 1))[0]?.user.id, created.id, 'a long-lived token still watches');
+    assert.equal(service.openWatches, 1, 'the expired watch let go of its slot');
+    stop.abort();
+  });
+
+  it('ends a live watcher that fell behind what the log keeps with REVISION_EXPIRED', async () => {
+    const { service, feed } = await openStack({
+      retention: 10,
+      pruneEvery: 5,
+      recentCapacity: 2,
+      pollIntervalMs: 60_000,
+    });
+    const stop = new AbortController();
+    const events = (await service.watchUsers({ userIds: everyone, signal: stop.signal }))[Symbol.asyncIterator]();
+    const first = next(events);
+    await service.createUser(aUser());
+    await first;
+    // The watcher reads nothing while 30 changes commit and the log is pruned past it.
+    await service.createUsers(Array.from({ length: 30 }, () => aUser()));
+    await feed.sync();
+    await rejectsWith(
+      (async () => {
+        for (;;) await next(events);
+      })(),
+      ErrorCode.REVISION_EXPIRED,
+    );
+    stop.abort();
   });
 });

@@ -6,18 +6,21 @@ import { describe, it } from 'node:test';
 import { Informer } from '../src/clients/informer.js';
 import { type DomainError, ErrorCode } from '../src/domain/errors.js';
 import { newUser } from '../src/domain/user.js';
-import { ApiError, apisOf, failsWith } from './support/apis.js';
+import { ApiError, apisOf, apiWithToken, failsWith } from './support/apis.js';
 import { thrown } from './support/failures.js';
 import { aUser, until } from './support/helpers.js';
 import { startStack } from './support/stack.js';
-import { adminFetch } from './support/tokens.js';
+import { adminFetch, tokenOf } from './support/tokens.js';
 
 const stack = await startStack();
 const strict = await startStack({ 'require-if-match': 'true' });
+const bookmarking = await startStack({ 'bookmark-interval-ms': '100' });
 
 const key = () => `key-${Math.random().toString(36).slice(2)}`;
 
-for (const [api, strictApi] of apisOf(stack).map((a, i) => [a, apisOf(strict)[i]!] as const)) {
+for (const [api, strictApi, bookmarkingApi] of apisOf(stack).map(
+  (a, i) => [a, apisOf(strict)[i]!, apisOf(bookmarking)[i]!] as const,
+)) {
   describe(`consistency over ${api.name}`, () => {
     it('says the revision a listing reflects: a watch after it gives exactly the changes since, none before', async () => {
       const user = await api.createUser(aUser());
@@ -120,6 +123,46 @@ for (const [api, strictApi] of apisOf(stack).map((a, i) => [a, apisOf(strict)[i]
         first.map((u) => u.id),
       );
       await failsWith(api, api.createUsers([aUser()], { idempotencyKey }), ErrorCode.IDEMPOTENCY_KEY_REUSED);
+    });
+
+    it('sends a quiet watcher bookmarks of how far it has read; resuming after one misses nothing; opting out sends none', async () => {
+      const watched = await bookmarkingApi.createUser(aUser());
+      const quiet = bookmarkingApi.watchWithBookmarks({ afterRevision: watched.revision, userIds: [watched.id] });
+      const optedOut = bookmarkingApi.watch({ afterRevision: watched.revision, userIds: [watched.id] });
+      try {
+        const others = await bookmarkingApi.createUsers([aUser(), aUser()]); // not watched
+        const [bookmark] = await quiet.take(1);
+        assert.equal(bookmark!.type, 'EVENT_TYPE_BOOKMARK');
+        assert.ok(bookmark!.revision >= others.at(-1)!.revision, 'it has read past the changes it does not select');
+        const renamed = await bookmarkingApi.updateUser(watched.id, { name: 'After A Bookmark' });
+        // The opted-out watch fails on any bookmark; its first event is the change, a bookmark interval later.
+        assert.deepEqual(
+          (await optedOut.take(1)).map((e) => e.revision),
+          [renamed.revision],
+        );
+        const resumed = bookmarkingApi.watch({ afterRevision: bookmark!.revision, userIds: [watched.id] });
+        try {
+          assert.deepEqual(
+            (await resumed.take(1)).map((e) => [e.user.id, e.revision]),
+            [[watched.id, renamed.revision]],
+          );
+        } finally {
+          resumed.close();
+        }
+      } finally {
+        quiet.close();
+        optedOut.close();
+      }
+    });
+
+    it('ends a watch whose token expires while it is open with UNAUTHENTICATED (REST: event: error)', async () => {
+      const shortLived = apiWithToken(stack, api.name, await tokenOf('admin', 'admin', '2s'));
+      const watch = shortLived.watch({});
+      const ended = await watch.failure();
+      assert.equal(ended.code, ErrorCode.UNAUTHENTICATED);
+      assert.match(ended.message, /expired while the watch was open/);
+      // REST sent 200 when the stream began: the error arrives in the stream, as the documented body.
+      assert.equal(ended.status, api.name === 'rest' ? 200 : api.statusOf(ErrorCode.UNAUTHENTICATED));
     });
 
     it(

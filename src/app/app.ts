@@ -125,6 +125,7 @@ export async function openApp(
         | 'dbPoolSize'
         | 'sqliteReaders'
         | 'feedPollMs'
+        | 'bookmarkIntervalMs'
         | 'maxWatchStreams'
         | 'maxWatchStreamsPerPrincipal'
         | 'requireIfMatch'
@@ -149,6 +150,7 @@ export async function openApp(
   const feed = await ChangeFeed.start(store.changeLog, {
     retention: config.eventRetention,
     ...(config.feedPollMs ? { pollIntervalMs: config.feedPollMs } : {}),
+    ...(config.bookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: config.bookmarkIntervalMs } : {}),
     onError: (error) => logger.error({ err: error }, 'change feed could not read the change log'),
   });
   // Other instances' commits wake the feed at once; without a signal it still polls the log.

@@ -27,6 +27,8 @@ export interface Config {
   idempotencyKeyTtlHours: number;
   /** How often the change feed reads the log without a wake-up: the bound on a lost wake-up's delay. */
   feedPollMs: number;
+  /** A watch that sent nothing for this long sends a bookmark (its revision); 0: never. */
+  bookmarkIntervalMs: number;
   /** How long shutdown waits for in-flight calls before cutting them. */
   shutdownTimeoutMs: number;
   grpcKeepaliveTimeMs: number;
@@ -118,6 +120,12 @@ const SETTINGS = {
     env: 'TWINAPI_FEED_POLL_MS',
     default: String(CHANGE_FEED_DEFAULTS.pollIntervalMs),
     parse: positive,
+  },
+  bookmarkIntervalMs: {
+    flag: 'bookmark-interval-ms',
+    env: 'TWINAPI_BOOKMARK_INTERVAL_MS',
+    default: String(CHANGE_FEED_DEFAULTS.bookmarkIntervalMs),
+    parse: nonNegative,
   },
   shutdownTimeoutMs: {
     flag: 'shutdown-timeout-ms',

@@ -212,7 +212,7 @@ async function run(
         terminal.out(
           output === 'json'
             ? `${JSON.stringify(event)}\n`
-            : `${event.revision}\t${event.type.replace('EVENT_TYPE_', '').toLowerCase()}\t${event.user.id}\t${event.user.name}\t${event.user.email}\n`,
+            : `${[event.revision, event.type.replace('EVENT_TYPE_', '').toLowerCase(), ...('user' in event ? [event.user.id, event.user.name, event.user.email] : [])].join('\t')}\n`,
         );
       }
       return;

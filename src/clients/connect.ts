@@ -8,7 +8,7 @@ import { ERROR_TYPE_KEY } from '../contract/errors.js';
 import { BadRequestSchema, ErrorInfoSchema } from '../gen/google/rpc/error_details_pb.js';
 import { type User, type UserEvent, UserService } from '../gen/users/v1/users_pb.js';
 import { eventTypeName, fromMessage, protoInput } from './grpc.js';
-import { ClientError, type ClientUser, type UsersApi, via, viaStream } from './users-api.js';
+import { clientEvent, ClientError, type ClientUser, type UsersApi, via, viaStream } from './users-api.js';
 
 export function connectError(error: unknown): ClientError | undefined {
   if (!(error instanceof ConnectError)) return undefined;
@@ -23,11 +23,8 @@ export function connectError(error: unknown): ClientError | undefined {
 const fromEs = (user: User): ClientUser =>
   fromMessage({ ...user, createdAt: timestampDate(user.createdAt!), updatedAt: timestampDate(user.updatedAt!) });
 
-const fromEsEvent = (event: UserEvent) => ({
-  type: eventTypeName(event.type),
-  revision: Number(event.revision),
-  user: fromEs(event.user!),
-});
+const fromEsEvent = (event: UserEvent) =>
+  clientEvent(eventTypeName(event.type), Number(event.revision), () => fromEs(event.user!));
 
 export interface ConnectOptions {
   baseUrl: string;
@@ -103,11 +100,16 @@ export function connectUsersApi(options: ConnectOptions): UsersApi {
     async *listUsers(filter) {
       for await (const user of viaStream(client.listUsers({ filter }), connectError)) yield fromEs(user);
     },
-    async *watch({ afterRevision, userIds = [], signal }) {
-      const request = { userIds, ...(afterRevision === undefined ? {} : { afterRevision: BigInt(afterRevision) }) };
+    async *watch({ afterRevision, userIds = [], bookmarks, signal }) {
+      const request = {
+        userIds,
+        ...(afterRevision === undefined ? {} : { afterRevision: BigInt(afterRevision) }),
+        ...(bookmarks === undefined ? {} : { bookmarks }),
+      };
       try {
-        for await (const event of viaStream(client.subscribeUsers(request, signal ? { signal } : {}), connectError)) {
-          yield fromEsEvent(event);
+        for await (const message of viaStream(client.subscribeUsers(request, signal ? { signal } : {}), connectError)) {
+          const event = fromEsEvent(message);
+          if (event) yield event;
         }
       } catch (error) {
         if (!signal?.aborted) throw error;

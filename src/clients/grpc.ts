@@ -8,6 +8,7 @@ import {
 } from '../gen/users/v1/users.js';
 import { describeError, type UserClient } from '../grpc/client.js';
 import {
+  clientEvent,
   type ClientEvent,
   ClientError,
   type ClientUser,
@@ -44,11 +45,8 @@ export function fromMessage(
 /** An event type by the contract's name, from its number in either generated code. */
 export const eventTypeName = (type: number): string => UserEvent_EventType[type] ?? String(type);
 
-const fromProtoEvent = (event: ProtoUserEvent): ClientEvent => ({
-  type: eventTypeName(event.type),
-  revision: event.revision,
-  user: fromMessage(event.user!),
-});
+const fromProtoEvent = (event: ProtoUserEvent): ClientEvent | undefined =>
+  clientEvent(eventTypeName(event.type), event.revision, () => fromMessage(event.user!));
 
 export function grpcError(error: unknown): ClientError | undefined {
   const { code, errorType, badRequest, errorInfo } = describeError(error);
@@ -98,11 +96,14 @@ export function grpcUsersApi(client: UserClient): UsersApi {
     async *listUsers(filter) {
       for await (const user of viaStream(client.listUsers({ filter }), grpcError)) yield fromMessage(user);
     },
-    async *watch({ afterRevision, userIds = [], signal }) {
+    async *watch({ afterRevision, userIds = [], bookmarks, signal }) {
       const watch = client.watchUsers(signal ? { signal } : {});
-      watch.send({ userIds, afterRevision });
+      watch.send({ userIds, afterRevision, bookmarks });
       try {
-        for await (const event of viaStream(watch.events, grpcError)) yield fromProtoEvent(event);
+        for await (const message of viaStream(watch.events, grpcError)) {
+          const event = fromProtoEvent(message);
+          if (event) yield event;
+        }
       } catch (error) {
         if (!signal?.aborted) throw error;
       } finally {

@@ -4,7 +4,7 @@
 // page's, may repeat a change a later page showed: each event is applied only if it is newer than
 // the copy's version of its user (revisions only grow), so a repeat changes nothing and nothing is
 // missed. Works over every protocol: it needs only a UsersApi.
-import type { ClientEvent, ClientUser, UsersApi } from './users-api.js';
+import type { ClientChange, ClientEvent, ClientUser, UsersApi } from './users-api.js';
 
 export class Informer {
   /** The users as of `revision`, by id. */
@@ -52,13 +52,9 @@ export class Informer {
     for await (const event of this.api.watch({ afterRevision, signal: this.stop.signal })) this.apply(event);
   }
 
+  /** A change, unless the copy has it already; a bookmark only moves the revision the copy is at. */
   private apply(event: ClientEvent): void {
-    const mine = this.users.get(event.user.id);
-    // Repeated (a later page showed it) or older than what the copy holds: already applied.
-    if (!mine || mine.revision < event.revision) {
-      if (event.type === 'EVENT_TYPE_DELETED') this.users.delete(event.user.id);
-      else this.users.set(event.user.id, { ...event.user, revision: event.revision });
-    }
+    if (event.type !== 'EVENT_TYPE_BOOKMARK') this.change(event);
     this.revision = Math.max(this.revision, event.revision);
     for (const waiter of this.waiters) {
       if (this.revision >= waiter.revision) {
@@ -66,5 +62,13 @@ export class Informer {
         waiter.resolve();
       }
     }
+  }
+
+  private change(event: ClientChange): void {
+    const mine = this.users.get(event.user.id);
+    // Repeated (a later page showed it) or older than what the copy holds: already applied.
+    if (mine && mine.revision >= event.revision) return;
+    if (event.type === 'EVENT_TYPE_DELETED') this.users.delete(event.user.id);
+    else this.users.set(event.user.id, { ...event.user, revision: event.revision });
   }
 }

@@ -1,7 +1,7 @@
 // UsersApi over REST (JSON), on the project's fetch client; the change feed is its Server-Sent Events.
 import { type RestClient, RestError } from '../rest/client.js';
 import { type CreateUserJson, SSE_EVENT_TYPES, type UserJson } from '../rest/representation.js';
-import { ClientError, type ClientUser, type UsersApi, via, viaStream } from './users-api.js';
+import { clientEvent, ClientError, type ClientUser, type UsersApi, via, viaStream } from './users-api.js';
 
 export function restError(error: unknown): ClientError | undefined {
   if (!(error instanceof RestError)) return undefined;
@@ -44,17 +44,16 @@ export function restUsersApi(client: RestClient): UsersApi {
         pageToken = page.nextPageToken;
       } while (pageToken !== '');
     },
-    async *watch({ afterRevision, userIds, signal }) {
-      const messages = client.events({ ...(afterRevision === undefined ? {} : { afterRevision }), userIds }, signal);
+    async *watch({ afterRevision, userIds, bookmarks, signal }) {
+      const messages = client.events({ afterRevision, userIds, bookmarks }, signal);
       for await (const message of viaStream(messages, restError)) {
         const data = JSON.parse(message.data ?? '{}') as unknown;
         // An error after the stream began: the documented body, as an event (HTTP status 200 was sent).
         if (message.event === 'error') throw restError(new RestError(200, data as RestError['body']))!;
-        yield {
-          type: SSE_EVENT_TYPES[message.event ?? ''] ?? message.event ?? '',
-          revision: Number(message.id),
-          user: whole(data as UserJson),
-        };
+        const type =
+          message.event === 'bookmark' ? 'EVENT_TYPE_BOOKMARK' : (SSE_EVENT_TYPES[message.event ?? ''] ?? '');
+        const event = clientEvent(type, Number(message.id), () => whole(data as UserJson));
+        if (event) yield event;
       }
     },
     close: () => undefined,

@@ -1,3 +1,5 @@
+import { type EventType, isEventType } from '../domain/user.js';
+
 // The User service as a client sees it, whatever the protocol: one neutral shape, so a tool (the
 // CLI) or a suite (the behaviour tests) is written once and runs over gRPC, REST, Connect or gRPC-Web.
 
@@ -16,10 +18,29 @@ export interface ClientUser {
   etag: string;
 }
 
-export interface ClientEvent {
-  type: string;
+/** A change to one user. */
+export interface ClientChange {
+  type: EventType;
   revision: number;
+  /** The user after the change (as it was just before, for a deletion). */
   user: ClientUser;
+}
+
+/** Not a change: the watch has sent every change it selects up to `revision` (a quiet watch says so now and then). */
+export interface ClientBookmark {
+  type: 'EVENT_TYPE_BOOKMARK';
+  revision: number;
+}
+
+export type ClientEvent = ClientChange | ClientBookmark;
+
+/**
+ * An event as a client reads it off the wire, by its type's name: a change, a bookmark, or nothing
+ * for a type this client does not know (a newer server's), which it skips.
+ */
+export function clientEvent(type: string, revision: number, user: () => ClientUser): ClientEvent | undefined {
+  if (type === 'EVENT_TYPE_BOOKMARK') return { type, revision };
+  return isEventType(type) ? { type, revision, user: user() } : undefined;
 }
 
 /** The fields a create or an update sends; an update changes exactly the fields given. */
@@ -67,6 +88,15 @@ export interface ClientListing {
   revision: number;
 }
 
+/** What a watch asks for. */
+export interface WatchRequest {
+  afterRevision?: number;
+  userIds?: string[];
+  /** Bookmarks while the watch is quiet: the server's default (on) when absent. */
+  bookmarks?: boolean;
+  signal?: AbortSignal;
+}
+
 export interface UsersApi {
   readonly protocol: Protocol;
   createUser(input: UserInput, options?: WriteOptions): Promise<ClientUser>;
@@ -78,8 +108,11 @@ export interface UsersApi {
   listUsers(filter?: string): AsyncIterable<ClientUser>;
   /** listUsers with the revision it reflects (REST X-Revision, gRPC and Connect `x-revision` response metadata). */
   listing(filter?: string): Promise<ClientListing>;
-  /** Changes as they commit, after `afterRevision` if given, until `signal` aborts. */
-  watch(options: { afterRevision?: number; userIds?: string[]; signal?: AbortSignal }): AsyncIterable<ClientEvent>;
+  /**
+   * Changes as they commit, after `afterRevision` if given, until `signal` aborts; bookmarks while
+   * quiet unless `bookmarks` is false.
+   */
+  watch(options: WatchRequest): AsyncIterable<ClientEvent>;
   close(): void;
 }
 

@@ -11,15 +11,18 @@ import {
   roleFromMessage,
   userToMessage,
 } from '../contract/users-es.js';
-import { conditionOf, requestIdOf, REVISION_HEADER } from '../contract/consistency.js';
+import { bookmarksOf, conditionOf, onlyInFirstRequest, requestIdOf, REVISION_HEADER } from '../contract/consistency.js';
 import { updateFromMask } from '../contract/users.js';
 import type { Principal } from '../domain/access.js';
 import { NewUsersBatch } from '../domain/batch.js';
-import { asDomainError, cancelled, deadlineExceeded, invalidArgument, unavailable } from '../domain/errors.js';
+import { asDomainError, cancelled, deadlineExceeded, unavailable } from '../domain/errors.js';
 import type { CallContext } from '../domain/ports.js';
 import { type IdempotencyKey, type UserService, watchMore } from '../domain/user-service.js';
-import type { UserEvent } from '../domain/user.js';
+import type { WatchEvent } from '../domain/user.js';
 import { CreateUsersResponseSchema, type UserService as UserServiceDesc } from '../gen/users/v1/users_pb.js';
+
+/** What a watch's (first) request says of where it starts and what it gets: WatchUsersRequest, SubscribeUsersRequest. */
+type WatchRequest = { afterRevision?: bigint; bookmarks?: boolean };
 
 /** Who makes the call: set by the interceptor once the access gate admitted it. */
 export const PRINCIPAL = createContextKey<Principal | undefined>(undefined, { description: 'principal' });
@@ -76,15 +79,15 @@ function contextOf(ctx: HandlerContext, capMs?: number): CallContext {
 export function userServiceImpl(service: UserService, options: HandlerOptions): ServiceImpl<typeof UserServiceDesc> {
   const unary = (ctx: HandlerContext) => contextOf(ctx, options.requestTimeoutMs);
 
-  /** Opens the domain's watch of `userIds` for this call's caller, after `afterRevision` if given. */
-  const watchOf =
-    (ctx: HandlerContext, afterRevision: bigint | undefined, userIds: ReadonlySet<string>) => (signal: AbortSignal) =>
-      service.watchUsers({
-        afterRevision: revisionFromMessage(afterRevision),
-        userIds,
-        signal,
-        principal: ctx.values.get(PRINCIPAL),
-      });
+  /** Opens the domain's watch of `userIds` for this call's caller, as the (first) request asks. */
+  const watchOf = (ctx: HandlerContext, request: WatchRequest, userIds: ReadonlySet<string>) => (signal: AbortSignal) =>
+    service.watchUsers({
+      afterRevision: revisionFromMessage(request.afterRevision),
+      userIds,
+      signal,
+      principal: ctx.values.get(PRINCIPAL),
+      ...bookmarksOf(request),
+    });
 
   /**
    * The events of a watch, until the client leaves, `until` aborts, or shutdown begins (then it
@@ -92,7 +95,7 @@ export function userServiceImpl(service: UserService, options: HandlerOptions): 
    */
   async function* endless(
     ctx: HandlerContext,
-    open: (signal: AbortSignal) => Promise<AsyncIterable<UserEvent>>,
+    open: (signal: AbortSignal) => Promise<AsyncIterable<WatchEvent>>,
     until?: AbortSignal,
   ): AsyncGenerator<ReturnType<typeof eventToMessage>> {
     const stop = new AbortController();
@@ -177,14 +180,12 @@ export function userServiceImpl(service: UserService, options: HandlerOptions): 
       // Later requests widen the set while events flow; a bad one ends the watch with its error.
       const readMore = async () => {
         for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
-          if (next.value.afterRevision !== undefined) {
-            throw invalidArgument([{ field: 'after_revision', description: 'only the first request may carry it' }]);
-          }
+          onlyInFirstRequest(next.value);
           watchMore(userIds, next.value.userIds);
         }
       };
       const open = async (signal: AbortSignal) => {
-        const events = await watchOf(ctx, first.value.afterRevision, userIds)(signal);
+        const events = await watchOf(ctx, first.value, userIds)(signal);
         readMore().catch((error: unknown) => {
           requestError = error instanceof Error ? error : asDomainError(error);
           requestFailed.abort();
@@ -195,10 +196,10 @@ export function userServiceImpl(service: UserService, options: HandlerOptions): 
       if (requestError !== undefined && !ctx.signal.aborted) throw requestError;
     },
 
-    async *subscribeUsers({ userIds, afterRevision }, ctx) {
+    async *subscribeUsers(request, ctx) {
       const watching = new Set<string>();
-      watchMore(watching, userIds);
-      yield* endless(ctx, watchOf(ctx, afterRevision, watching));
+      watchMore(watching, request.userIds);
+      yield* endless(ctx, watchOf(ctx, request, watching));
     },
   };
 }

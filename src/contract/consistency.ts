@@ -43,3 +43,18 @@ export function conditionOf(tag: string | undefined, field: string): WriteCondit
   }
   return { ifRevision: revision };
 }
+
+/** A watch request's bookmark choice as the domain takes it: absent leaves the server's default (on). */
+export const bookmarksOf = ({ bookmarks }: { bookmarks?: boolean }): { bookmarks?: boolean } =>
+  bookmarks === undefined ? {} : { bookmarks };
+
+/** WatchUsers' later requests only add users: where to resume, and bookmarks, are the first's to say. */
+export function onlyInFirstRequest(request: { afterRevision?: unknown; bookmarks?: boolean }): void {
+  const fields = [
+    ...(request.afterRevision === undefined ? [] : ['after_revision']),
+    ...(request.bookmarks === undefined ? [] : ['bookmarks']),
+  ];
+  if (fields.length > 0) {
+    throw invalidArgument(fields.map((field) => ({ field, description: 'only the first request may carry it' })));
+  }
+}

@@ -3,7 +3,7 @@
 // and REST keep ts-proto's static codecs (see the README's Browsers section for why both).
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
-import type { NewUserInput, Role, User, UserEvent } from '../domain/user.js';
+import { isBookmark, type NewUserInput, type Role, type User, type WatchEvent } from '../domain/user.js';
 import {
   type CreateUserRequest,
   type User as UserMessage,
@@ -36,7 +36,14 @@ export function userToMessage(user: User): UserMessage {
   });
 }
 
-export function eventToMessage(event: UserEvent): UserEventMessage {
+/** A change, or a bookmark (its type and revision only). */
+export function eventToMessage(event: WatchEvent): UserEventMessage {
+  if (isBookmark(event)) {
+    return create(UserEventSchema, {
+      type: EventTypeNumber[event.type] as number as UserEvent_EventType,
+      revision: BigInt(event.revision),
+    });
+  }
   return create(UserEventSchema, {
     type: EventTypeNumber[event.type] as number as UserEvent_EventType,
     user: userToMessage(event.user),

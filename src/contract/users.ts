@@ -1,7 +1,15 @@
 // The domain's model in the contract's generated types (users.v1) and back: what gRPC sends, and
 // what REST sends as application/x-protobuf. Both adapters translate through here, so the two
 // encodings of one user are the same bytes.
-import { isRole, type NewUserInput, type Role, type User, type UserEvent, type UserUpdate } from '../domain/user.js';
+import {
+  type Bookmark,
+  isRole,
+  type NewUserInput,
+  type Role,
+  type User,
+  type UserEvent,
+  type UserUpdate,
+} from '../domain/user.js';
 import {
   type CreateUserRequest,
   type User as ProtoUser,
@@ -45,6 +53,16 @@ export function eventToProto(event: UserEvent): ProtoUserEvent {
     user: userToProto(event.user),
     timestamp: event.timestamp,
     revision: event.revision,
+  };
+}
+
+/** A bookmark: its type and revision only (no user, no time). */
+export function bookmarkToProto(bookmark: Bookmark): ProtoUserEvent {
+  return {
+    type: UserEvent_EventType.EVENT_TYPE_BOOKMARK,
+    user: undefined,
+    timestamp: undefined,
+    revision: bookmark.revision,
   };
 }
 

@@ -10,6 +10,8 @@ export type PrincipalRole = (typeof PRINCIPAL_ROLES)[number];
 export interface Principal {
   readonly subject: string;
   readonly role: PrincipalRole;
+  /** When its credentials expire (epoch ms; a bearer token's `exp`): a watch still open then ends. Absent: never. */
+  readonly expiresAt?: number;
 }
 
 export const isPrincipalRole = (role: unknown): role is PrincipalRole =>
@@ -58,4 +60,12 @@ export function visible(user: User, principal: Principal | undefined): User {
 export function visibleEvent(event: UserEvent, principal: Principal | undefined): UserEvent {
   const user = visible(event.user, principal);
   return user === event.user ? event : { ...event, user };
+}
+
+/** What ends a watch whose caller's credentials expired while it was open. */
+export function credentialsExpired(): DomainError {
+  return new DomainError(
+    ErrorCode.UNAUTHENTICATED,
+    'the token expired while the watch was open: resume after your last revision with a new token',
+  );
 }

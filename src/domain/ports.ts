@@ -1,7 +1,7 @@
 import type { Principal } from './access.js';
 import type { DomainError } from './errors.js';
 import type { Cursor } from './pagination.js';
-import type { User, UserEvent } from './user.js';
+import type { User, UserEvent, WatchEvent } from './user.js';
 
 export interface ListQuery {
   /** Lower-cased substring to find in names; empty matches everyone. */
@@ -129,13 +129,15 @@ export interface WatchOptions {
   afterRevision?: number;
   userIds: ReadonlySet<string>;
   signal: AbortSignal;
-  /** Who watches: what its events show (see access.ts) and whose stream quota it uses. */
+  /** Who watches: what its events show (see access.ts) and whose stream quota it uses; its credentials' expiry ends the watch. */
   principal?: Principal;
+  /** Bookmarks while the watch is quiet (the default); false: changes only. */
+  bookmarks?: boolean;
 }
 
 export interface EventFeed {
-  /** Fails at once on a bad or expired start; then yields events as they commit. */
-  watch(options: WatchOptions): Promise<AsyncIterable<UserEvent>>;
+  /** Fails at once on a bad or expired start; then yields events as they commit, and bookmarks while none do. */
+  watch(options: WatchOptions): Promise<AsyncIterable<WatchEvent>>;
   /**
    * Something was committed (up to `revision`, when the caller knows it): look
    * at the change log again. A watch that starts after this call starts after

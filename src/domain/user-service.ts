@@ -11,7 +11,15 @@ import {
 } from './errors.js';
 import { decodePageToken, encodePageToken, pageNumber, pageSize } from './pagination.js';
 import type { CallContext, EventFeed, IdempotentRequest, UserStore, WatchOptions } from './ports.js';
-import { checkUpdateRights, mayChange, permissionDenied, requireAdmin, visible, visibleEvent } from './access.js';
+import {
+  checkUpdateRights,
+  credentialsExpired,
+  mayChange,
+  permissionDenied,
+  requireAdmin,
+  visible,
+  visibleEvent,
+} from './access.js';
 import { NewUsersBatch } from './batch.js';
 import { characters, textProblem } from './text.js';
 import {
@@ -23,6 +31,8 @@ import {
   type User,
   type UserEvent,
   type UserUpdate,
+  isBookmark,
+  type WatchEvent,
 } from './user.js';
 
 export interface ListUsersInput {
@@ -276,7 +286,7 @@ export class UserService {
     };
   }
 
-  async watchUsers(options: WatchOptions): Promise<AsyncIterable<UserEvent>> {
+  async watchUsers(options: WatchOptions): Promise<AsyncIterable<WatchEvent>> {
     if (
       options.afterRevision !== undefined &&
       !(Number.isSafeInteger(options.afterRevision) && options.afterRevision >= 0)
@@ -311,17 +321,21 @@ export class UserService {
       options.signal.removeEventListener('abort', release);
     };
     options.signal.addEventListener('abort', release, { once: true });
+    const expiry = untilExpiry(options.signal, principal?.expiresAt);
     try {
-      const events = await this.feed.watch(options);
+      const events = await this.feed.watch({ ...options, signal: expiry.signal });
       return (async function* () {
         try {
           // Each event as this caller may see it.
-          for await (const event of events) yield visibleEvent(event, principal);
+          for await (const event of events) yield isBookmark(event) ? event : visibleEvent(event, principal);
+          if (expiry.expired()) throw credentialsExpired();
         } finally {
+          expiry.clear();
           release();
         }
       })();
     } catch (error) {
+      expiry.clear();
       release();
       throw error;
     }
@@ -340,6 +354,43 @@ export class UserService {
   private committed(events: readonly UserEvent[]): void {
     this.feed.committed(events);
   }
+}
+
+/** The longest a Node timer waits (about 24.8 days); a longer one fires at once. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A watch's signal: aborted when the caller's is, or when its credentials expire at `expiresAt`
+ * (epoch ms; a watch of credentials that never expire has the caller's signal as it is).
+ */
+function untilExpiry(
+  callerLeft: AbortSignal,
+  expiresAt: number | undefined,
+): { signal: AbortSignal; expired(): boolean; clear(): void } {
+  if (expiresAt === undefined) return { signal: callerLeft, expired: () => false, clear: () => undefined };
+  const watching = new AbortController();
+  let expired = false;
+  let timer: NodeJS.Timeout | undefined;
+  const end = () => watching.abort();
+  // A token valid for longer than a timer can wait is looked at again when the timer fires.
+  const arm = () => {
+    const left = expiresAt - Date.now();
+    if (left > 0) timer = setTimeout(arm, Math.min(left, LONGEST_TIMER_MS)).unref();
+    else {
+      expired = true;
+      end();
+    }
+  };
+  callerLeft.addEventListener('abort', end, { once: true });
+  arm();
+  return {
+    signal: watching.signal,
+    expired: () => expired && !callerLeft.aborted,
+    clear() {
+      clearTimeout(timer);
+      callerLeft.removeEventListener('abort', end);
+    },
+  };
 }
 
 /** What identifies a retry: the caller, its key, and a digest of the users it asked for. */

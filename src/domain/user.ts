@@ -10,6 +10,7 @@ export const DEFAULT_ROLE: Role = 'USER_ROLE_USER';
 /** What a change did to a user, named as the contract names it (`users.v1.UserEvent.EventType`). */
 export const EVENT_TYPES = ['EVENT_TYPE_CREATED', 'EVENT_TYPE_UPDATED', 'EVENT_TYPE_DELETED'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
+export const isEventType = (type: string): type is EventType => (EVENT_TYPES as readonly string[]).includes(type);
 
 /** A user account as the domain keeps it: every field always present. */
 export interface User {
@@ -33,6 +34,21 @@ export interface UserEvent {
   /** Position in the change log: strictly increasing and gap-free across all users. */
   readonly revision: number;
 }
+
+/**
+ * Not a change: a quiet watch's word that it has sent every change it selects up to `revision`
+ * (named as the contract names it). Resuming after it misses nothing, and a watcher of a few users
+ * keeps a resume point the change log still holds while others' changes go by.
+ */
+export interface Bookmark {
+  readonly type: 'EVENT_TYPE_BOOKMARK';
+  readonly revision: number;
+}
+
+/** What a watch yields: the changes it selects, and bookmarks while there are none. */
+export type WatchEvent = UserEvent | Bookmark;
+
+export const isBookmark = (event: WatchEvent): event is Bookmark => event.type === 'EVENT_TYPE_BOOKMARK';
 
 /**
  * A new user as a client asks for it, not yet validated. `role` is whatever

@@ -1,6 +1,6 @@
 import { invalidArgument, revisionExpired } from '../domain/errors.js';
 import type { ChangeLog, EventFeed, WatchOptions } from '../domain/ports.js';
-import type { UserEvent } from '../domain/user.js';
+import type { Bookmark, UserEvent, WatchEvent } from '../domain/user.js';
 
 export interface ChangeFeedOptions {
   /** Newest events kept in memory, so live watchers never touch the database. */
@@ -16,6 +16,11 @@ export interface ChangeFeedOptions {
   retention?: number;
   /** How many appended revisions between two prunes. */
   pruneEvery?: number;
+  /**
+   * A watch that has sent nothing for this long sends a bookmark (its position) within half as
+   * long again, unless it already said that position; 0: never.
+   */
+  bookmarkIntervalMs?: number;
   /** Reading the log failed; the next wake-up or poll tries again. */
   onError?: (error: unknown) => void;
 }
@@ -29,6 +34,7 @@ export const CHANGE_FEED_DEFAULTS: Required<ChangeFeedOptions> = {
   pollIntervalMs: 1000,
   retention: 100_000,
   pruneEvery: 1000,
+  bookmarkIntervalMs: 60_000,
   onError: (error) => process.emitWarning(`change feed: ${String(error)}`),
 };
 
@@ -51,6 +57,9 @@ export class ChangeFeed implements EventFeed {
   private again = false;
   private waiters = new Set<() => void>();
   private timer: NodeJS.Timeout | undefined;
+  /** Half bookmark intervals since the start: how watches tell that one has passed without reading the clock per event. */
+  private ticks = 0;
+  private ticker: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly wakeCounts: Record<WakeCause, number> = { commit: 0, notify: 0, worker: 0, poll: 0 };
 
@@ -67,6 +76,15 @@ export class ChangeFeed implements EventFeed {
     feed.committedHead = feed.head;
     feed.prunedAt = feed.head;
     feed.timer = setInterval(() => feed.notify(0, 'poll'), feed.options.pollIntervalMs).unref();
+    const { bookmarkIntervalMs } = feed.options;
+    // A half interval past what a timer can wait (about 24.8 days) would fire at once: such an interval means never.
+    if (bookmarkIntervalMs > 0 && bookmarkIntervalMs / 2 <= 2 ** 31 - 1) {
+      feed.ticker = setInterval(() => {
+        feed.ticks++;
+        // Quiet watches look whether a bookmark is due.
+        feed.wakeWaiters();
+      }, bookmarkIntervalMs / 2).unref();
+    }
     return feed;
   }
 
@@ -141,7 +159,7 @@ export class ChangeFeed implements EventFeed {
    * then returns its events. "From now" means from the head known at this
    * call, so a change committed after it is never missed.
    */
-  async watch(options: WatchOptions): Promise<AsyncIterable<UserEvent>> {
+  async watch(options: WatchOptions): Promise<AsyncIterable<WatchEvent>> {
     const start = options.afterRevision ?? this.committedHead;
     await this.sync();
     if (start > this.head) {
@@ -156,25 +174,42 @@ export class ChangeFeed implements EventFeed {
     return this.events(start, first, options);
   }
 
+  /**
+   * The watch's events from `start`. `cursor` is the last revision read, selected or not; `told`
+   * the last one the watcher learnt (an event's, a bookmark's, or the start it asked for): a
+   * bookmark is due when they differ and nothing was sent for a bookmark interval (three half
+   * ticks: between one and one and a half intervals).
+   */
   private async *events(
     start: number,
     first: UserEvent[],
-    { userIds, signal }: WatchOptions,
-  ): AsyncGenerator<UserEvent> {
+    { userIds, signal, afterRevision, bookmarks = true }: WatchOptions,
+  ): AsyncGenerator<WatchEvent> {
     let cursor = start;
+    let told = afterRevision;
+    let toldAt = this.ticks;
+    const bookmarkDue = () => bookmarks && this.ticker !== undefined && told !== cursor && this.ticks - toldAt >= 3;
+    const bookmark = (): Bookmark => {
+      told = cursor;
+      toldAt = this.ticks;
+      return { type: 'EVENT_TYPE_BOOKMARK', revision: cursor };
+    };
     let pending: UserEvent[] | undefined = first;
     while (!signal.aborted && !this.closed) {
       const batch = pending ?? (await this.eventsAfter(cursor));
       pending = undefined;
-      if (batch.length === 0) {
-        await this.nextChange(cursor, signal);
-        continue;
-      }
       for (const event of batch) {
         cursor = event.revision;
-        if (userIds.size === 0 || userIds.has(event.user.id)) yield event;
+        if (userIds.size === 0 || userIds.has(event.user.id)) {
+          told = cursor;
+          toldAt = this.ticks;
+          yield event;
+        }
         if (signal.aborted) return;
       }
+      // Also while others' changes stream by: a watcher of a few users is quiet then too.
+      if (bookmarkDue()) yield bookmark();
+      if (batch.length === 0 && !signal.aborted) await this.nextChange(cursor, signal);
     }
   }
 
@@ -182,6 +217,7 @@ export class ChangeFeed implements EventFeed {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
+    clearInterval(this.ticker);
     for (const wake of [...this.waiters]) wake();
     await this.tailing;
   }

@@ -9,14 +9,26 @@ import {
   type ServerWritableStream,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { conditionOf, requestIdOf, REVISION_HEADER } from '../contract/consistency.js';
-import { eventToProto, newUserFromProto, roleFromProto, updateFromMask, userToProto } from '../contract/users.js';
-import { asDomainError, cancelled, invalidArgument, DomainError, ErrorCode } from '../domain/errors.js';
+import { bookmarksOf, conditionOf, onlyInFirstRequest, requestIdOf, REVISION_HEADER } from '../contract/consistency.js';
+import {
+  bookmarkToProto,
+  eventToProto,
+  newUserFromProto,
+  roleFromProto,
+  updateFromMask,
+  userToProto,
+} from '../contract/users.js';
+import { asDomainError, cancelled, DomainError, ErrorCode } from '../domain/errors.js';
 import type { Principal } from '../domain/access.js';
 import { NewUsersBatch } from '../domain/batch.js';
 import type { CallContext } from '../domain/ports.js';
 import { type IdempotencyKey, type UserService, watchMore } from '../domain/user-service.js';
-import type { User as DomainUser, UserEvent as DomainUserEvent } from '../domain/user.js';
+import {
+  isBookmark,
+  type User as DomainUser,
+  type UserEvent as DomainUserEvent,
+  type WatchEvent,
+} from '../domain/user.js';
 import type { RepresentationCache } from '../contract/representations.js';
 import type {
   CreateUserRequest,
@@ -195,8 +207,12 @@ export function userServiceHandlers(
 
 const eventMessages = new WeakMap<DomainUserEvent, UserEvent>();
 
-/** An event as one message for every watcher it reaches, so that its bytes are encoded once, not per watcher. */
-function eventMessage(event: DomainUserEvent): UserEvent {
+/**
+ * A change as one message for every watcher it reaches, so that its bytes are encoded once, not per
+ * watcher; a bookmark is one watcher's own.
+ */
+function eventMessage(event: WatchEvent): UserEvent {
+  if (isBookmark(event)) return bookmarkToProto(event);
   let message = eventMessages.get(event);
   if (!message) eventMessages.set(event, (message = sentByMany(eventToProto(event))));
   return message;
@@ -309,9 +325,7 @@ async function streamWatch(
     call.on('data', (message: WatchUsersRequest | MalformedMessage) => {
       try {
         const request = decoded(message);
-        if (opened && request.afterRevision !== undefined) {
-          throw invalidArgument([{ field: 'after_revision', description: 'only the first request may carry it' }]);
-        }
+        if (opened) onlyInFirstRequest(request);
         watchMore(userIds, request.userIds);
         if (!opened) resolve(request);
         opened = true;
@@ -335,6 +349,7 @@ async function streamWatch(
       userIds,
       signal: watching.signal,
       principal,
+      ...bookmarksOf(opening),
     });
     for await (const event of events) {
       const room = call.write(eventMessage(event));
@@ -368,10 +383,17 @@ async function streamSubscription(
 ) {
   const { signal } = scope;
   if (endedWhileAdmitted(signal)) return;
-  const { userIds, afterRevision } = decoded(call.request);
+  const request = decoded(call.request);
   const watching = new Set<string>();
-  watchMore(watching, userIds);
-  const events = await service.watchUsers({ afterRevision, userIds: watching, signal, principal });
+  watchMore(watching, request.userIds);
+  const { afterRevision } = request;
+  const events = await service.watchUsers({
+    afterRevision,
+    userIds: watching,
+    signal,
+    principal,
+    ...bookmarksOf(request),
+  });
   for await (const event of events) {
     const room = call.write(eventMessage(event));
     onDelivered();

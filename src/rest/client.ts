@@ -98,12 +98,17 @@ export class RestClient {
    * (a bad or expired revision, no token) is a RestError before the first message.
    */
   async *events(
-    params: { afterRevision?: number; userIds?: string[] } = {},
+    params: {
+      afterRevision?: number | undefined;
+      userIds?: string[] | undefined;
+      bookmarks?: boolean | undefined;
+    } = {},
     signal?: AbortSignal,
   ): AsyncGenerator<SseMessage> {
     const query = new URLSearchParams();
     if (params.userIds?.length) query.set('user_ids', params.userIds.join(','));
     if (params.afterRevision !== undefined) query.set('after_revision', String(params.afterRevision));
+    if (params.bookmarks !== undefined) query.set('bookmarks', String(params.bookmarks));
     const response = await fetch(`${this.baseUrl}/users/events?${query.toString()}`, {
       ...this.init,
       headers: { ...this.headers, accept: 'text/event-stream' },

@@ -64,6 +64,21 @@ export const userPageSchema = {
   required: ['users', 'nextPageToken'],
 } as const;
 
+/** The data of an SSE `event: bookmark`. */
+export const bookmarkSchema = {
+  $id: 'Bookmark',
+  type: 'object',
+  properties: {
+    revision: {
+      type: 'string',
+      pattern: '^[0-9]+$',
+      description:
+        'Every change this stream selects up to this revision was sent (also the event’s `id:`): resume after it.',
+    },
+  },
+  required: ['revision'],
+} as const;
+
 export const errorSchema = {
   $id: 'Error',
   type: 'object',
@@ -168,6 +183,12 @@ export const eventsQuery = {
     after_revision: {
       type: 'integer',
       description: 'Resume after this revision (same as the Last-Event-ID header), written in digits.',
+    },
+    bookmarks: {
+      type: 'boolean',
+      description:
+        '`event: bookmark` while the stream is quiet (the default: true); false sends changes only. ' +
+        'A bookmark carries the revision read so far, as its `id:`.',
     },
     access_token: {
       type: 'string',

@@ -3,31 +3,35 @@
 // watches read a few events at a time — so one behaviour suite (test/behaviour.test.ts) runs
 // unchanged against each adapter (the pattern of hono's router `runTest` and connect's conformance cases).
 import assert from 'node:assert/strict';
+import { after } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { connectUsersApi } from '../../src/clients/connect.js';
 import { grpcUsersApi } from '../../src/clients/grpc.js';
 import { restUsersApi } from '../../src/clients/rest.js';
 import {
   ClientError,
+  type ClientChange,
   type ClientEvent,
   type ClientUser,
   type Protocol,
   type UsersApi,
+  type WatchRequest,
   type WriteOptions,
 } from '../../src/clients/users-api.js';
 import { CONNECT_CODE_OF, codeName } from '../../src/connect/errors.js';
 import { type ErrorCode } from '../../src/domain/errors.js';
 import type { Role } from '../../src/domain/user.js';
-import type { UserClient } from '../../src/grpc/client.js';
+import { UserClient } from '../../src/grpc/client.js';
 import { GRPC_STATUS_OF } from '../../src/grpc/errors.js';
-import type { RestClient } from '../../src/rest/client.js';
+import { RestClient } from '../../src/rest/client.js';
 import { HTTP_STATUS_OF, type RestErrorCode } from '../../src/rest/errors.js';
 import { thrown } from './failures.js';
 import { take } from './helpers.js';
 import type { Stack } from './stack.js';
 
 export type ApiUser = ClientUser;
-export type ApiEvent = ClientEvent;
+/** A change: what a watch that asked for no bookmarks reads. */
+export type ApiEvent = ClientChange;
 export { ClientError as ApiError };
 
 /** A role a client may send: a real one, or one the contract does not have. */
@@ -40,9 +44,9 @@ export interface ApiUserInput {
   tags?: string[];
 }
 
-export interface ApiWatch {
+export interface ApiWatch<E = ApiEvent> {
   /** The next `count` events, failing after `timeoutMs`. */
-  take(count: number, timeoutMs?: number): Promise<ApiEvent[]>;
+  take(count: number, timeoutMs?: number): Promise<E[]>;
   /** The error that ends the watch; fails if the watch ends without one. */
   failure(): Promise<ClientError>;
   close(): void;
@@ -62,7 +66,10 @@ export interface Api {
   createUsers(inputs: ApiUserInput[], options?: WriteOptions): Promise<ApiUser[]>;
   /** Every matching user, newest first (gRPC: one ListUsers stream; REST: every cursor page). */
   listAll(filter?: string): Promise<ApiUser[]>;
+  /** A watch that asks for no bookmarks (and fails if one comes). */
   watch(options: { afterRevision?: number; userIds?: string[] }): ApiWatch;
+  /** A watch with the server's bookmarks. */
+  watchWithBookmarks(options: { afterRevision?: number; userIds?: string[] }): ApiWatch<ClientEvent>;
 }
 
 /** The status of each code on each protocol, by the adapters' own tables. */
@@ -96,31 +103,44 @@ export function testApi(api: UsersApi): Api {
       for await (const user of api.listUsers(filter)) users.push(user);
       return users;
     },
-    watch({ afterRevision, userIds }) {
-      const stop = new AbortController();
-      const iterator = api.watch({ afterRevision, userIds, signal: stop.signal })[Symbol.asyncIterator]();
-      // Asked for now, so the watch opens now (as a client that subscribes, then acts, expects).
-      let opened: Promise<IteratorResult<ApiEvent>> | undefined = iterator.next();
-      opened.catch(() => undefined);
-      const events: AsyncIterable<ApiEvent> = {
-        [Symbol.asyncIterator]: () => ({
-          next() {
-            const next = opened ?? iterator.next();
-            opened = undefined;
-            return next;
-          },
-        }),
-      };
-      return {
-        take: (count, timeoutMs) => take(events, count, timeoutMs),
-        async failure() {
-          const error = await thrown(take(events, Number.MAX_SAFE_INTEGER, 10_000));
-          if (!(error instanceof ClientError)) throw error;
-          return error;
-        },
-        close: () => stop.abort(),
-      };
+    watch: (options) => openWatch(api, { ...options, bookmarks: false }, changeOnly),
+    watchWithBookmarks: (options) => openWatch(api, options, (event) => event),
+  };
+}
+
+function changeOnly(event: ClientEvent): ClientChange {
+  if (event.type === 'EVENT_TYPE_BOOKMARK')
+    throw new Error(`a bookmark (${event.revision}) on a watch that asked for none`);
+  return event;
+}
+
+function openWatch<E>(
+  api: UsersApi,
+  request: Omit<WatchRequest, 'signal'>,
+  read: (event: ClientEvent) => E,
+): ApiWatch<E> {
+  const stop = new AbortController();
+  const iterator = api.watch({ ...request, signal: stop.signal })[Symbol.asyncIterator]();
+  // Asked for now, so the watch opens now (as a client that subscribes, then acts, expects).
+  let opened: Promise<IteratorResult<ClientEvent>> | undefined = iterator.next();
+  opened.catch(() => undefined);
+  const events: AsyncIterable<E> = {
+    [Symbol.asyncIterator]: () => ({
+      async next() {
+        const next = await (opened ?? iterator.next());
+        opened = undefined;
+        return next.done === true ? next : { value: read(next.value) };
+      },
+    }),
+  };
+  return {
+    take: (count, timeoutMs) => take(events, count, timeoutMs),
+    async failure() {
+      const error = await thrown(take(events, Number.MAX_SAFE_INTEGER, 10_000));
+      if (!(error instanceof ClientError)) throw error;
+      return error;
     },
+    close: () => stop.abort(),
   };
 }
 
@@ -138,6 +158,17 @@ export function apisOf(stack: Stack): Api[] {
     connectApi(stack.baseUrl, 'connect', token),
     connectApi(stack.baseUrl, 'grpc-web', token),
   ];
+}
+
+/** The Api of `protocol` on a running stack, calling with `token` (new clients, closed after the test file). */
+export function apiWithToken(stack: Stack, protocol: Protocol, token: string): Api {
+  if (protocol === 'grpc') {
+    const client = new UserClient({ address: stack.address, defaultDeadlineMs: 10_000, token });
+    after(() => client.close());
+    return grpcApi(client);
+  }
+  if (protocol === 'rest') return restApi(new RestClient(stack.baseUrl, token));
+  return connectApi(stack.baseUrl, protocol, token);
 }
 
 /** Fails unless `call` fails with `code`, answered with the status the protocol's table gives that code. */

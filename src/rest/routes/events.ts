@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import { invalidArgument, unavailable } from '../../domain/errors.js';
 import type { UserService } from '../../domain/user-service.js';
-import type { UserEvent } from '../../domain/user.js';
+import { isBookmark, type WatchEvent } from '../../domain/user.js';
 import { toErrorResponse } from '../errors.js';
 import { SSE_EVENT_NAME, userToJson } from '../representation.js';
 import type { OpenStreams } from '../streams.js';
@@ -19,17 +19,23 @@ const SSE_DESCRIPTION =
   'A text/event-stream of changes. Each event: `id:` its revision (strictly increasing across all users), ' +
   '`event:` created, updated or deleted, `data:` the user as JSON (the User schema; as it was just before, for ' +
   'deleted). A reconnecting client sends Last-Event-ID (an EventSource does) and gets exactly what it missed. ' +
-  'An error after the stream began is an `event: error` whose data is the Error body, then the stream ends. ' +
+  'While the stream sends no change (the server\'s bookmark interval), an `event: bookmark` says how far it has ' +
+  'read: `id:` and `data:` (the Bookmark schema) carry the revision, so a resume after it misses nothing and stays ' +
+  'within the change log\'s retention; `bookmarks=false` turns them off. ' +
+  'When the server ends the stream (shutdown, a watcher too far behind the log, a token that expired while the ' +
+  'stream was open) it first sends an `event: error` whose data is the Error body, then the stream ends. ' +
   'Comment lines (`: heartbeat`) keep idle streams open.';
 
 /** Each event of the stream and the schema of its `data:`, as the document's `x-sse-events`. */
 export const SSE_EVENTS_DOC = {
   ...Object.fromEntries(Object.values(SSE_EVENT_NAME).map((name) => [name, { $ref: '#/components/schemas/User' }])),
+  bookmark: { $ref: '#/components/schemas/Bookmark' },
   error: { $ref: '#/components/schemas/Error' },
 };
 
-/** One SSE message: `id` is the revision, so EventSource's Last-Event-ID resumes exactly. */
-export function formatEvent(event: UserEvent): string {
+/** One SSE message: `id` is the revision, so EventSource's Last-Event-ID resumes exactly (after a bookmark too). */
+export function formatEvent(event: WatchEvent): string {
+  if (isBookmark(event)) return `id: ${event.revision}\nevent: bookmark\ndata: {"revision":"${event.revision}"}\n\n`;
   const data = JSON.stringify(userToJson(event.user));
   return `id: ${event.revision}\nevent: ${SSE_EVENT_NAME[event.type]}\ndata: ${data}\n\n`;
 }
@@ -67,7 +73,7 @@ export function errorEvent(error: unknown): string {
 }
 
 export function eventRoutes(app: FastifyInstance, service: UserService, options: EventsOptions): void {
-  app.get<{ Querystring: { user_ids?: string; after_revision?: number } }>(
+  app.get<{ Querystring: { user_ids?: string; after_revision?: number; bookmarks?: boolean } }>(
     '/users/events',
     {
       // HEAD answers the stream's headers and ends; it starts no watch.
@@ -113,6 +119,7 @@ export function eventRoutes(app: FastifyInstance, service: UserService, options:
           userIds: new Set(ids),
           signal: stop.signal,
           principal: request.principal,
+          ...(request.query.bookmarks === undefined ? {} : { bookmarks: request.query.bookmarks }),
         });
         const raw = reply.hijack().raw;
         // HTTP/2 forbids connection-specific headers; HTTP/1.1 keeps the connection for the stream.

@@ -134,7 +134,14 @@ export interface WatchUsersRequest {
    * Added: resume after this revision (the last one the watcher saw). Only the
    * first request of a stream may carry it; without it the watch starts now.
    */
-  afterRevision?: number | undefined;
+  afterRevision?:
+    | number
+    | undefined;
+  /**
+   * Added: bookmarks (EVENT_TYPE_BOOKMARK) while the watch is quiet; absent or
+   * true: sent, false: none. Only the first request of a stream may carry it.
+   */
+  bookmarks?: boolean | undefined;
 }
 
 /** Added: what SubscribeUsers watches, fixed when the stream starts. */
@@ -145,12 +152,22 @@ export interface SubscribeUsersRequest {
    * Resume after this revision (the last one the subscriber saw); without it
    * the watch starts now.
    */
-  afterRevision?: number | undefined;
+  afterRevision?:
+    | number
+    | undefined;
+  /**
+   * Added: bookmarks (EVENT_TYPE_BOOKMARK) while the watch is quiet; absent or
+   * true: sent, false: none.
+   */
+  bookmarks?: boolean | undefined;
 }
 
 export interface UserEvent {
   type: UserEvent_EventType;
-  /** The user after the change (as it was just before, for a deletion). */
+  /**
+   * The user after the change (as it was just before, for a deletion); unset
+   * for a bookmark.
+   */
   user: User | undefined;
   timestamp:
     | Date
@@ -164,6 +181,14 @@ export enum UserEvent_EventType {
   EVENT_TYPE_CREATED = 1,
   EVENT_TYPE_UPDATED = 2,
   EVENT_TYPE_DELETED = 3,
+  /**
+   * EVENT_TYPE_BOOKMARK - Added: not a change. A watch that sent nothing for a while (the server's
+   * bookmark interval) says how far it has read: every change it selects up
+   * to `revision` was sent. Only `type` and `revision` are set. Resuming
+   * after it misses nothing, and keeps a quiet watcher's resume point within
+   * the change log's retention (REVISION_EXPIRED otherwise).
+   */
+  EVENT_TYPE_BOOKMARK = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -780,7 +805,7 @@ export const DeleteUserRequest = {
 };
 
 function createBaseWatchUsersRequest(): WatchUsersRequest {
-  return { userIds: [], afterRevision: undefined };
+  return { userIds: [], afterRevision: undefined, bookmarks: undefined };
 }
 
 export const WatchUsersRequest = {
@@ -790,6 +815,9 @@ export const WatchUsersRequest = {
     }
     if (message.afterRevision !== undefined) {
       writer.uint32(16).int64(message.afterRevision);
+    }
+    if (message.bookmarks !== undefined) {
+      writer.uint32(24).bool(message.bookmarks);
     }
     return writer;
   },
@@ -815,6 +843,13 @@ export const WatchUsersRequest = {
 
           message.afterRevision = longToNumber(reader.int64() as Long);
           continue;
+        case 3:
+          if (tag !== 24) {
+            break;
+          }
+
+          message.bookmarks = reader.bool();
+          continue;
       }
       if ((tag & 7) === 4 || tag === 0) {
         break;
@@ -831,12 +866,13 @@ export const WatchUsersRequest = {
     const message = createBaseWatchUsersRequest();
     message.userIds = object.userIds?.map((e) => e) || [];
     message.afterRevision = object.afterRevision ?? undefined;
+    message.bookmarks = object.bookmarks ?? undefined;
     return message;
   },
 };
 
 function createBaseSubscribeUsersRequest(): SubscribeUsersRequest {
-  return { userIds: [], afterRevision: undefined };
+  return { userIds: [], afterRevision: undefined, bookmarks: undefined };
 }
 
 export const SubscribeUsersRequest = {
@@ -846,6 +882,9 @@ export const SubscribeUsersRequest = {
     }
     if (message.afterRevision !== undefined) {
       writer.uint32(16).int64(message.afterRevision);
+    }
+    if (message.bookmarks !== undefined) {
+      writer.uint32(24).bool(message.bookmarks);
     }
     return writer;
   },
@@ -871,6 +910,13 @@ export const SubscribeUsersRequest = {
 
           message.afterRevision = longToNumber(reader.int64() as Long);
           continue;
+        case 3:
+          if (tag !== 24) {
+            break;
+          }
+
+          message.bookmarks = reader.bool();
+          continue;
       }
       if ((tag & 7) === 4 || tag === 0) {
         break;
@@ -887,6 +933,7 @@ export const SubscribeUsersRequest = {
     const message = createBaseSubscribeUsersRequest();
     message.userIds = object.userIds?.map((e) => e) || [];
     message.afterRevision = object.afterRevision ?? undefined;
+    message.bookmarks = object.bookmarks ?? undefined;
     return message;
   },
 };

@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file users/v1/users.proto.
  */
 export const file_users_v1_users: GenFile = /*@__PURE__*/
-  fileDesc("ChR1c2Vycy92MS91c2Vycy5wcm90bxIIdXNlcnMudjEi3wEKBFVzZXISCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRINCgVlbWFpbBgDIAEoCRIgCgRyb2xlGAQgASgOMhIudXNlcnMudjEuVXNlclJvbGUSDAoEdGFncxgFIAMoCRIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXZpc2lvbhgIIAEoAxIMCgRldGFnGAkgASgJIhwKDkdldFVzZXJSZXF1ZXN0EgoKAmlkGAEgASgJIkkKEExpc3RVc2Vyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSDgoGZmlsdGVyGAMgASgJInQKEUNyZWF0ZVVzZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkSDQoFZW1haWwYAiABKAkSIAoEcm9sZRgDIAEoDjISLnVzZXJzLnYxLlVzZXJSb2xlEgwKBHRhZ3MYBCADKAkSEgoKcmVxdWVzdF9pZBgFIAEoCSJLChNDcmVhdGVVc2Vyc1Jlc3BvbnNlEh0KBXVzZXJzGAEgAygLMg4udXNlcnMudjEuVXNlchIVCg1jcmVhdGVkX2NvdW50GAIgASgFIo0BCghVc2VyUGFnZRIdCgV1c2VycxgBIAMoCzIOLnVzZXJzLnYxLlVzZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhMKC3RvdGFsX2NvdW50GAMgASgFEiIKGnRvdGFsX2NvdW50X2lzX2xvd2VyX2JvdW5kGAQgASgIEhAKCHJldmlzaW9uGAUgASgDInAKEVVwZGF0ZVVzZXJSZXF1ZXN0EhwKBHVzZXIYASABKAsyDi51c2Vycy52MS5Vc2VyEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxIMCgRldGFnGAMgASgJIi0KEURlbGV0ZVVzZXJSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBGV0YWcYAiABKAkiVQoRV2F0Y2hVc2Vyc1JlcXVlc3QSEAoIdXNlcl9pZHMYASADKAkSGwoOYWZ0ZXJfcmV2aXNpb24YAiABKANIAIgBAUIRCg9fYWZ0ZXJfcmV2aXNpb24iWQoVU3Vic2NyaWJlVXNlcnNSZXF1ZXN0EhAKCHVzZXJfaWRzGAEgAygJEhsKDmFmdGVyX3JldmlzaW9uGAIgASgDSACIAQFCEQoPX2FmdGVyX3JldmlzaW9uIogCCglVc2VyRXZlbnQSKwoEdHlwZRgBIAEoDjIdLnVzZXJzLnYxLlVzZXJFdmVudC5FdmVudFR5cGUSHAoEdXNlchgCIAEoCzIOLnVzZXJzLnYxLlVzZXISLQoJdGltZXN0YW1wGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXZpc2lvbhgEIAEoAyJvCglFdmVudFR5cGUSGgoWRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhYKEkVWRU5UX1RZUEVfQ1JFQVRFRBABEhYKEkVWRU5UX1RZUEVfVVBEQVRFRBACEhYKEkVWRU5UX1RZUEVfREVMRVRFRBADKk4KCFVzZXJSb2xlEhkKFVVTRVJfUk9MRV9VTlNQRUNJRklFRBAAEhIKDlVTRVJfUk9MRV9VU0VSEAESEwoPVVNFUl9ST0xFX0FETUlOEAIykQQKC1VzZXJTZXJ2aWNlEjMKB0dldFVzZXISGC51c2Vycy52MS5HZXRVc2VyUmVxdWVzdBoOLnVzZXJzLnYxLlVzZXISOQoKQ3JlYXRlVXNlchIbLnVzZXJzLnYxLkNyZWF0ZVVzZXJSZXF1ZXN0Gg4udXNlcnMudjEuVXNlchI5CgpVcGRhdGVVc2VyEhsudXNlcnMudjEuVXBkYXRlVXNlclJlcXVlc3QaDi51c2Vycy52MS5Vc2VyEkEKCkRlbGV0ZVVzZXISGy51c2Vycy52MS5EZWxldGVVc2VyUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRI5CglMaXN0VXNlcnMSGi51c2Vycy52MS5MaXN0VXNlcnNSZXF1ZXN0Gg4udXNlcnMudjEuVXNlcjABEksKC0NyZWF0ZVVzZXJzEhsudXNlcnMudjEuQ3JlYXRlVXNlclJlcXVlc3QaHS51c2Vycy52MS5DcmVhdGVVc2Vyc1Jlc3BvbnNlKAESQgoKV2F0Y2hVc2VycxIbLnVzZXJzLnYxLldhdGNoVXNlcnNSZXF1ZXN0GhMudXNlcnMudjEuVXNlckV2ZW50KAEwARJICg5TdWJzY3JpYmVVc2VycxIfLnVzZXJzLnYxLlN1YnNjcmliZVVzZXJzUmVxdWVzdBoTLnVzZXJzLnYxLlVzZXJFdmVudDABYgZwcm90bzM", [file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("ChR1c2Vycy92MS91c2Vycy5wcm90bxIIdXNlcnMudjEi3wEKBFVzZXISCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRINCgVlbWFpbBgDIAEoCRIgCgRyb2xlGAQgASgOMhIudXNlcnMudjEuVXNlclJvbGUSDAoEdGFncxgFIAMoCRIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghyZXZpc2lvbhgIIAEoAxIMCgRldGFnGAkgASgJIhwKDkdldFVzZXJSZXF1ZXN0EgoKAmlkGAEgASgJIkkKEExpc3RVc2Vyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSDgoGZmlsdGVyGAMgASgJInQKEUNyZWF0ZVVzZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkSDQoFZW1haWwYAiABKAkSIAoEcm9sZRgDIAEoDjISLnVzZXJzLnYxLlVzZXJSb2xlEgwKBHRhZ3MYBCADKAkSEgoKcmVxdWVzdF9pZBgFIAEoCSJLChNDcmVhdGVVc2Vyc1Jlc3BvbnNlEh0KBXVzZXJzGAEgAygLMg4udXNlcnMudjEuVXNlchIVCg1jcmVhdGVkX2NvdW50GAIgASgFIo0BCghVc2VyUGFnZRIdCgV1c2VycxgBIAMoCzIOLnVzZXJzLnYxLlVzZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhMKC3RvdGFsX2NvdW50GAMgASgFEiIKGnRvdGFsX2NvdW50X2lzX2xvd2VyX2JvdW5kGAQgASgIEhAKCHJldmlzaW9uGAUgASgDInAKEVVwZGF0ZVVzZXJSZXF1ZXN0EhwKBHVzZXIYASABKAsyDi51c2Vycy52MS5Vc2VyEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzaxIMCgRldGFnGAMgASgJIi0KEURlbGV0ZVVzZXJSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBGV0YWcYAiABKAkiewoRV2F0Y2hVc2Vyc1JlcXVlc3QSEAoIdXNlcl9pZHMYASADKAkSGwoOYWZ0ZXJfcmV2aXNpb24YAiABKANIAIgBARIWCglib29rbWFya3MYAyABKAhIAYgBAUIRCg9fYWZ0ZXJfcmV2aXNpb25CDAoKX2Jvb2ttYXJrcyJ/ChVTdWJzY3JpYmVVc2Vyc1JlcXVlc3QSEAoIdXNlcl9pZHMYASADKAkSGwoOYWZ0ZXJfcmV2aXNpb24YAiABKANIAIgBARIWCglib29rbWFya3MYAyABKAhIAYgBAUIRCg9fYWZ0ZXJfcmV2aXNpb25CDAoKX2Jvb2ttYXJrcyKiAgoJVXNlckV2ZW50EisKBHR5cGUYASABKA4yHS51c2Vycy52MS5Vc2VyRXZlbnQuRXZlbnRUeXBlEhwKBHVzZXIYAiABKAsyDi51c2Vycy52MS5Vc2VyEi0KCXRpbWVzdGFtcBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIcmV2aXNpb24YBCABKAMiiAEKCUV2ZW50VHlwZRIaChZFVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASFgoSRVZFTlRfVFlQRV9DUkVBVEVEEAESFgoSRVZFTlRfVFlQRV9VUERBVEVEEAISFgoSRVZFTlRfVFlQRV9ERUxFVEVEEAMSFwoTRVZFTlRfVFlQRV9CT09LTUFSSxAEKk4KCFVzZXJSb2xlEhkKFVVTRVJfUk9MRV9VTlNQRUNJRklFRBAAEhIKDlVTRVJfUk9MRV9VU0VSEAESEwoPVVNFUl9ST0xFX0FETUlOEAIykQQKC1VzZXJTZXJ2aWNlEjMKB0dldFVzZXISGC51c2Vycy52MS5HZXRVc2VyUmVxdWVzdBoOLnVzZXJzLnYxLlVzZXISOQoKQ3JlYXRlVXNlchIbLnVzZXJzLnYxLkNyZWF0ZVVzZXJSZXF1ZXN0Gg4udXNlcnMudjEuVXNlchI5CgpVcGRhdGVVc2VyEhsudXNlcnMudjEuVXBkYXRlVXNlclJlcXVlc3QaDi51c2Vycy52MS5Vc2VyEkEKCkRlbGV0ZVVzZXISGy51c2Vycy52MS5EZWxldGVVc2VyUmVxdWVzdBoWLmdvb2dsZS5wcm90b2J1Zi5FbXB0eRI5CglMaXN0VXNlcnMSGi51c2Vycy52MS5MaXN0VXNlcnNSZXF1ZXN0Gg4udXNlcnMudjEuVXNlcjABEksKC0NyZWF0ZVVzZXJzEhsudXNlcnMudjEuQ3JlYXRlVXNlclJlcXVlc3QaHS51c2Vycy52MS5DcmVhdGVVc2Vyc1Jlc3BvbnNlKAESQgoKV2F0Y2hVc2VycxIbLnVzZXJzLnYxLldhdGNoVXNlcnNSZXF1ZXN0GhMudXNlcnMudjEuVXNlckV2ZW50KAEwARJICg5TdWJzY3JpYmVVc2VycxIfLnVzZXJzLnYxLlN1YnNjcmliZVVzZXJzUmVxdWVzdBoTLnVzZXJzLnYxLlVzZXJFdmVudDABYgZwcm90bzM", [file_google_protobuf_empty, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * A user account.
@@ -339,6 +339,14 @@ export type WatchUsersRequest = Message<"users.v1.WatchUsersRequest"> & {
    * @generated from field: optional int64 after_revision = 2;
    */
   afterRevision?: bigint | undefined;
+
+  /**
+   * Added: bookmarks (EVENT_TYPE_BOOKMARK) while the watch is quiet; absent or
+   * true: sent, false: none. Only the first request of a stream may carry it.
+   *
+   * @generated from field: optional bool bookmarks = 3;
+   */
+  bookmarks?: boolean | undefined;
 };
 
 /**
@@ -368,6 +376,14 @@ export type SubscribeUsersRequest = Message<"users.v1.SubscribeUsersRequest"> & 
    * @generated from field: optional int64 after_revision = 2;
    */
   afterRevision?: bigint | undefined;
+
+  /**
+   * Added: bookmarks (EVENT_TYPE_BOOKMARK) while the watch is quiet; absent or
+   * true: sent, false: none.
+   *
+   * @generated from field: optional bool bookmarks = 3;
+   */
+  bookmarks?: boolean | undefined;
 };
 
 /**
@@ -387,7 +403,8 @@ export type UserEvent = Message<"users.v1.UserEvent"> & {
   type: UserEvent_EventType;
 
   /**
-   * The user after the change (as it was just before, for a deletion).
+   * The user after the change (as it was just before, for a deletion); unset
+   * for a bookmark.
    *
    * @generated from field: users.v1.User user = 2;
    */
@@ -436,6 +453,17 @@ export enum UserEvent_EventType {
    * @generated from enum value: EVENT_TYPE_DELETED = 3;
    */
   DELETED = 3,
+
+  /**
+   * Added: not a change. A watch that sent nothing for a while (the server's
+   * bookmark interval) says how far it has read: every change it selects up
+   * to `revision` was sent. Only `type` and `revision` are set. Resuming
+   * after it misses nothing, and keeps a quiet watcher's resume point within
+   * the change log's retention (REVISION_EXPIRED otherwise).
+   *
+   * @generated from enum value: EVENT_TYPE_BOOKMARK = 4;
+   */
+  BOOKMARK = 4,
 }
 
 /**

@@ -262,6 +262,41 @@ describe('web console in Chromium', { skip: noBrowser }, async () => {
     }
   });
 
+  it('edits only the version the person saw (If-Match): a change made meanwhile is shown, not overwritten unseen', async () => {
+    await page.fill('#create-name', 'Grace Conflict');
+    await page.fill('#create-email', 'grace.conflict@example.com');
+    await page.click('#create-form button[type=submit]');
+    await shows('#create-message', /Created Grace Conflict/);
+    await page.getByRole('button', { name: 'Edit Grace Conflict' }).click();
+    const opened = (await stack.restClient.listUsers({ filter: 'Grace Conflict' })).users[0]!;
+
+    // Someone else changes her tags while the form is open.
+    await stack.restClient.updateUser(opened.id!, { tags: ['changed-elsewhere'] });
+    await page.getByLabel('Name', { exact: true }).nth(1).fill('Grace Hopper');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await shows('#edit-message', /Not saved: someone else changed this user.*tags “changed-elsewhere”/);
+    assert.equal(await page.locator('#edit-message').getAttribute('data-kind'), 'conflict');
+    assert.equal((await stack.restClient.getUser(opened.id!)).name, 'Grace Conflict', 'nothing was overwritten');
+    assert.equal(await page.locator('#edit-name').inputValue(), 'Grace Hopper', "the person's edit is kept");
+
+    // Told, the person saves again: now about the version they were shown.
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await shows('#edit-message', /Saved Grace Hopper/);
+    const saved = await stack.restClient.getUser(opened.id!);
+    assert.equal(saved.name, 'Grace Hopper');
+    assert.deepEqual(saved.tags, ['changed-elsewhere'], 'the other change stays: only the name was sent');
+
+    // A delete of a version that changed meanwhile is refused the same way.
+    await stack.restClient.updateUser(opened.id!, { tags: ['again'] });
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Delete user' }).click();
+    await shows('#edit-message', /Not deleted: someone else changed this user/);
+    await stack.restClient.getUser(opened.id!); // still there
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Delete user' }).click();
+    await shows('#edit-message', /Deleted Grace Hopper/);
+  });
+
   it('times GetUser over REST, Connect JSON, Connect binary and gRPC-Web', async () => {
     await page.fill('#latency-count', '10');
     await page.click('#latency-run');

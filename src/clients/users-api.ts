@@ -1,4 +1,4 @@
-import { type EventType, isEventType } from '../domain/user.js';
+import { type EventType, isEventType } from '../domain/event-types.js';
 
 // The User service as a client sees it, whatever the protocol: one neutral shape, so a tool (the
 // CLI) or a suite (the behaviour tests) is written once and runs over gRPC, REST, Connect or gRPC-Web.

@@ -7,10 +7,9 @@ export const ROLES = ['USER_ROLE_USER', 'USER_ROLE_ADMIN'] as const;
 export type Role = (typeof ROLES)[number];
 export const DEFAULT_ROLE: Role = 'USER_ROLE_USER';
 
-/** What a change did to a user, named as the contract names it (`users.v1.UserEvent.EventType`). */
-export const EVENT_TYPES = ['EVENT_TYPE_CREATED', 'EVENT_TYPE_UPDATED', 'EVENT_TYPE_DELETED'] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-export const isEventType = (type: string): type is EventType => (EVENT_TYPES as readonly string[]).includes(type);
+import type { EventType } from './event-types.js';
+
+export { EVENT_TYPES, type EventType, isEventType } from './event-types.js';
 
 /** A user account as the domain keeps it: every field always present. */
 export interface User {

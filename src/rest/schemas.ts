@@ -64,9 +64,8 @@ export const userPageSchema = {
   required: ['users', 'nextPageToken'],
 } as const;
 
-/** The data of an SSE `event: bookmark`. */
+/** The data of an SSE `event: bookmark` (in the document's `x-sse-events` only: no route sends it as a body). */
 export const bookmarkSchema = {
-  $id: 'Bookmark',
   type: 'object',
   properties: {
     revision: {

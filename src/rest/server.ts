@@ -28,7 +28,7 @@ import { eventRoutes, SSE_EVENTS_DOC } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { userRoutes } from './routes/users.js';
 import { connectRoutes } from '../connect/routes.js';
-import { bookmarkSchema, errorSchema, userPageSchema, userSchema } from './schemas.js';
+import { errorSchema, userPageSchema, userSchema } from './schemas.js';
 import { REPRESENTATION_CACHE_DEFAULTS, RepresentationCache } from '../contract/representations.js';
 
 export interface RestServerOptions {
@@ -177,7 +177,7 @@ export async function buildRestApp(
       ),
   );
 
-  for (const schema of [userSchema, userPageSchema, bookmarkSchema, errorSchema]) app.addSchema(schema);
+  for (const schema of [userSchema, userPageSchema, errorSchema]) app.addSchema(schema);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

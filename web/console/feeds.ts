@@ -17,6 +17,8 @@ const TYPE_OF_MESSAGE: Record<UserEvent_EventType, EventType | undefined> = {
   [UserEvent_EventType.CREATED]: 'created',
   [UserEvent_EventType.UPDATED]: 'updated',
   [UserEvent_EventType.DELETED]: 'deleted',
+  // Not a change: see FeedView.mark.
+  [UserEvent_EventType.BOOKMARK]: undefined,
 };
 
 interface FeedEvent {
@@ -103,6 +105,14 @@ export class FeedView {
     this.changed();
   }
 
+  /**
+   * A bookmark: the stream has sent every change up to `revision` (it was quiet). Nothing to show;
+   * a reconnect resumes after it (the SSE feed's EventSource takes its id by itself).
+   */
+  mark(revision: number): void {
+    this.lastRevision = Math.max(revision, this.lastRevision ?? 0);
+  }
+
   /** The log no longer holds our revision (REVISION_EXPIRED): start again from now, and say there is a gap. */
   restartFromNow(): void {
     this.lastRevision = undefined;
@@ -185,6 +195,7 @@ export class SseFeed {
         this.view.add({ revision: Number(event.lastEventId), type, ...who(user) });
       });
     }
+    source.addEventListener('bookmark', (event) => this.view.mark(Number(event.lastEventId)));
     source.addEventListener('error', (event) => {
       if (generation !== this.generation) return;
       if (event instanceof MessageEvent) {
@@ -280,6 +291,7 @@ export class ConnectFeed {
           this.view.setState('live');
           const type = TYPE_OF_MESSAGE[event.type];
           if (type) this.view.add({ revision: Number(event.revision), type, ...who(event.user) });
+          else if (event.type === UserEvent_EventType.BOOKMARK) this.view.mark(Number(event.revision));
         }
       } catch (error) {
         if (signal.aborted) return;

@@ -49,7 +49,8 @@ export type Rest = <T>(method: string, path: string, body?: unknown, init?: Requ
 /** A REST caller that sends the token and reports every 401 and 403 to `refused` before throwing. */
 export function restClient(tokens: TokenStore, refused: (error: ApiError) => void): Rest {
   return async <T>(method: string, path: string, body?: unknown, init: RequestInit = {}): Promise<T> => {
-    const headers = new Headers({ accept: 'application/json' });
+    const headers = new Headers(init.headers);
+    headers.set('accept', 'application/json');
     if (tokens.value) headers.set('authorization', `Bearer ${tokens.value}`);
     if (body !== undefined) headers.set('content-type', 'application/json');
     let response: Response;

@@ -6,6 +6,20 @@ import type { ApiError, Rest, UserJson } from './rest.js';
 
 type Values = Pick<UserJson, 'name' | 'email' | 'role' | 'tags'>;
 
+/** A write about the version `user` is at (its etag), as REST's If-Match. */
+const ifMatch = (user: UserJson): RequestInit => ({ headers: { 'if-match': user.etag } });
+
+const isConflict = (error: unknown) => (error as ApiError).code === 'PRECONDITION_FAILED';
+
+/** The fields `now` has other than `before`, as the person reads them: `name “Ada”`. */
+function differences(before: Values, now: Values): string[] {
+  const shown = (values: Values, field: keyof Values) =>
+    field === 'tags' ? values.tags.join(', ') || '(none)' : values[field] || '(hidden)';
+  return (['name', 'email', 'role', 'tags'] as const)
+    .filter((field) => shown(before, field) !== shown(now, field))
+    .map((field) => `${field} “${shown(now, field)}”`);
+}
+
 /** A form whose controls are named as the API's fields (name, email, role, tags). */
 class UserForm {
   readonly form: HTMLFormElement;
@@ -44,7 +58,7 @@ class UserForm {
     this.control('tags').value = values.tags.join(', ');
   }
 
-  say(text: string, kind: 'ok' | 'error' = 'ok'): void {
+  say(text: string, kind: 'ok' | 'error' | 'conflict' = 'ok'): void {
     this.message.textContent = text;
     this.message.dataset.kind = kind;
   }
@@ -146,13 +160,43 @@ export class UserForms {
     if (after.tags.join('\n') !== before.tags.join('\n')) patch.tags = after.tags;
     if (Object.keys(patch).length === 0) return this.edit.say('Nothing changed.');
     try {
-      const user = await this.rest<UserJson>('PATCH', `/users/${encodeURIComponent(before.id)}`, patch);
+      // Only the version the person saw: a change someone made since is not overwritten unseen.
+      const user = await this.rest<UserJson>(
+        'PATCH',
+        `/users/${encodeURIComponent(before.id)}`,
+        patch,
+        ifMatch(before),
+      );
       this.editing = user;
       this.edit.say(`Saved ${user.name}.`);
       this.changed('updated', user);
     } catch (error) {
+      if (isConflict(error)) return this.showConflict(before, 'Not saved', 'Save again to write your values over it');
       this.edit.showError(error as ApiError, 'Save');
     }
+  }
+
+  /**
+   * The user changed since the form loaded it (412): the person's values stay in the form; what is
+   * stored now is said, field by field, and becomes the version the next save or delete is about.
+   */
+  private async showConflict(before: UserJson, what: string, next: string): Promise<void> {
+    let now: UserJson;
+    try {
+      now = await this.rest<UserJson>('GET', `/users/${encodeURIComponent(before.id)}`);
+    } catch (error) {
+      const gone = (error as ApiError).code === 'USER_NOT_FOUND';
+      if (gone) return this.edit.say(`${what}: someone deleted ${before.name} meanwhile.`, 'conflict');
+      return this.edit.showError(error as ApiError, what);
+    }
+    this.editing = now;
+    this.changed('updated', now);
+    const changes = differences(before, now);
+    this.edit.say(
+      `${what}: someone else changed this user since you opened it (version ${before.revision} → ${now.revision}` +
+        `${changes.length > 0 ? `; now ${changes.join(', ')}` : ''}). ${next}, or pick the user again to start over.`,
+      'conflict',
+    );
   }
 
   private async submitDelete(): Promise<void> {
@@ -160,7 +204,7 @@ export class UserForms {
     if (!user || !confirm(`Delete ${user.name} (${user.email || user.id})?`)) return;
     this.edit.clearErrors();
     try {
-      await this.rest('DELETE', `/users/${encodeURIComponent(user.id)}`);
+      await this.rest('DELETE', `/users/${encodeURIComponent(user.id)}`, undefined, ifMatch(user));
       this.editing = undefined;
       this.edit.form.reset();
       this.editFields.disabled = true;
@@ -168,6 +212,7 @@ export class UserForms {
       this.edit.say(`Deleted ${user.name}.`);
       this.changed('deleted');
     } catch (error) {
+      if (isConflict(error)) return this.showConflict(user, 'Not deleted', 'Delete again if you still mean to');
       this.edit.showError(error as ApiError, 'Delete');
     }
   }

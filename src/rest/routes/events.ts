@@ -7,7 +7,7 @@ import { isBookmark, type WatchEvent } from '../../domain/user.js';
 import { toErrorResponse } from '../errors.js';
 import { SSE_EVENT_NAME, userToJson } from '../representation.js';
 import type { OpenStreams } from '../streams.js';
-import { BEARER, errorResponses, eventsQuery } from '../schemas.js';
+import { BEARER, bookmarkSchema, errorResponses, eventsQuery } from '../schemas.js';
 
 /**
  * The stream, in the OpenAPI document. OpenAPI 3.1 (what the document is, and what Redocly,
@@ -20,7 +20,7 @@ const SSE_DESCRIPTION =
   '`event:` created, updated or deleted, `data:` the user as JSON (the User schema; as it was just before, for ' +
   'deleted). A reconnecting client sends Last-Event-ID (an EventSource does) and gets exactly what it missed. ' +
   'While the stream sends no change (the server\'s bookmark interval), an `event: bookmark` says how far it has ' +
-  'read: `id:` and `data:` (the Bookmark schema) carry the revision, so a resume after it misses nothing and stays ' +
+  'read: `id:` and `data:` (`{"revision": "<digits>"}`) carry the revision, so a resume after it misses nothing and stays ' +
   'within the change log\'s retention; `bookmarks=false` turns them off. ' +
   'When the server ends the stream (shutdown, a watcher too far behind the log, a token that expired while the ' +
   'stream was open) it first sends an `event: error` whose data is the Error body, then the stream ends. ' +
@@ -29,7 +29,7 @@ const SSE_DESCRIPTION =
 /** Each event of the stream and the schema of its `data:`, as the document's `x-sse-events`. */
 export const SSE_EVENTS_DOC = {
   ...Object.fromEntries(Object.values(SSE_EVENT_NAME).map((name) => [name, { $ref: '#/components/schemas/User' }])),
-  bookmark: { $ref: '#/components/schemas/Bookmark' },
+  bookmark: bookmarkSchema,
   error: { $ref: '#/components/schemas/Error' },
 };
 

@@ -18,7 +18,7 @@ import { NewUsersBatch } from '../domain/batch.js';
 import { asDomainError, cancelled, deadlineExceeded, unavailable } from '../domain/errors.js';
 import type { CallContext } from '../domain/ports.js';
 import { type IdempotencyKey, type UserService, watchMore } from '../domain/user-service.js';
-import type { WatchEvent } from '../domain/user.js';
+import { isBookmark, type WatchEvent } from '../domain/user.js';
 import { CreateUsersResponseSchema, type UserService as UserServiceDesc } from '../gen/users/v1/users_pb.js';
 
 /** What a watch's (first) request says of where it starts and what it gets: WatchUsersRequest, SubscribeUsersRequest. */
@@ -111,7 +111,7 @@ export function userServiceImpl(service: UserService, options: HandlerOptions): 
     try {
       for await (const event of await open(stop.signal)) {
         yield eventToMessage(event);
-        options.endless.delivered++;
+        if (!isBookmark(event)) options.endless.delivered++;
       }
       if (shutdown) throw unavailable('the server is shutting down');
       // Ended by the client's deadline, or by the client leaving: said as such, not as a clean end.

@@ -59,7 +59,8 @@ export const ERROR_CATALOGUE: Record<ErrorCode, ErrorDescription> = {
     action: 'use a new key for a new request; retry a request only with its own key and its own body',
   },
   UNAUTHENTICATED: {
-    meaning: 'the call carries no valid credentials (no bearer token, or one that does not verify)',
+    meaning:
+      'the call carries no valid credentials (no bearer token, or one that does not verify), or its token expired while its watch was open',
     action: 'get a new token, then retry',
   },
   PERMISSION_DENIED: {

@@ -353,7 +353,7 @@ async function streamWatch(
     });
     for await (const event of events) {
       const room = call.write(eventMessage(event));
-      onDelivered();
+      if (!isBookmark(event)) onDelivered();
       if (!room) await scope.drained(call, watching.signal);
     }
     throwRequestError();
@@ -396,7 +396,7 @@ async function streamSubscription(
   });
   for await (const event of events) {
     const room = call.write(eventMessage(event));
-    onDelivered();
+    if (!isBookmark(event)) onDelivered();
     if (!room) await scope.drained(call);
   }
   if (signal.reason instanceof DomainError) throw signal.reason;

@@ -112,7 +112,7 @@ export class Metrics {
     });
     new Counter({
       name: 'twinapi_watch_events_delivered_total',
-      help: 'Change events written to watch streams.',
+      help: 'Change events written to watch streams (bookmarks not counted).',
       labelNames: ['protocol'] as const,
       registers: [this.registry],
       collect() {

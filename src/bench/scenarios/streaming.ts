@@ -116,7 +116,8 @@ function watchGrpc(session: ClientHttp2Session, token: string, tally: Tally): ()
     ':path': '/users.v1.UserService/WatchUsers',
     authorization: `Bearer ${token}`,
   });
-  stream.write(grpcFrame(WatchUsersRequest.encode({ userIds: [] }).finish()));
+  // Changes only, as the SSE subscriber asks: each message is one the tally counts.
+  stream.write(grpcFrame(WatchUsersRequest.encode({ userIds: [], bookmarks: false }).finish()));
   let buffered: Buffer = Buffer.alloc(0);
   stream.on('data', (chunk: Buffer) => {
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
@@ -134,7 +135,7 @@ function watchGrpc(session: ClientHttp2Session, token: string, tally: Tally): ()
 function watchSse(baseUrl: string, token: string, tally: Tally): () => void {
   const parser = new SseParser();
   const headers = { accept: 'text/event-stream', authorization: `Bearer ${token}` };
-  const request = http.get(`${baseUrl}/users/events`, { headers }, (response) => {
+  const request = http.get(`${baseUrl}/users/events?bookmarks=false`, { headers }, (response) => {
     response.setEncoding('utf8');
     response.on('data', (chunk: string) => {
       for (const message of parser.push(chunk)) {

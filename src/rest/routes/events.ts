@@ -129,7 +129,7 @@ export function eventRoutes(app: FastifyInstance, service: UserService, options:
         try {
           for await (const event of events) {
             const room = raw.write(formatEvent(event));
-            options.streams.delivered++;
+            if (!isBookmark(event)) options.streams.delivered++;
             if (!room) await once(raw, 'drain', { signal: stop.signal }).catch(() => undefined);
           }
           // Ended by shutdown (not by the client): say why, so that an EventSource resumes elsewhere.

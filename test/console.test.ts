@@ -278,6 +278,11 @@ describe('web console in Chromium', { skip: noBrowser }, async () => {
     assert.equal(await page.locator('#edit-message').getAttribute('data-kind'), 'conflict');
     assert.equal((await stack.restClient.getUser(opened.id!)).name, 'Grace Conflict', 'nothing was overwritten');
     assert.equal(await page.locator('#edit-name').inputValue(), 'Grace Hopper', "the person's edit is kept");
+    assert.equal(
+      await page.locator('#edit-tags').inputValue(),
+      'changed-elsewhere',
+      'a field they left shows what is stored',
+    );
 
     // Told, the person saves again: now about the version they were shown.
     await page.getByRole('button', { name: 'Save changes' }).click();
@@ -394,7 +399,19 @@ describe('web console in Chromium', { skip: noBrowser }, async () => {
     );
     assert.deepEqual(
       sse.map(([, type]) => type),
-      ['created', 'created', 'updated', 'deleted', 'created', 'updated'],
+      [
+        'created',
+        'created',
+        'updated',
+        'deleted',
+        'created',
+        'updated',
+        'updated',
+        'updated',
+        'deleted',
+        'created',
+        'updated',
+      ],
       "every change of this file's tests; the last two made while down, then after",
     );
     await page.locator('#feeds-compare[data-state=same]').waitFor();

@@ -9,6 +9,7 @@ runSuites(
     'behaviour',
     'clients',
     'consistency',
+    'consistency-clients',
     'errors',
     'grpc-services',
     'grpc-streams',

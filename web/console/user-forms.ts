@@ -11,14 +11,15 @@ const ifMatch = (user: UserJson): RequestInit => ({ headers: { 'if-match': user.
 
 const isConflict = (error: unknown) => (error as ApiError).code === 'PRECONDITION_FAILED';
 
-/** The fields `now` has other than `before`, as the person reads them: `name “Ada”`. */
-function differences(before: Values, now: Values): string[] {
-  const shown = (values: Values, field: keyof Values) =>
-    field === 'tags' ? values.tags.join(', ') || '(none)' : values[field] || '(hidden)';
-  return (['name', 'email', 'role', 'tags'] as const)
-    .filter((field) => shown(before, field) !== shown(now, field))
-    .map((field) => `${field} “${shown(now, field)}”`);
-}
+const FIELDS = ['name', 'email', 'role', 'tags'] as const;
+
+/** A field's value as the person reads it. */
+const shown = (values: Values, field: keyof Values) =>
+  field === 'tags' ? values.tags.join(', ') || '(none)' : values[field] || '(hidden)';
+
+/** The fields whose values differ between two versions. */
+const changedFields = (before: Values, after: Values) =>
+  FIELDS.filter((field) => shown(before, field) !== shown(after, field));
 
 /** A form whose controls are named as the API's fields (name, email, role, tags). */
 class UserForm {
@@ -153,12 +154,9 @@ export class UserForms {
     this.edit.clearErrors();
     // Only what changed: PATCH changes the fields present, and a user may not even name its role.
     const after = this.edit.values;
-    const patch: Partial<Values> = {};
-    if (after.name !== before.name) patch.name = after.name;
-    if (after.email !== before.email) patch.email = after.email;
-    if (after.role !== before.role) patch.role = after.role;
-    if (after.tags.join('\n') !== before.tags.join('\n')) patch.tags = after.tags;
-    if (Object.keys(patch).length === 0) return this.edit.say('Nothing changed.');
+    const fields = changedFields(before, after);
+    if (fields.length === 0) return this.edit.say('Nothing changed.');
+    const patch = Object.fromEntries(fields.map((field) => [field, after[field]])) as Partial<Values>;
     try {
       // Only the version the person saw: a change someone made since is not overwritten unseen.
       const user = await this.rest<UserJson>(
@@ -177,8 +175,10 @@ export class UserForms {
   }
 
   /**
-   * The user changed since the form loaded it (412): the person's values stay in the form; what is
-   * stored now is said, field by field, and becomes the version the next save or delete is about.
+   * The user changed since the form loaded it (412). Nothing was written. The form merges: a field
+   * the person edited keeps their value, any other shows the value stored now; the message says what
+   * changed meanwhile and where both changed the same field. The version stored now is the one the
+   * next save or delete is about.
    */
   private async showConflict(before: UserJson, what: string, next: string): Promise<void> {
     let now: UserJson;
@@ -189,12 +189,20 @@ export class UserForms {
       if (gone) return this.edit.say(`${what}: someone deleted ${before.name} meanwhile.`, 'conflict');
       return this.edit.showError(error as ApiError, what);
     }
+    const mine = this.edit.values;
+    const edited = changedFields(before, mine);
+    const theirs = changedFields(before, now);
+    const merged: Values = { ...mine };
+    for (const field of theirs) if (!edited.includes(field)) Object.assign(merged, { [field]: now[field] });
     this.editing = now;
+    this.edit.values = merged;
     this.changed('updated', now);
-    const changes = differences(before, now);
+    const both = theirs.filter((field) => edited.includes(field));
     this.edit.say(
       `${what}: someone else changed this user since you opened it (version ${before.revision} → ${now.revision}` +
-        `${changes.length > 0 ? `; now ${changes.join(', ')}` : ''}). ${next}, or pick the user again to start over.`,
+        `${theirs.length > 0 ? `: ${theirs.map((field) => `${field} “${shown(now, field)}”`).join(', ')}` : ''}). ` +
+        (both.length > 0 ? `You both changed ${both.join(' and ')}: the form keeps yours. ` : '') +
+        `${next}, or pick the user again to start over.`,
       'conflict',
     );
   }

@@ -19,9 +19,9 @@ const SSE_DESCRIPTION =
   'A text/event-stream of changes. Each event: `id:` its revision (strictly increasing across all users), ' +
   '`event:` created, updated or deleted, `data:` the user as JSON (the User schema; as it was just before, for ' +
   'deleted). A reconnecting client sends Last-Event-ID (an EventSource does) and gets exactly what it missed. ' +
-  'While the stream sends no change (the server\'s bookmark interval), an `event: bookmark` says how far it has ' +
+  "While the stream sends no change (the server's bookmark interval), an `event: bookmark` says how far it has " +
   'read: `id:` and `data:` (`{"revision": "<digits>"}`) carry the revision, so a resume after it misses nothing and stays ' +
-  'within the change log\'s retention; `bookmarks=false` turns them off. ' +
+  "within the change log's retention; `bookmarks=false` turns them off. " +
   'When the server ends the stream (shutdown, a watcher too far behind the log, a token that expired while the ' +
   'stream was open) it first sends an `event: error` whose data is the Error body, then the stream ends. ' +
   'Comment lines (`: heartbeat`) keep idle streams open.';

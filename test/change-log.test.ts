@@ -185,15 +185,21 @@ describe('change log and watch', () => {
   it("ends a watch when its caller's credentials expire (UNAUTHENTICATED), not before", async () => {
     const { service } = await openStack({ pollIntervalMs: 60_000 });
     const stop = new AbortController();
-    const principal = (inMs: number) => ({ subject: 'someone', role: 'user' as const, expiresAt: Date.now() + inMs });
-    const expiring = await service.watchUsers({ userIds: everyone, signal: stop.signal, principal: principal(100) });
+    const principal = (expiresAt: number) => ({ subject: 'someone', role: 'user' as const, expiresAt });
+    const expiresAt = Date.now() + 150;
+    const expiring = await service.watchUsers({
+      userIds: everyone,
+      signal: stop.signal,
+      principal: principal(expiresAt),
+    });
     // Longer than a Node timer can wait (24.8 days): it must not fire at once.
     const lasting = await service.watchUsers({
       userIds: everyone,
       signal: stop.signal,
-      principal: principal(30 * 86_400_000),
+      principal: principal(Date.now() + 30 * 86_400_000),
     });
     const expired = await rejectsWith<DomainError>(take(expiring, 1), ErrorCode.UNAUTHENTICATED);
+    assert.ok(Date.now() >= expiresAt, 'not before the credentials expired');
     assert.match(expired.message, /expired while the watch was open/);
     const created = await service.createUser(aUser());
     assert.equal(changes(await take(lasting, 1))[0]?.user.id, created.id, 'a long-lived token still watches');

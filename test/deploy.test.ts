@@ -370,3 +370,14 @@ describe('README', () => {
     assert.deepEqual(Object.fromEntries(rows.map((r) => [r.limit!.replace(/`/g, ''), Number(r.value)])), limits);
   });
 });
+
+describe('settings that are refused', () => {
+  it('a bookmark interval other than 0 (none) or 100 ms to a day, naming the flag', () => {
+    for (const value of ['-1', '99', '86400001', 'soon']) {
+      assert.throws(() => loadConfig({ 'bookmark-interval-ms': value }, {}), /--bookmark-interval-ms/, value);
+    }
+    for (const value of ['0', '100', '86400000']) {
+      assert.equal(loadConfig({ 'bookmark-interval-ms': value }, {}).bookmarkIntervalMs, Number(value));
+    }
+  });
+});

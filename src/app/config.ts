@@ -125,7 +125,8 @@ const SETTINGS = {
     flag: 'bookmark-interval-ms',
     env: 'TWINAPI_BOOKMARK_INTERVAL_MS',
     default: String(CHANGE_FEED_DEFAULTS.bookmarkIntervalMs),
-    parse: nonNegative,
+    // Below 100 ms every quiet watch would wake all the time; past a day, a bookmark is no use.
+    parse: zeroOrWithin(100, 86_400_000),
   },
   shutdownTimeoutMs: {
     flag: 'shutdown-timeout-ms',
@@ -387,6 +388,15 @@ function nonNegative(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${value} is not a whole number of at least 0`);
   return n;
+}
+
+/** 0 (off), or a whole number from `min` to `max`. */
+function zeroOrWithin(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = nonNegative(value);
+    if (n !== 0 && (n < min || n > max)) throw new Error(`${value} is neither 0 (off) nor from ${min} to ${max}`);
+    return n;
+  };
 }
 
 function positive(value: string): number {

@@ -1,6 +1,6 @@
 // UsersApi over REST (JSON), on the project's fetch client; the change feed is its Server-Sent Events.
 import { type RestClient, RestError } from '../rest/client.js';
-import { type CreateUserJson, SSE_EVENT_TYPES, type UserJson } from '../rest/representation.js';
+import { type CreateUserJson, SSE_BOOKMARK, SSE_EVENT_TYPES, type UserJson } from '../rest/representation.js';
 import { clientEvent, ClientError, type ClientUser, type UsersApi, via, viaStream } from './users-api.js';
 
 export function restError(error: unknown): ClientError | undefined {
@@ -51,7 +51,7 @@ export function restUsersApi(client: RestClient): UsersApi {
         // An error after the stream began: the documented body, as an event (HTTP status 200 was sent).
         if (message.event === 'error') throw restError(new RestError(200, data as RestError['body']))!;
         const type =
-          message.event === 'bookmark' ? 'EVENT_TYPE_BOOKMARK' : (SSE_EVENT_TYPES[message.event ?? ''] ?? '');
+          message.event === SSE_BOOKMARK ? 'EVENT_TYPE_BOOKMARK' : (SSE_EVENT_TYPES[message.event ?? ''] ?? '');
         const event = clientEvent(type, Number(message.id), () => whole(data as UserJson));
         if (event) yield event;
       }

@@ -21,8 +21,8 @@ import { type IdempotencyKey, type UserService, watchMore } from '../domain/user
 import { isBookmark, type WatchEvent } from '../domain/user.js';
 import { CreateUsersResponseSchema, type UserService as UserServiceDesc } from '../gen/users/v1/users_pb.js';
 
-/** What a watch's (first) request says of where it starts and what it gets: WatchUsersRequest, SubscribeUsersRequest. */
-type WatchRequest = { afterRevision?: bigint; bookmarks?: boolean };
+/** What a watch's opening request (WatchUsersRequest's first, SubscribeUsersRequest) says of where it starts and what it gets. */
+type OpeningRequest = { afterRevision?: bigint; bookmarks?: boolean };
 
 /** Who makes the call: set by the interceptor once the access gate admitted it. */
 export const PRINCIPAL = createContextKey<Principal | undefined>(undefined, { description: 'principal' });
@@ -80,14 +80,15 @@ export function userServiceImpl(service: UserService, options: HandlerOptions): 
   const unary = (ctx: HandlerContext) => contextOf(ctx, options.requestTimeoutMs);
 
   /** Opens the domain's watch of `userIds` for this call's caller, as the (first) request asks. */
-  const watchOf = (ctx: HandlerContext, request: WatchRequest, userIds: ReadonlySet<string>) => (signal: AbortSignal) =>
-    service.watchUsers({
-      afterRevision: revisionFromMessage(request.afterRevision),
-      userIds,
-      signal,
-      principal: ctx.values.get(PRINCIPAL),
-      ...bookmarksOf(request),
-    });
+  const watchOf =
+    (ctx: HandlerContext, request: OpeningRequest, userIds: ReadonlySet<string>) => (signal: AbortSignal) =>
+      service.watchUsers({
+        afterRevision: revisionFromMessage(request.afterRevision),
+        userIds,
+        signal,
+        principal: ctx.values.get(PRINCIPAL),
+        ...bookmarksOf(request),
+      });
 
   /**
    * The events of a watch, until the client leaves, `until` aborts, or shutdown begins (then it

@@ -21,6 +21,7 @@ import {
   visibleEvent,
 } from './access.js';
 import { NewUsersBatch } from './batch.js';
+import { LONGEST_TIMER_MS } from './timers.js';
 import { characters, textProblem } from './text.js';
 import {
   checkUpdate,
@@ -305,10 +306,14 @@ export class UserService {
       throw rateLimited(quota, this.options.maxWatchesPerPrincipal, subject, RETRY_AFTER_SECONDS);
     }
     // The slot is held until the watch's events end or its signal aborts, whichever comes first.
+    const expiry = untilExpiry(options.signal, principal?.expiresAt);
     this.watches++;
     if (subject !== undefined) this.watchesOf.set(subject, own + 1);
     let held = true;
+    // Runs once the watch ends, however it ends (even if its events are never read). On the
+    // caller's abort the expiry's own listener, added first, has already ended the feed's watch.
     const release = () => {
+      expiry.clear();
       if (held) {
         this.watches--;
         if (subject !== undefined) {
@@ -321,7 +326,6 @@ export class UserService {
       options.signal.removeEventListener('abort', release);
     };
     options.signal.addEventListener('abort', release, { once: true });
-    const expiry = untilExpiry(options.signal, principal?.expiresAt);
     try {
       const events = await this.feed.watch({ ...options, signal: expiry.signal });
       return (async function* () {
@@ -330,12 +334,10 @@ export class UserService {
           for await (const event of events) yield isBookmark(event) ? event : visibleEvent(event, principal);
           if (expiry.expired()) throw credentialsExpired();
         } finally {
-          expiry.clear();
           release();
         }
       })();
     } catch (error) {
-      expiry.clear();
       release();
       throw error;
     }
@@ -355,9 +357,6 @@ export class UserService {
     this.feed.committed(events);
   }
 }
-
-/** The longest a Node timer waits (about 24.8 days); a longer one fires at once. */
-const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * A watch's signal: aborted when the caller's is, or when its credentials expire at `expiresAt`

@@ -1,5 +1,6 @@
 import { invalidArgument, revisionExpired } from '../domain/errors.js';
 import type { ChangeLog, EventFeed, WatchOptions } from '../domain/ports.js';
+import { LONGEST_TIMER_MS } from '../domain/timers.js';
 import type { Bookmark, UserEvent, WatchEvent } from '../domain/user.js';
 
 export interface ChangeFeedOptions {
@@ -77,8 +78,8 @@ export class ChangeFeed implements EventFeed {
     feed.prunedAt = feed.head;
     feed.timer = setInterval(() => feed.notify(0, 'poll'), feed.options.pollIntervalMs).unref();
     const { bookmarkIntervalMs } = feed.options;
-    // A half interval past what a timer can wait (about 24.8 days) would fire at once: such an interval means never.
-    if (bookmarkIntervalMs > 0 && bookmarkIntervalMs / 2 <= 2 ** 31 - 1) {
+    // A half interval past what a timer can wait would fire at once: such an interval means never.
+    if (bookmarkIntervalMs > 0 && bookmarkIntervalMs / 2 <= LONGEST_TIMER_MS) {
       feed.ticker = setInterval(() => {
         feed.ticks++;
         // Quiet watches look whether a bookmark is due.
@@ -188,27 +189,26 @@ export class ChangeFeed implements EventFeed {
     let cursor = start;
     let told = afterRevision;
     let toldAt = this.ticks;
-    const bookmarkDue = () => bookmarks && this.ticker !== undefined && told !== cursor && this.ticks - toldAt >= 3;
-    const bookmark = (): Bookmark => {
-      told = cursor;
+    const tell = <T extends WatchEvent>(event: T): T => {
+      told = event.revision;
       toldAt = this.ticks;
-      return { type: 'EVENT_TYPE_BOOKMARK', revision: cursor };
+      return event;
     };
+    const bookmarkDue = () =>
+      bookmarks && this.ticker !== undefined && !signal.aborted && told !== cursor && this.ticks - toldAt >= 3;
     let pending: UserEvent[] | undefined = first;
     while (!signal.aborted && !this.closed) {
       const batch = pending ?? (await this.eventsAfter(cursor));
       pending = undefined;
+      // The watch may have ended during the read (its caller left, its credentials expired).
+      if (signal.aborted) return;
       for (const event of batch) {
         cursor = event.revision;
-        if (userIds.size === 0 || userIds.has(event.user.id)) {
-          told = cursor;
-          toldAt = this.ticks;
-          yield event;
-        }
+        if (userIds.size === 0 || userIds.has(event.user.id)) yield tell(event);
         if (signal.aborted) return;
       }
       // Also while others' changes stream by: a watcher of a few users is quiet then too.
-      if (bookmarkDue()) yield bookmark();
+      if (bookmarkDue()) yield tell<Bookmark>({ type: 'EVENT_TYPE_BOOKMARK', revision: cursor });
       if (batch.length === 0 && !signal.aborted) await this.nextChange(cursor, signal);
     }
   }

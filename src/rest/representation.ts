@@ -276,6 +276,9 @@ export const SSE_EVENT_NAME: Record<EventType, string> = {
   EVENT_TYPE_DELETED: 'deleted',
 };
 
+/** The SSE event name of a bookmark (no change: its `id:` is the revision the stream has read). */
+export const SSE_BOOKMARK = 'bookmark';
+
 /** The change of each SSE event name, for clients. */
 export const SSE_EVENT_TYPES: Record<string, EventType> = Object.fromEntries(
   Object.entries(SSE_EVENT_NAME).map(([type, name]) => [name, type as EventType]),

@@ -27,3 +27,9 @@ export function adminFetch(url: string, init: RequestInit = {}): Promise<Respons
   if (!headers.has('authorization')) headers.set('authorization', `Bearer ${ADMIN_TOKEN}`);
   return fetch(url, { ...init, headers });
 }
+
+/** When `token` expires (its `exp`, in epoch ms). */
+export function expiryOf(token: string): number {
+  const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number };
+  return payload.exp * 1000;
+}

@@ -17,7 +17,7 @@ const TYPE_OF_MESSAGE: Record<UserEvent_EventType, EventType | undefined> = {
   [UserEvent_EventType.CREATED]: 'created',
   [UserEvent_EventType.UPDATED]: 'updated',
   [UserEvent_EventType.DELETED]: 'deleted',
-  // Not a change: see FeedView.mark.
+  // Not a change: see FeedView.bookmark.
   [UserEvent_EventType.BOOKMARK]: undefined,
 };
 
@@ -109,7 +109,7 @@ export class FeedView {
    * A bookmark: the stream has sent every change up to `revision` (it was quiet). Nothing to show;
    * a reconnect resumes after it (the SSE feed's EventSource takes its id by itself).
    */
-  mark(revision: number): void {
+  bookmark(revision: number): void {
     this.lastRevision = Math.max(revision, this.lastRevision ?? 0);
   }
 
@@ -195,7 +195,7 @@ export class SseFeed {
         this.view.add({ revision: Number(event.lastEventId), type, ...who(user) });
       });
     }
-    source.addEventListener('bookmark', (event) => this.view.mark(Number(event.lastEventId)));
+    source.addEventListener('bookmark', (event) => this.view.bookmark(Number(event.lastEventId)));
     source.addEventListener('error', (event) => {
       if (generation !== this.generation) return;
       if (event instanceof MessageEvent) {
@@ -291,7 +291,7 @@ export class ConnectFeed {
           this.view.setState('live');
           const type = TYPE_OF_MESSAGE[event.type];
           if (type) this.view.add({ revision: Number(event.revision), type, ...who(event.user) });
-          else if (event.type === UserEvent_EventType.BOOKMARK) this.view.mark(Number(event.revision));
+          else if (event.type === UserEvent_EventType.BOOKMARK) this.view.bookmark(Number(event.revision));
         }
       } catch (error) {
         if (signal.aborted) return;

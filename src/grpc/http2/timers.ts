@@ -1,6 +1,5 @@
-// Node fires a timer whose delay is past 2^31 − 1 ms (24.8 days) after 1 ms, with only a warning:
-// a connection limit or a deadline that far off would act at once. Here such a delay means never.
-const LONGEST_MS = 2 ** 31 - 1;
+// A connection limit or a deadline past what a timer can wait (LONGEST_TIMER_MS) means never here.
+import { LONGEST_TIMER_MS as LONGEST_MS } from '../../domain/timers.js';
 
 /** `run` after `ms`, unref'd; undefined (never) when `ms` is past what a timer can wait. */
 export function after(ms: number, run: () => void): NodeJS.Timeout | undefined {

@@ -1,11 +1,12 @@
 import type {} from '@fastify/swagger';
 import { once } from 'node:events';
 import type { FastifyInstance } from 'fastify';
-import { invalidArgument, unavailable } from '../../domain/errors.js';
+import { DomainError, ErrorCode, invalidArgument, unavailable } from '../../domain/errors.js';
+import { bookmarksOf } from '../../contract/consistency.js';
 import type { UserService } from '../../domain/user-service.js';
 import { isBookmark, type WatchEvent } from '../../domain/user.js';
 import { toErrorResponse } from '../errors.js';
-import { SSE_EVENT_NAME, userToJson } from '../representation.js';
+import { SSE_BOOKMARK, SSE_EVENT_NAME, userToJson } from '../representation.js';
 import type { OpenStreams } from '../streams.js';
 import { BEARER, bookmarkSchema, errorResponses, eventsQuery } from '../schemas.js';
 
@@ -29,13 +30,14 @@ const SSE_DESCRIPTION =
 /** Each event of the stream and the schema of its `data:`, as the document's `x-sse-events`. */
 export const SSE_EVENTS_DOC = {
   ...Object.fromEntries(Object.values(SSE_EVENT_NAME).map((name) => [name, { $ref: '#/components/schemas/User' }])),
-  bookmark: bookmarkSchema,
+  [SSE_BOOKMARK]: bookmarkSchema,
   error: { $ref: '#/components/schemas/Error' },
 };
 
 /** One SSE message: `id` is the revision, so EventSource's Last-Event-ID resumes exactly (after a bookmark too). */
 export function formatEvent(event: WatchEvent): string {
-  if (isBookmark(event)) return `id: ${event.revision}\nevent: bookmark\ndata: {"revision":"${event.revision}"}\n\n`;
+  if (isBookmark(event))
+    return `id: ${event.revision}\nevent: ${SSE_BOOKMARK}\ndata: {"revision":"${event.revision}"}\n\n`;
   const data = JSON.stringify(userToJson(event.user));
   return `id: ${event.revision}\nevent: ${SSE_EVENT_NAME[event.type]}\ndata: ${data}\n\n`;
 }
@@ -119,7 +121,7 @@ export function eventRoutes(app: FastifyInstance, service: UserService, options:
           userIds: new Set(ids),
           signal: stop.signal,
           principal: request.principal,
-          ...(request.query.bookmarks === undefined ? {} : { bookmarks: request.query.bookmarks }),
+          ...bookmarksOf(request.query),
         });
         const raw = reply.hijack().raw;
         // HTTP/2 forbids connection-specific headers; HTTP/1.1 keeps the connection for the stream.
@@ -135,8 +137,11 @@ export function eventRoutes(app: FastifyInstance, service: UserService, options:
           // Ended by shutdown (not by the client): say why, so that an EventSource resumes elsewhere.
           if (options.streams.closing && !request.raw.destroyed) raw.write(errorEvent(shuttingDown()));
         } catch (error) {
-          // Headers are gone: say it as an SSE event, then close.
-          request.log.warn({ err: error }, 'event stream ended by an error');
+          // Headers are gone: say it as an SSE event, then close. A client's own end (its token
+          // expired, it read too slowly) is no fault of the server's: no stack in the log.
+          if (error instanceof DomainError && error.code !== ErrorCode.INTERNAL) {
+            request.log.info({ code: error.code }, 'event stream ended: %s', error.message);
+          } else request.log.warn({ err: error }, 'event stream ended by an error');
           raw.write(errorEvent(error));
         } finally {
           clearInterval(heartbeat);

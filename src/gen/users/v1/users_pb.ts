@@ -459,7 +459,8 @@ export enum UserEvent_EventType {
    * bookmark interval) says how far it has read: every change it selects up
    * to `revision` was sent. Only `type` and `revision` are set. Resuming
    * after it misses nothing, and keeps a quiet watcher's resume point within
-   * the change log's retention (REVISION_EXPIRED otherwise).
+   * the change log's retention (REVISION_EXPIRED otherwise). Sent unless the
+   * watch opts out (`bookmarks = false`): skip event types you do not know.
    *
    * @generated from enum value: EVENT_TYPE_BOOKMARK = 4;
    */

@@ -151,9 +151,9 @@ describe('PostgreSQL: many instances, one database', { skip }, () => {
               if (i % 4 === 3) await api.createUser(aUser());
               else await api.updateUser(seeded[(w * 3 + i) % seeded.length]!.id, { name: `Instance ${w} step ${i}` });
             }
-            await api.deleteUser(seeded[w]!.id);
           }),
-        );
+          // The deletes once both writers are done: one writer updates the user the other deletes.
+        ).then(() => Promise.all(writerApis.map((api, w) => api.deleteUser(seeded[w]!.id))));
         // Started while the writers run; each informer follows the other instance's writes through NOTIFY.
         const informers = await Promise.all([
           Informer.start(restUsersApi(new RestClient(b.restUrl, ADMIN_TOKEN))),

@@ -22,9 +22,18 @@ const root = new URL('..', import.meta.url).pathname;
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
 const defaults = loadConfig({}, {});
 const packageJson = JSON.parse(read('package.json')) as {
+  engines: { node: string };
   scripts: Record<string, string>;
   bin: Record<string, string>;
 };
+
+/** Whether an `engines` range of `^M.m.p` and `>=M.m.p` alternatives admits some release of Node `major`. */
+function semverSatisfiesMajor(range: string, major: number): boolean {
+  return range.split('||').some((alternative) => {
+    const [, operator, least] = /^\s*(\^|>=)(\d+)\./.exec(alternative) ?? [];
+    return operator === '^' ? Number(least) === major : operator === '>=' && major >= Number(least);
+  });
+}
 
 /** Dockerfile instructions as [keyword, arguments], continuation lines joined, comments dropped. */
 function dockerInstructions(text: string): [string, string][] {
@@ -95,7 +104,16 @@ describe('deploy/', () => {
     const instructions = dockerInstructions(read('deploy/Dockerfile'));
     for (const [keyword] of instructions) assert.ok(KNOWN_INSTRUCTIONS.has(keyword), `unknown instruction ${keyword}`);
     assert.equal(instructions[0]![0], 'FROM');
-    assert.equal(instructions.filter(([k]) => k === 'FROM').length, 2, 'a build stage and a slim runtime stage');
+    const images = instructions.filter(([k]) => k === 'FROM').map(([, a]) => a.split(/\s+/)[0]);
+    assert.equal(images.length, 2, 'a build stage and a slim runtime stage');
+    // The image runs the primary runtime: the Node major CI tests on besides the machine's.
+    const primary = /scripts\/with-node (\d+) npm test/.exec(read('.ci/run'))?.[1];
+    assert.ok(primary, '.ci/run tests on the primary Node major');
+    assert.deepEqual(images, [`node:${primary}-bookworm-slim`, `node:${primary}-bookworm-slim`]);
+    assert.ok(
+      semverSatisfiesMajor(packageJson.engines.node, Number(primary)),
+      `engines (${packageJson.engines.node}) admits Node ${primary}`,
+    );
     const args = (keyword: string) => instructions.filter(([k]) => k === keyword).map(([, a]) => a);
 
     for (const copy of args('COPY').filter((a) => !a.startsWith('--from'))) {

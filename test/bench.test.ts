@@ -62,8 +62,8 @@ describe('twinapi bench', () => {
           m.rps.median > 0 && m.failed === 0,
           `${m.workers} worker(s), ${m.target.id}: ${m.rps.median} req/s, ${m.failed} failed`,
         );
-      assert.equal(results.serialization!.length, 20, 'five codecs × one and many × encode and decode');
-      assert.deepEqual(new Set(results.payload!.map((p) => p.codec)), new Set(['json', 'protobuf', 'msgpack']));
+      assert.equal(results.serialization!.length, 24, 'six codecs × one and many × encode and decode');
+      assert.deepEqual(new Set(results.payload!.map((p) => p.codec)), new Set(['json', 'protobuf', 'msgpackr']));
       for (const fanOut of results.streaming!.fanOut) assert.equal(fanOut.missing, 0, `${fanOut.label} lost events`);
       for (const list of results.streaming!.listAll) assert.equal(list.users, results.options.users);
       // Each gRPC engine streams, beside one REST and one SSE measurement.

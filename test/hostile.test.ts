@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { adminFetch } from './support/tokens.js';
 import { status } from '@grpc/grpc-js';
+import { encode as encodeMsgpack } from '@msgpack/msgpack';
 import Long from 'long';
 import protobuf from 'protobufjs/minimal.js';
 import { MAX_REPORTED_VIOLATIONS } from '../src/domain/errors.js';
@@ -153,6 +154,24 @@ const restCases: RestCase[] = [
     expect: { code: 'MALFORMED_BODY' },
   },
   { name: 'an empty JSON body', send: json('/users', ''), status: 400, expect: { code: 'MALFORMED_BODY' } },
+  {
+    name: 'a MessagePack body with __proto__',
+    send: badBytes(
+      Buffer.from(encodeMsgpack(JSON.parse('{"__proto__":{"admin":true},"name":"P","email":"p@example.com"}'))),
+      'application/msgpack',
+    ),
+    status: 400,
+    expect: { code: 'MALFORMED_BODY' },
+  },
+  {
+    name: 'a MessagePack body with bytes after its value',
+    send: badBytes(
+      Buffer.concat([Buffer.from(encodeMsgpack({ name: 'T', email: 't@example.com' })), Buffer.from([0xc0])]),
+      'application/msgpack',
+    ),
+    status: 400,
+    expect: { code: 'MALFORMED_BODY' },
+  },
   {
     name: 'malformed protobuf',
     send: badBytes(Buffer.from([0xff, 0xff, 0xff]), 'application/x-protobuf'),

@@ -2,10 +2,21 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { adminFetch } from './support/tokens.js';
 import { decode as decodeMsgpack, encode as encodeMsgpack } from '@msgpack/msgpack';
+import { unpack } from 'msgpackr';
 import { CreateUserRequest, CreateUsersResponse, User, UserPage, UserRole } from '../src/gen/users/v1/users.js';
 import { restFailure as restError } from './support/failures.js';
 import { aUserJson as json } from './support/helpers.js';
 import { startStack } from './support/stack.js';
+
+/**
+ * MessagePack as REST sends it (msgpackr) is the wire format it always was: both libraries decode
+ * it to the same value, and @msgpack/msgpack, which wrote it before, writes those very bytes.
+ */
+function assertSameMsgpack(bytes: Uint8Array): void {
+  const value = decodeMsgpack(bytes);
+  assert.deepEqual(unpack(bytes), value, 'msgpackr and @msgpack/msgpack read the same value');
+  assert.deepEqual(Buffer.from(encodeMsgpack(value)), Buffer.from(bytes), 'the bytes @msgpack/msgpack writes');
+}
 
 describe('REST users', async () => {
   const { baseUrl, restClient: api, client: grpc } = await startStack();
@@ -123,7 +134,12 @@ describe('REST users', async () => {
       headers: { accept: 'application/msgpack;q=0.9, application/json;q=0.5' },
     });
     assert.equal(asMsgpack.headers.get('content-type'), 'application/msgpack');
-    assert.deepEqual(decodeMsgpack(new Uint8Array(await asMsgpack.arrayBuffer())), user);
+    const packed = new Uint8Array(await asMsgpack.arrayBuffer());
+    assert.deepEqual(decodeMsgpack(packed), user);
+    assertSameMsgpack(packed);
+
+    const packedPage = await adminFetch(`${baseUrl}/users?limit=3`, { headers: { accept: 'application/msgpack' } });
+    assertSameMsgpack(new Uint8Array(await packedPage.arrayBuffer()));
 
     const page = await adminFetch(`${baseUrl}/users?limit=2`, { headers: { accept: 'application/x-protobuf' } });
     assert.equal(UserPage.decode(Buffer.from(await page.arrayBuffer())).users.length, 2);
@@ -149,7 +165,9 @@ describe('REST users', async () => {
       body: encodeMsgpack({ name: 'Packed', email: 'packed@example.com' }),
     });
     assert.equal(packCreate.status, 201);
-    assert.equal((decodeMsgpack(new Uint8Array(await packCreate.arrayBuffer())) as { name: string }).name, 'Packed');
+    const packedCreate = new Uint8Array(await packCreate.arrayBuffer());
+    assert.equal((decodeMsgpack(packedCreate) as { name: string }).name, 'Packed');
+    assertSameMsgpack(packedCreate);
 
     const batch = await adminFetch(`${baseUrl}/users/batch`, {
       method: 'POST',

@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
-import { decode as decodeMsgpack, encode as encodeMsgpack } from '@msgpack/msgpack';
+import { encode } from '@msgpack/msgpack';
+import { unpack } from 'msgpackr';
 import type { User } from '../domain/user.js';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { userToProto } from '../contract/users.js';
@@ -7,6 +8,7 @@ import { userToMessage } from '../contract/users-es.js';
 import { UserPageSchema, UserSchema } from '../gen/users/v1/users_pb.js';
 import { User as UserCodec, UserPage } from '../gen/users/v1/users.js';
 import { userToJson } from '../rest/representation.js';
+import { decodeMsgpack, encodeMsgpack } from '../rest/msgpack.js';
 import { loadOriginalDefinition, toOriginalMessage } from './original-design.js';
 
 /**
@@ -23,7 +25,7 @@ export interface Codec {
   decodeMany(bytes: Uint8Array | string): unknown;
 }
 
-export type CodecName = 'json' | 'protobuf' | 'protobuf-es' | 'proto-loader' | 'msgpack';
+export type CodecName = 'json' | 'protobuf' | 'protobuf-es' | 'proto-loader' | 'msgpackr' | 'msgpack';
 
 const asText = (bytes: Uint8Array | string) => (typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString());
 const asBytes = (bytes: Uint8Array | string) => (typeof bytes === 'string' ? Buffer.from(bytes) : bytes);
@@ -88,11 +90,21 @@ export function codecs(): Codec[] {
     },
     protoLoaderCodec(),
     {
-      name: 'msgpack',
-      label: 'MessagePack (@msgpack/msgpack)',
+      // What REST sends as application/msgpack (src/rest/msgpack.ts), read back by msgpackr.
+      name: 'msgpackr',
+      label: 'MessagePack (msgpackr: REST responses)',
       encodeOne: (user) => encodeMsgpack(userToJson(user)),
-      decodeOne: (bytes) => decodeMsgpack(asBytes(bytes)),
+      decodeOne: (bytes) => unpack(asBytes(bytes)),
       encodeMany: (users) => encodeMsgpack(pageJson(users)),
+      decodeMany: (bytes) => unpack(asBytes(bytes)),
+    },
+    {
+      // The same bytes by the library REST used before, which still decodes its request bodies.
+      name: 'msgpack',
+      label: 'MessagePack (@msgpack/msgpack: REST request bodies)',
+      encodeOne: (user) => encode(userToJson(user)),
+      decodeOne: (bytes) => decodeMsgpack(asBytes(bytes)),
+      encodeMany: (users) => encode(pageJson(users)),
       decodeMany: (bytes) => decodeMsgpack(asBytes(bytes)),
     },
   ];

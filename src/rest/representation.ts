@@ -1,4 +1,3 @@
-import { decode as decodeMsgpack, encode as encodeMsgpack } from '@msgpack/msgpack';
 import { invalidArgument } from '../domain/errors.js';
 import { HttpError, HttpErrorCode } from './errors.js';
 import { type EventType, type NewUserInput, type ROLES, type User, type UserUpdate } from '../domain/user.js';
@@ -7,6 +6,7 @@ import type { RepresentationCache } from '../contract/representations.js';
 import { isoTimestamp } from '../contract/timestamps.js';
 import { asBuffer } from '../contract/wire.js';
 import { etagOf } from '../contract/consistency.js';
+import { encodeMsgpack } from './msgpack.js';
 import {
   CreateUserRequest as CreateUserRequestCodec,
   CreateUsersResponse,
@@ -148,7 +148,7 @@ export function encodeUser(user: User, type: MediaType, fields?: readonly UserFi
     case MEDIA.protobuf:
       return asBuffer(UserCodec.encode(sparseUser(user, fields)).finish());
     case MEDIA.msgpack:
-      return asBuffer(encodeMsgpack(userToJson(user, fields)));
+      return encodeMsgpack(userToJson(user, fields));
     case MEDIA.json:
       return JSON.stringify(userToJson(user, fields));
   }
@@ -212,17 +212,13 @@ export function encodePage(
     };
     if (page.totalCount !== undefined) json.totalCount = page.totalCount;
     if (page.totalCountIsLowerBound !== undefined) json.totalCountIsLowerBound = page.totalCountIsLowerBound;
-    return asBuffer(encodeMsgpack(json));
+    return encodeMsgpack(json);
   }
   const users = page.users.map((u) => cachedUser(cache, u, MEDIA.json, fields) as string).join(',');
   let text = `{"users":[${users}],"nextPageToken":${JSON.stringify(page.nextPageToken)},"revision":"${page.revision}"`;
   if (page.totalCount !== undefined) text += `,"totalCount":${page.totalCount}`;
   if (page.totalCountIsLowerBound !== undefined) text += `,"totalCountIsLowerBound":${page.totalCountIsLowerBound}`;
   return `${text}}`;
-}
-
-export function decodeMsgpackBody(body: Buffer): unknown {
-  return decodeMsgpack(body);
 }
 
 /** The JSON input of a new user; the schema has already checked its shape. */
@@ -257,7 +253,7 @@ export function encodeBatch(users: User[], type: MediaType): Buffer | { users: U
   if (type === MEDIA.protobuf)
     return asBuffer(CreateUsersResponse.encode({ users: users.map(userToProto), createdCount: users.length }).finish());
   const json = { users: users.map((u) => userToJson(u)), createdCount: users.length };
-  return type === MEDIA.msgpack ? asBuffer(encodeMsgpack(json)) : json;
+  return type === MEDIA.msgpack ? encodeMsgpack(json) : json;
 }
 
 /** A PATCH body changes the fields it carries; the domain's list of them is the body itself. */

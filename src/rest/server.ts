@@ -22,7 +22,8 @@ import type { UserService } from '../domain/user-service.js';
 import { clientErrorResponse, HttpError, HttpErrorCode, toErrorResponse } from './errors.js';
 import { OpenStreams } from './streams.js';
 import { validatorCompiler } from './validation.js';
-import { decodeMsgpackBody, MEDIA } from './representation.js';
+import { decodeMsgpack } from './msgpack.js';
+import { MEDIA } from './representation.js';
 import { consoleRoutes } from './routes/console.js';
 import { eventRoutes, SSE_EVENTS_DOC } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -157,7 +158,7 @@ export async function buildRestApp(
   });
   app.addContentTypeParser(MEDIA.msgpack, { parseAs: 'buffer' }, (_request, body, done) => {
     try {
-      done(null, decodeMsgpackBody(body as Buffer));
+      done(null, decodeMsgpack(body as Buffer));
     } catch {
       done(new HttpError(HttpErrorCode.MALFORMED_BODY, 'the request body is not valid MessagePack'));
     }

@@ -10,10 +10,15 @@ export interface PayloadMeasurement {
   gzipBytes: number;
 }
 
-/** proto-loader and protobuf-es write the same wire format as the generated codec, so they are left out. */
+/**
+ * proto-loader and protobuf-es write the same wire format as the generated codec, and
+ * @msgpack/msgpack the same bytes as msgpackr, so they are left out.
+ */
+const SAME_BYTES_AS_ANOTHER = new Set<CodecName>(['proto-loader', 'protobuf-es', 'msgpack']);
+
 export function measurePayloads(sample: User, page: User[]): PayloadMeasurement[] {
   return codecs()
-    .filter((codec) => codec.name !== 'proto-loader' && codec.name !== 'protobuf-es')
+    .filter((codec) => !SAME_BYTES_AS_ANOTHER.has(codec.name))
     .flatMap((codec) =>
       [
         { payload: 'one' as const, users: 1, encoded: codec.encodeOne(sample) },

@@ -284,7 +284,7 @@ const SETTINGS = {
 /** A setting's environment variables, first one set wins. */
 const envNames = (env: string | readonly string[]): readonly string[] => (typeof env === 'string' ? [env] : env);
 
-/** Every setting's flag, environment variables and default, as `--help` and the README list them. */
+/** Every setting's flag, environment variables and default, as `--help` and docs/configuration.md list them. */
 export const SETTING_LIST: readonly { flag: string; env: readonly string[]; default: string }[] = Object.values(
   SETTINGS,
 ).map((s) => ({ flag: s.flag, env: envNames(s.env), default: s.default }));

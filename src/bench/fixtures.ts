@@ -31,7 +31,7 @@ export interface OursSettings {
   workers?: number;
   /** Metrics recorded (and served on a free port); on unless false, as `serve` runs. */
   metrics?: boolean;
-  /** One log line per call; off unless true (the README advises it off under load). */
+  /** One log line per call; off unless true (docs/operating.md advises it off under load). */
   accessLog?: boolean;
   /** What serves gRPC (`--grpc-engine`); the default engine unless said. */
   grpcEngine?: GrpcEngineName;

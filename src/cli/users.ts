@@ -36,7 +36,7 @@ Options:
   --token TOKEN                      a bearer token (default: TWINAPI_TOKEN)
   --output json|table                default table on a terminal, json otherwise (one object per line)
 
-Exit codes: 0 done, 1 another failure, 2 bad usage, and one per error code (README: Clients).
+Exit codes: 0 done, 1 another failure, 2 bad usage, and one per error code (docs/clients.md).
 `;
 
 /** The exit code of each error code: a new code does not build until it has one. */

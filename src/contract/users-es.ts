@@ -1,6 +1,6 @@
 // The domain's model in the contract's protobuf-es types (`*_pb.ts`) and back, for the Connect and
 // gRPC-Web adapter. The same contract as users.ts: ConnectRPC needs protobuf-es descriptors, grpc-js
-// and REST keep ts-proto's static codecs (see the README's Browsers section for why both).
+// and REST keep ts-proto's static codecs (see docs/browsers.md for why both).
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { isBookmark, type NewUserInput, type Role, type User, type WatchEvent } from '../domain/user.js';

@@ -22,7 +22,7 @@ export const ErrorCode = {
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** What an error means and what a client should do about it: the catalogue the README shows (a test keeps them equal). */
+/** What an error means and what a client should do about it: the catalogue docs/errors.md shows (a test keeps them equal). */
 export interface ErrorDescription {
   meaning: string;
   action: string;

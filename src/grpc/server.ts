@@ -63,7 +63,7 @@ export interface TlsFiles {
 }
 
 export const GRPC_DEFAULTS: Omit<GrpcServerOptions, 'host' | 'port' | 'gate' | 'telemetry'> = {
-  // The lean engine: the same suites pass on both, and it is the faster (README, Performance).
+  // The lean engine: the same suites pass on both, and it is the faster (docs/lab.md, Measured here).
   engine: 'http2',
   keepaliveTimeMs: 60_000,
   keepaliveTimeoutMs: 20_000,

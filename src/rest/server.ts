@@ -187,7 +187,7 @@ export async function buildRestApp(
         version: '1.0.0',
         description:
           'The REST face of users.v1.UserService. Errors are always the Error body as JSON; ' +
-          'the same service is served as gRPC, Connect and gRPC-Web (see the README).',
+          'the same service is served as gRPC, Connect and gRPC-Web (see docs/browsers.md).',
         license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
       // Relative: the document describes the server that serves it, whatever its address.

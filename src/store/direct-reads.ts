@@ -1,7 +1,7 @@
 // The store's hottest reads — a user by id, a page of the listing without a filter, the change log's
 // newest events (read after every commit) — written
-// against each engine's own driver instead of through Kysely. Measured on GetUser (README,
-// Performance): building or even reusing a compiled query, Kysely's connection provider (a mutex on
+// against each engine's own driver instead of through Kysely. Measured on GetUser (docs/lab.md,
+// Our cost over hand-written code): building or even reusing a compiled query, Kysely's connection provider (a mutex on
 // SQLite) and the promise hops it puts around better-sqlite3's synchronous calls cost more than
 // SQLite's lookup itself; on PostgreSQL a read under a deadline was a transaction of four round
 // trips (BEGIN, set_config, SELECT, COMMIT) of unprepared statements. The SQL is written once here.

@@ -41,7 +41,7 @@ const AT_REVISION_TRIES = 8;
  * count the matches in the index (cheap: no row is read) up to the number whose sorting costs what
  * walking to the page would at their density, √(users × page × walkToSortCost); no more than that,
  * take them from the index; more, and walk as far as their density says the page reaches. Either
- * way a page costs about √(table size × page size) rows, whatever the filter (see the README).
+ * way a page costs about √(table size × page size) rows, whatever the filter (see docs/storage.md).
  */
 export const FILTERED_PAGE = {
   /** Rows of the listing order walked first. */

@@ -1,5 +1,5 @@
 // twinapi itself, as `twinapi serve` runs it (default settings, info logging, metrics on), on loopback
-// ports; the access log is off unless asked, as the README advises under load (its cost is one write per call),
+// ports; the access log is off unless asked, as docs/operating.md advises under load (its cost is one write per call),
 // and so is load shedding (below).
 // With `workers` above 1 it is the primary of a node cluster, as `serve --workers N` is.
 import cluster from 'node:cluster';

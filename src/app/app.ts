@@ -124,6 +124,7 @@ export async function openApp(
         Config,
         | 'dbPoolSize'
         | 'sqliteReaders'
+        | 'sqliteNativeBinding'
         | 'feedPollMs'
         | 'bookmarkIntervalMs'
         | 'maxWatchStreams'
@@ -141,6 +142,7 @@ export async function openApp(
   const opened = await openStore(config.db, {
     poolSize: config.dbPoolSize,
     ...(config.sqliteReaders !== undefined ? { readers: config.sqliteReaders } : {}),
+    ...(config.sqliteNativeBinding ? { nativeBinding: config.sqliteNativeBinding } : {}),
     onPoolError: (error) => logger.warn({ err: error }, 'a pooled database connection failed; it will be replaced'),
     ...(metrics ? { onWriteLockWait: (seconds: number) => metrics.sqliteWriteLockWait.observe(seconds) } : {}),
     ...(waits ? { onConnectionWait: (seconds: number) => waits.observe(seconds) } : {}),

@@ -13,6 +13,8 @@ export interface Config {
   dbPoolSize: number;
   /** SQLite: threads that run long reads (filters, counts, offset pages); 0 = on the main thread. */
   sqliteReaders: number;
+  /** SQLite: better-sqlite3's addon to load instead of node_modules' own (built for another Node); '' = its own. */
+  sqliteNativeBinding: string;
   /** Processes serving both protocols on the same ports (node cluster). */
   workers: number;
   host: string;
@@ -96,6 +98,12 @@ const SETTINGS = {
     env: 'TWINAPI_SQLITE_READERS',
     default: String(SQLITE_READER_DEFAULTS.readers),
     parse: nonNegative,
+  },
+  sqliteNativeBinding: {
+    flag: 'sqlite-native-binding',
+    env: 'TWINAPI_SQLITE_NATIVE_BINDING',
+    default: '',
+    parse: String,
   },
   workers: { flag: 'workers', env: 'TWINAPI_WORKERS', default: '1', parse: positive },
   host: { flag: 'host', env: 'TWINAPI_HOST', default: '0.0.0.0', parse: String },

@@ -8,7 +8,7 @@ Measures gRPC against REST on this machine; writes bench-results/<time>/report.m
 report.html and results.json. Needs the project's dev dependencies (run it from a clone).
 
   --quick                    a smoke run of under a minute (too short to quote)
-  --scenario LIST            ${SCENARIOS.join(',')} (default: all but scale)
+  --scenario LIST            ${SCENARIOS.join(',')} (default: all but scale and runtimes)
   --duration S               measured seconds per load point (default 5)
   --warmup S                 warm-up seconds per load point (default 2)
   --concurrency LIST         connections per load point (default 1,16,64)
@@ -22,6 +22,8 @@ report.html and results.json. Needs the project's dev dependencies (run it from 
   --events N                 fan-out events (default 2000)
   --driver auto|h2load|node  load generator (default: h2load when installed)
   --target LIST              only unary targets whose id starts with these
+  --node LIST                the runtimes scenario's other Node.js runtimes: majors (npm's build, via
+                             scripts/with-node) or node binaries' paths, e.g. 24
   --out DIR                  where the report goes
 `;
 

@@ -35,6 +35,8 @@ export interface OursSettings {
   accessLog?: boolean;
   /** What serves gRPC (`--grpc-engine`); the default engine unless said. */
   grpcEngine?: GrpcEngineName;
+  /** `--sqlite-native-binding`: better-sqlite3's addon for the Node that runs the server, when node_modules' is for another. */
+  sqliteNativeBinding?: string;
 }
 
 export const oursSettings = (

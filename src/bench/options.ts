@@ -10,10 +10,14 @@ export const SCENARIOS = [
   'scaling',
   'streaming',
   'scale',
+  'runtimes',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
-/** What runs without --scenario: all but `scale`, which seeds databases of up to millions of users and runs only when named. */
-export const DEFAULT_SCENARIOS: readonly Scenario[] = SCENARIOS.filter((s) => s !== 'scale');
+/**
+ * What runs without --scenario: all but `scale`, which seeds databases of up to millions of users,
+ * and `runtimes`, which compares Node.js runtimes that --node names: each runs only when named.
+ */
+export const DEFAULT_SCENARIOS: readonly Scenario[] = SCENARIOS.filter((s) => s !== 'scale' && s !== 'runtimes');
 
 /** Table sizes the scale scenario may grow to: from --users' least, to what seeds in a few minutes. */
 export const SCALE_SIZE_LIMITS = { min: 200, max: 5_000_000 } as const;
@@ -42,6 +46,8 @@ export interface BenchOptions {
   driver: DriverName | 'auto';
   /** Only unary targets whose id starts with one of these. */
   targets: string[];
+  /** The runtimes scenario's other Node.js runtimes: majors (npm's build, through scripts/with-node) or node binaries. */
+  node: string[];
   out: string;
   serializationRoundMs: number;
   serializationRounds: number;
@@ -90,6 +96,7 @@ export const BENCH_FLAGS = [
   'events',
   'driver',
   'target',
+  'node',
   'out',
 ] as const;
 
@@ -145,6 +152,9 @@ export function benchOptions(
   const scenarios: string[] = flags.scenario ? list(flags.scenario) : [...DEFAULT_SCENARIOS];
   const unknown = scenarios.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
   if (unknown.length) throw new Error(`--scenario: unknown ${unknown.join(', ')} (known: ${SCENARIOS.join(', ')})`);
+  if (scenarios.includes('runtimes') && !flags.node) {
+    throw new Error('--scenario runtimes compares this Node.js with others: name them with --node (e.g. --node 24)');
+  }
   const driver = flags.driver ?? 'auto';
   if (!['auto', 'h2load', 'node'].includes(driver))
     throw new Error(`--driver must be auto, h2load or node, got "${driver}"`);
@@ -164,6 +174,7 @@ export function benchOptions(
     events: flags.events ? whole('events', flags.events, 1) : base.events,
     driver: driver as BenchOptions['driver'],
     targets: flags.target ? list(flags.target) : [],
+    node: flags.node ? list(flags.node) : [],
     out: flags.out ?? `bench-results/${stamp}`,
     serializationRoundMs: base.serializationRoundMs,
     serializationRounds: base.serializationRounds,

@@ -5,6 +5,7 @@ import type { CostResults } from './scenarios/cost.js';
 import type { LedgerResults } from './scenarios/ledger.js';
 import type { OverheadResults } from './scenarios/overhead.js';
 import type { PayloadMeasurement } from './scenarios/payload.js';
+import type { RuntimesResults } from './scenarios/runtimes.js';
 import type { ScaleResults } from './scenarios/scale.js';
 import type { ScalingResults } from './scenarios/scaling.js';
 import type { SerializationMeasurement } from './scenarios/serialization.js';
@@ -29,6 +30,7 @@ export interface BenchResults {
   scaling?: ScalingResults;
   streaming?: StreamingResults;
   scale?: ScaleResults;
+  runtimes?: RuntimesResults;
   /** The targets as this run measured them (the report's targets table). */
   targets?: TargetCheck[];
 }

@@ -16,6 +16,8 @@ import { measurePayloads } from './scenarios/payload.js';
 import { costSteps, runCost } from './scenarios/cost.js';
 import { ledgerSteps, runLedger } from './scenarios/ledger.js';
 import { type OverheadDataset, overheadSteps, runOverhead } from './scenarios/overhead.js';
+import { runRuntimes, runtimesSteps } from './scenarios/runtimes.js';
+import { resolveRuntime, thisRuntime } from './runtimes.js';
 import { runScale, SCALE_SAMPLING, scaleSteps } from './scenarios/scale.js';
 import { runScaling, scalingSteps, workerCounts } from './scenarios/scaling.js';
 import { runSerialization, SERIALIZATION_STEPS } from './scenarios/serialization.js';
@@ -101,6 +103,11 @@ export async function runBench(
     warmupS: options.warmupS,
   };
   const streamingSettings = { pinning, runs: options.runs, subscribers: options.subscribers, events: options.events };
+  const runtimesSettings = { ...overheadSettings, streaming: streamingSettings };
+  // Resolved first (a runtime named by its major may be installed, and given an SQLite addon, once).
+  const runtimes = want.has('runtimes')
+    ? [thisRuntime(), ...options.node.map((spec) => resolveRuntime(spec, (line) => stream.write(`${line}\n`)))]
+    : [];
   const work = mkdtempSync(join(tmpdir(), 'twinapi-bench-'));
   const scaleSettings = {
     driver: generator.driver,
@@ -126,7 +133,8 @@ export async function runBench(
     (want.has('ledger') ? ledgerSteps() : 0) +
     (want.has('scaling') ? scalingSteps(scalingSettings) : 0) +
     (want.has('streaming') ? streamingSteps(streamingSettings) : 0) +
-    (want.has('scale') ? scaleSteps(scaleSettings) : 0);
+    (want.has('scale') ? scaleSteps(scaleSettings) : 0) +
+    (want.has('runtimes') ? runtimesSteps(runtimesSettings, runtimes.length) : 0);
   const progress = new Progress(steps, stream);
   let database: BenchDatabase | undefined;
   const overheadDatabases: BenchDatabase[] = [];
@@ -155,6 +163,8 @@ export async function runBench(
         protobufjs: versionOf('protobufjs'),
         'better-sqlite3': versionOf('better-sqlite3'),
         kysely: versionOf('kysely'),
+        msgpackr: versionOf('msgpackr'),
+        '@msgpack/msgpack': versionOf('@msgpack/msgpack'),
         h2load: h2loadVersion() ?? 'not installed',
       },
       // A PostgreSQL URL's password stays out of the results.
@@ -189,6 +199,8 @@ export async function runBench(
       if (want.has('scaling')) results.scaling = await runScaling(data, scalingSettings, progress);
       // Last: its writes add users after the list page the unary scenario reads.
       if (want.has('streaming')) results.streaming = await runStreaming(data, streamingSettings, progress);
+      // After it, for the same reason.
+      if (want.has('runtimes')) results.runtimes = await runRuntimes(runtimes, data, runtimesSettings, progress);
     }
     if (want.has('scale')) results.scale = await runScale(scaleSettings, progress);
     progress.finish();

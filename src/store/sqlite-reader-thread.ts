@@ -12,6 +12,8 @@ export interface ReaderSetup {
   /** The thread's nice value: above the main thread's, so long reads yield the CPU to short calls. */
   niceness: number;
   statementCacheSize: number;
+  /** better-sqlite3's addon to load instead of its own (SqliteOptions.nativeBinding). */
+  nativeBinding?: string;
 }
 
 export interface ReadRequest {
@@ -24,7 +26,11 @@ export type ReadReply = { id: number; rows: unknown[] } | { id: number; error: {
 
 const setup = workerData as ReaderSetup;
 lowerOwnPriority(setup.niceness);
-const sqlite = new SQLite(setup.path, { readonly: true, fileMustExist: true });
+const sqlite = new SQLite(setup.path, {
+  readonly: true,
+  fileMustExist: true,
+  ...(setup.nativeBinding ? { nativeBinding: setup.nativeBinding } : {}),
+});
 sqlite.pragma('busy_timeout = 5000');
 const statements = cachingStatements(sqlite, setup.statementCacheSize);
 

@@ -41,12 +41,14 @@ export class SqliteReaderPool implements PoolStats {
     path: string,
     size: number,
     private readonly onWait?: (seconds: number) => void,
+    nativeBinding?: string,
   ) {
     this.max = size;
     const setup: ReaderSetup = {
       path,
       niceness: SQLITE_READER_DEFAULTS.niceness,
       statementCacheSize: SQLITE_READER_DEFAULTS.statementCacheSize,
+      ...(nativeBinding ? { nativeBinding } : {}),
     };
     this.readers = Array.from({ length: size }, () => new Reader(setup));
     this.idleReaders.push(...this.readers);

@@ -32,11 +32,16 @@ export interface SqliteOptions {
   onConnectionWait?: (seconds: number) => void;
   /** Reader threads for long reads (SQLITE_READER_DEFAULTS.readers); 0, or an in-memory database, reads on the main thread. */
   readers?: number;
+  /**
+   * better-sqlite3's addon (`better_sqlite3.node`) to load instead of the one in node_modules: one
+   * built for this Node when node_modules holds one for another (the lab's runtimes scenario).
+   */
+  nativeBinding?: string;
 }
 
 export function openSqliteDatabase(path: string, options: SqliteOptions = {}): SQLite.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const sqlite = new SQLite(path);
+  const sqlite = new SQLite(path, options.nativeBinding ? { nativeBinding: options.nativeBinding } : {});
   sqlite.pragma('journal_mode = WAL');
   // FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power loss.
   sqlite.pragma('synchronous = FULL');
@@ -103,7 +108,9 @@ export async function openSqliteStore(path: string, options: SqliteOptions = {})
   const readers = options.readers ?? SQLITE_READER_DEFAULTS.readers;
   // Migrated first: the readers' read-only connections open the file as the migrations left it.
   const pool =
-    path !== ':memory:' && readers > 0 ? new SqliteReaderPool(path, readers, options.onConnectionWait) : undefined;
+    path !== ':memory:' && readers > 0
+      ? new SqliteReaderPool(path, readers, options.onConnectionWait, options.nativeBinding)
+      : undefined;
   const store = new SqlUserStore(
     db,
     {

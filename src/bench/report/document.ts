@@ -4,6 +4,7 @@ import { decisionGuide } from './guide.js';
 import { findings, targetChecks, unaryAt } from './findings.js';
 import { f, n0 } from './format.js';
 import { ledgerSection, overheadSection } from './overhead.js';
+import { runtimesSection } from './runtimes.js';
 import { scaleSections } from './scale.js';
 
 /** A chart's series by category, drawn as horizontal bars in the HTML report. */
@@ -56,6 +57,7 @@ function overview(r: BenchResults): Section {
       `Reproduce: \`twinapi bench${o.quick ? ' --quick' : ''} --scenario ${o.scenarios.join(',')} ` +
         `--duration ${o.durationS} --concurrency ${o.concurrency.join(',')} --runs ${o.runs} --users ${o.users}` +
         `${o.scenarios.includes('scale') ? ` --sizes ${o.sizes.join(',')}` : ''}` +
+        `${o.scenarios.includes('runtimes') ? ` --node ${o.node.join(',')}` : ''}` +
         `${o.databases.join(',') === 'sqlite' ? '' : ` --db ${o.databases.join(',')}`}\`.`,
     ],
   };
@@ -411,6 +413,7 @@ export function reportSections(r: BenchResults): Section[] {
     fiveWaysSection(r),
     scalingSection(r),
     streamingSection(r),
+    runtimesSection(r),
     ...scaleSections(r),
     {
       title: 'Decision guide',

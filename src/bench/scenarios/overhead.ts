@@ -194,55 +194,83 @@ async function measureCall(
   results: OverheadResults,
 ): Promise<void> {
   const driver: DriverName = call === 'create' ? 'node' : settings.driver;
-  const loads: { target: OverheadTarget; server: LaunchedServer; spec: LoadSpec; okReplyBytes: number }[] = [];
   let numbered = 0;
-  for (const target of OVERHEAD_TARGETS.filter((t) => t.call === call)) {
+  const loads = OVERHEAD_TARGETS.filter((t) => t.call === call).map((target) => {
     const server = servers.get(target.server)!;
     const spec = { ...overheadSpec(target, server, data, settings), connections: settings.connections };
     // Every create of the run a number of its own: each target's probe and rounds a range apart.
     if (spec.sequence) spec.sequence = { start: ++numbered * 100_000_000 };
-    const checked = await checkedTarget(spec);
-    if ('error' in checked) {
-      results.failures.push({ engine, target, error: checked.error });
-      for (let i = 0; i < settings.runs; i++) progress.step(`${engine} ${target.id}: failed (${checked.error})`);
+    return { subject: target, label: `${engine} ${target.id}`, server, spec };
+  });
+  const measured = await loadInTurns(loads, { ...settings, driver }, progress, (target, error) =>
+    results.failures.push({ engine, target, error }),
+  );
+  for (const { subject: target, runs } of measured) {
+    results.measurements.push({ engine, target, connections: settings.connections, driver, ...summarized(runs) });
+  }
+}
+
+/** One load of several measured in turn: what it measures, the server it loads and its requests. */
+export interface TurnLoad<T> {
+  subject: T;
+  /** How progress names it. */
+  label: string;
+  server: LaunchedServer;
+  spec: LoadSpec;
+}
+
+/**
+ * Checks each load's target once (a failing one is reported to `failed` and left out), then runs
+ * the loads in turn, round by round, so that the machine's drift falls on all of them alike.
+ */
+export async function loadInTurns<T>(
+  loads: TurnLoad<T>[],
+  settings: Pick<OverheadSettings, 'runs' | 'driver' | 'pinning' | 'connections'>,
+  progress: Progress,
+  failed: (subject: T, error: string) => void,
+): Promise<{ subject: T; runs: LoadResult[] }[]> {
+  const checked: (TurnLoad<T> & { okReplyBytes: number; runs: LoadResult[] })[] = [];
+  for (const load of loads) {
+    const check = await checkedTarget(load.spec);
+    if ('error' in check) {
+      failed(load.subject, check.error);
+      for (let i = 0; i < settings.runs; i++) progress.step(`${load.label}: failed (${check.error})`);
       continue;
     }
-    loads.push({ target, server, spec, okReplyBytes: checked.dataBytes });
+    checked.push({ ...load, okReplyBytes: check.dataBytes, runs: [] });
   }
-  const runs = new Map<string, LoadResult[]>(loads.map((l) => [l.target.id, []]));
   for (let round = 1; round <= settings.runs; round++) {
-    for (const { target, server, spec, okReplyBytes } of loads) {
-      progress.step(`${engine} ${target.id} c=${settings.connections} round ${round}/${settings.runs}`);
+    for (const load of checked) {
+      const { spec, server, okReplyBytes } = load;
+      progress.step(`${load.label} c=${settings.connections} round ${round}/${settings.runs}`);
       const start = spec.sequence ? { sequence: { start: spec.sequence.start + round * 1_000_000 } } : {};
-      runs
-        .get(target.id)!
-        .push(
-          await runLoad(
-            { ...spec, ...start },
-            { driver, pinning: settings.pinning, serverPid: server.pid, okReplyBytes },
-          ),
-        );
+      load.runs.push(
+        await runLoad(
+          { ...spec, ...start },
+          { driver: settings.driver, pinning: settings.pinning, serverPid: server.pid, okReplyBytes },
+        ),
+      );
     }
   }
-  for (const { target } of loads) {
-    const own = runs.get(target.id)!;
-    results.measurements.push({
-      engine,
-      target,
-      connections: settings.connections,
-      driver,
-      rps: spread(own.map((r) => r.rps)),
-      latencyMs: {
-        p50: spread(own.map((r) => r.latencyMs.p50)).median,
-        p90: spread(own.map((r) => r.latencyMs.p90)).median,
-        p99: spread(own.map((r) => r.latencyMs.p99)).median,
-        max: Math.max(...own.map((r) => r.latencyMs.max)),
-      },
-      ...usPerCall(own),
-      rounds: own.map((r) => r.rps),
-      failed: own.reduce((n, r) => n + r.failed, 0),
-    });
-  }
+  return checked.map(({ subject, runs }) => ({ subject, runs }));
+}
+
+/** The rounds of one load: req/s median and spread, latency percentiles, server CPU per call. */
+export function summarized(
+  runs: LoadResult[],
+): Pick<OverheadMeasurement, 'rps' | 'latencyMs' | 'serverUsPerCall' | 'rounds' | 'failed'> {
+  return {
+    rps: spread(runs.map((r) => r.rps)),
+    latencyMs: {
+      p50: spread(runs.map((r) => r.latencyMs.p50)).median,
+      p90: spread(runs.map((r) => r.latencyMs.p90)).median,
+      p99: spread(runs.map((r) => r.latencyMs.p99)).median,
+      max: Math.max(...runs.map((r) => r.latencyMs.max)),
+    },
+    ...usPerCall(runs),
+    rounds: runs.map((r) => r.rps),
+    failed: runs.reduce((n, r) => n + r.failed, 0),
+  };
 }
 
 /** Server CPU per successful call, µs: the median over rounds that measured it. */
@@ -255,7 +283,10 @@ function usPerCall(runs: LoadResult[]): { serverUsPerCall?: number } {
  * `a`'s req/s over `b`'s, round by round (they were loaded in turn within each round): the median
  * and spread of those ratios; undefined unless both were measured in every round.
  */
-export function roundRatio(a: OverheadMeasurement, b: OverheadMeasurement): Spread | undefined {
+export function roundRatio(
+  a: Pick<OverheadMeasurement, 'rounds'>,
+  b: Pick<OverheadMeasurement, 'rounds'>,
+): Spread | undefined {
   if (a.rounds.length === 0 || a.rounds.length !== b.rounds.length) return undefined;
   return spread(a.rounds.map((rps, i) => rps / b.rounds[i]!));
 }

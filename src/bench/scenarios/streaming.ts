@@ -10,7 +10,7 @@ import { SseParser } from '../../rest/sse-parser.js';
 import { type BenchData, oursSettings } from '../fixtures.js';
 import type { Pinning } from '../pinning.js';
 import type { Progress } from '../progress.js';
-import { launchServer } from '../servers/launch.js';
+import { launchServer, type LaunchedServer } from '../servers/launch.js';
 import { type LatencySummary, type Spread, spread, summarizeLatencies } from '../stats.js';
 
 export interface StreamingSettings {
@@ -212,7 +212,7 @@ export async function runStreaming(
 }
 
 /** Our server with one gRPC engine, and clients of it; REST and SSE are measured beside the default engine. */
-interface ServerUnderTest {
+export interface ServerUnderTest {
   engine: GrpcEngineName;
   withRest: boolean;
   /** How labels name the engine: not at all for the default. */
@@ -230,6 +230,20 @@ async function onServer(
   work: (server: ServerUnderTest) => Promise<StreamingResults>,
 ): Promise<StreamingResults> {
   const server = await launchServer('ours', oursSettings(data, { grpcEngine: engine }), settings.pinning.serverCores);
+  try {
+    return await onLaunched(server, engine, data, work);
+  } finally {
+    await server.stop();
+  }
+}
+
+/** `work` on a server already launched (serving gRPC with `engine`), with clients it closes after. */
+export async function onLaunched<T>(
+  server: LaunchedServer,
+  engine: GrpcEngineName,
+  data: BenchData,
+  work: (server: ServerUnderTest) => Promise<T>,
+): Promise<T> {
   const client = new UserClient({
     address: `127.0.0.1:${server.ports.grpc}`,
     defaultDeadlineMs: FAN_OUT_TIMEOUT_MS,
@@ -249,7 +263,6 @@ async function onServer(
     });
   } finally {
     client.close();
-    await server.stop();
   }
 }
 
@@ -279,7 +292,7 @@ async function listAllOn(
 }
 
 /** WatchUsers fan-out, and (beside the default engine) SSE's. */
-async function fanOutOn(
+export async function fanOutOn(
   { engine, withRest, on, grpcPort, baseUrl, client }: ServerUnderTest,
   data: BenchData,
   settings: StreamingSettings,
@@ -299,9 +312,9 @@ async function fanOutOn(
     { protocol: 'grpc-watch', engine, label: `gRPC WatchUsers${on}`, subscribers, events, ...grpc },
   ];
   if (withRest) {
-    progress.step(`streaming fan-out SSE × ${subscribers}`);
+    progress.step(`streaming fan-out SSE${on} × ${subscribers}`);
     const sse = await fanOut((t) => watchSse(baseUrl, data.token, t), client, settings, `${runId}s`);
-    fanOuts.push({ protocol: 'sse', engine, label: 'REST Server-Sent Events', subscribers, events, ...sse });
+    fanOuts.push({ protocol: 'sse', engine, label: `REST Server-Sent Events${on}`, subscribers, events, ...sse });
   }
   return { listAll: [], fanOut: fanOuts };
 }

@@ -26,9 +26,14 @@ export interface LaunchedServer {
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 5_000;
 
-/** Starts one server process on `cores` and waits for it to report its ports. */
-export function launchServer(kind: ServerKind, settings: object, cores: string): Promise<LaunchedServer> {
-  const [command, args] = onCores(cores, process.execPath, [
+/** Starts one server process on `cores` (run by `node`, the lab's own Node unless said) and waits for it to report its ports. */
+export function launchServer(
+  kind: ServerKind,
+  settings: object,
+  cores: string,
+  node = process.execPath,
+): Promise<LaunchedServer> {
+  const [command, args] = onCores(cores, node, [
     ...nodeArgsFor(`./${kind}`, import.meta.url),
     JSON.stringify(settings),
   ]);

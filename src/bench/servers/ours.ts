@@ -23,6 +23,7 @@ const {
   metrics = true,
   accessLog = false,
   grpcEngine = GRPC_DEFAULTS.engine,
+  sqliteNativeBinding = '',
 } = serverSettings<OursSettings>();
 const config = loadConfig(
   {
@@ -37,6 +38,7 @@ const config = loadConfig(
     'metrics-port': metrics ? String(await freePort()) : '0',
     'access-log': String(accessLog),
     'grpc-engine': grpcEngine,
+    'sqlite-native-binding': sqliteNativeBinding,
     // Load shedding off: the lab drives servers past saturation on purpose (two at once on one
     // core in the cost scenario, 100,000 fan-out writes), where the shedder would refuse calls
     // and a refused call measures nothing.

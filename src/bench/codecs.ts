@@ -94,9 +94,9 @@ export function codecs(): Codec[] {
       name: 'msgpackr',
       label: 'MessagePack (msgpackr: REST responses)',
       encodeOne: (user) => encodeMsgpack(userToJson(user)),
-      decodeOne: (bytes) => unpack(asBytes(bytes)),
+      decodeOne: (bytes): unknown => unpack(asBytes(bytes)),
       encodeMany: (users) => encodeMsgpack(pageJson(users)),
-      decodeMany: (bytes) => unpack(asBytes(bytes)),
+      decodeMany: (bytes): unknown => unpack(asBytes(bytes)),
     },
     {
       // The same bytes by the library REST used before, which still decodes its request bodies.

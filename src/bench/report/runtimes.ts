@@ -17,14 +17,14 @@ export function runtimesSection(results: BenchResults): Section | undefined {
   const r = results.runtimes;
   if (!r || r.runtimes.length < 2) return undefined;
   const [base, ...others] = r.runtimes.map((rt) => rt.version);
-  const head = ['call', base!, ...others.flatMap((o) => [o!, `${o} ÷ ${base}`])];
+  const head = ['call', base!, ...others.flatMap((o) => [o, `${o} ÷ ${base}`])];
   const rows: string[][] = [];
   for (const target of RUNTIME_TARGETS) {
     const of = (runtime: string) => r.measurements.find((m) => m.runtime === runtime && m.target.id === target.id);
     const first = of(base!);
     if (!first) continue;
     const cells = others.flatMap((other) => {
-      const m = of(other!);
+      const m = of(other);
       const ratio = m && roundRatio(m, first);
       return [m ? `${n0(m.rps.median)} req/s` : '—', ratio ? ratioText(ratio.median, ratio.min, ratio.max) : '—'];
     });
@@ -39,7 +39,7 @@ export function runtimesSection(results: BenchResults): Section | undefined {
     const first = of(base!);
     if (!first) continue;
     const cells = others.flatMap((other) => {
-      const m = of(other!);
+      const m = of(other);
       return m
         ? [`${n0(m.deliveredPerSecond)} events/s`, ratioText(m.deliveredPerSecond / first.deliveredPerSecond)]
         : ['—', '—'];

@@ -34,7 +34,11 @@ describe('twinapi bench --scenario runtimes', () => {
       const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as BenchResults;
       const r = results.runtimes!;
       assert.equal(r.runtimes[0]!.version, process.version, "the lab's own Node first");
-      assert.match(r.runtimes[1]!.version, /^v24\./);
+      // Run by Node 24 itself (CI's second run), the lab measures it once.
+      assert.deepEqual(
+        r.runtimes.map((rt) => rt.version.split('.')[0]),
+        process.version.startsWith('v24.') ? ['v24'] : [process.version.split('.')[0], 'v24'],
+      );
       assert.deepEqual(r.failures, []);
       for (const { version } of r.runtimes) {
         for (const target of RUNTIME_TARGETS) {
@@ -47,9 +51,11 @@ describe('twinapi bench --scenario runtimes', () => {
         for (const m of fanOut) assert.equal(m.missing, 0, `${m.label} lost events`);
       }
       const report = readFileSync(join(out, 'report.md'), 'utf8');
-      assert.match(report, /## Node\.js runtimes/);
-      assert.match(report, /\| GetUser, REST \(HTTP\/1\.1\) \| [\d,]+ req\/s \| [\d,]+ req\/s \| [\d.]+× /);
       assert.match(report, /--scenario runtimes .*--node 24/);
+      if (r.runtimes.length === 2) {
+        assert.match(report, /## Node\.js runtimes/);
+        assert.match(report, /\| GetUser, REST \(HTTP\/1\.1\) \| [\d,]+ req\/s \| [\d,]+ req\/s \| [\d.]+× /);
+      }
     },
   );
 });

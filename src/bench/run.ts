@@ -17,7 +17,7 @@ import { costSteps, runCost } from './scenarios/cost.js';
 import { ledgerSteps, runLedger } from './scenarios/ledger.js';
 import { type OverheadDataset, overheadSteps, runOverhead } from './scenarios/overhead.js';
 import { runRuntimes, runtimesSteps } from './scenarios/runtimes.js';
-import { resolveRuntime, thisRuntime } from './runtimes.js';
+import { distinctRuntimes, resolveRuntime, thisRuntime } from './runtimes.js';
 import { runScale, SCALE_SAMPLING, scaleSteps } from './scenarios/scale.js';
 import { runScaling, scalingSteps, workerCounts } from './scenarios/scaling.js';
 import { runSerialization, SERIALIZATION_STEPS } from './scenarios/serialization.js';
@@ -106,7 +106,10 @@ export async function runBench(
   const runtimesSettings = { ...overheadSettings, streaming: streamingSettings };
   // Resolved first (a runtime named by its major may be installed, and given an SQLite addon, once).
   const runtimes = want.has('runtimes')
-    ? [thisRuntime(), ...options.node.map((spec) => resolveRuntime(spec, (line) => stream.write(`${line}\n`)))]
+    ? distinctRuntimes(
+        [thisRuntime(), ...options.node.map((spec) => resolveRuntime(spec, (line) => stream.write(`${line}\n`)))],
+        (line) => stream.write(`${line}\n`),
+      )
     : [];
   const work = mkdtempSync(join(tmpdir(), 'twinapi-bench-'));
   const scaleSettings = {

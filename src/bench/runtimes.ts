@@ -33,6 +33,19 @@ export const thisRuntime = (): Runtime => ({
   abi: process.versions.modules,
 });
 
+/** Each version once, the first named kept: a runtime measured against itself says nothing. */
+export function distinctRuntimes(runtimes: Runtime[], say: (line: string) => void): Runtime[] {
+  const seen = new Set<string>();
+  return runtimes.filter(({ version, execPath }) => {
+    if (seen.has(version)) {
+      say(`--node: ${execPath} is Node ${version} again; measured once`);
+      return false;
+    }
+    seen.add(version);
+    return true;
+  });
+}
+
 /** A `--node` value as a runtime: installed and given an addon if need be (may take a minute, once). */
 export function resolveRuntime(spec: string, say: (line: string) => void): Runtime {
   const execPath = /^\d+$/.test(spec) ? installedMajor(spec, say) : spec;

@@ -132,8 +132,13 @@ export class UserForms {
     this.edit.clearErrors();
     this.edit.values = user;
     this.editFields.disabled = false;
-    this.editWhich.textContent = `Editing ${user.name} (${user.id}).`;
+    this.sayEditing(user);
     byId('edit-name', HTMLInputElement).focus();
+  }
+
+  /** Which user (as it is stored now) the edit form is about. */
+  private sayEditing(user: UserJson): void {
+    this.editWhich.textContent = `Editing ${user.name} (${user.id}).`;
   }
 
   private async submitCreate(): Promise<void> {
@@ -195,6 +200,7 @@ export class UserForms {
     const merged: Values = { ...mine };
     for (const field of theirs) if (!edited.includes(field)) Object.assign(merged, { [field]: now[field] });
     this.editing = now;
+    this.sayEditing(now);
     this.edit.values = merged;
     this.changed('updated', now);
     const both = theirs.filter((field) => edited.includes(field));

@@ -10,8 +10,7 @@ import { accessGate } from '../src/access/gate.js';
 import { createLogger } from '../src/app/logger.js';
 import { revisionExpired } from '../src/domain/errors.js';
 import { errorEvent } from '../src/rest/routes/events.js';
-import { buildRestApp, REST_DEFAULTS } from '../src/rest/server.js';
-import { OpenStreams } from '../src/rest/streams.js';
+import { buildRestApp, hostedStreams, REST_DEFAULTS } from '../src/rest/server.js';
 
 describe('REST Server-Sent Events', async () => {
   const { baseUrl, restClient: api, app } = await startStack({ 'sse-heartbeat-ms': '50' });
@@ -88,10 +87,10 @@ describe('REST event stream edges', () => {
 
   it('refuses a stream (and any request) that starts after shutdown began: 503 UNAVAILABLE, not a stream never ended', async () => {
     const { app: stack } = await startStack();
-    const streams = new OpenStreams();
+    const streams = hostedStreams();
     const settings = { ...REST_DEFAULTS, gate: accessGate({ auth: 'none' }) };
     const app = await buildRestApp(stack.service, settings, createLogger('silent', false), streams);
-    streams.closeAll();
+    streams.sse.closeAll();
     for (const url of ['/users/events', '/users']) {
       const answer = await app.inject({ method: 'GET', url });
       assert.equal(answer.statusCode, 503, url);

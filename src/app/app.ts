@@ -86,6 +86,12 @@ export async function startServers(
       idleTimeoutMs: config.restIdleTimeoutMs,
       sseHeartbeatMs: config.sseHeartbeatMs,
       representationCacheSize: config.representationCacheSize,
+      graphql: {
+        maxDepth: config.graphqlMaxDepth,
+        maxComplexity: config.graphqlMaxComplexity,
+        persistedQueries: config.graphqlPersistedQueries,
+        knownQueriesFile: config.graphqlKnownQueriesFile,
+      },
       gate,
       tls,
       telemetry,
@@ -96,12 +102,9 @@ export async function startServers(
   app.servers.push(rest);
   if (!metrics) return;
   metrics.addStreams({ protocol: 'grpc', open: () => grpc.watchStreams, delivered: () => grpc.eventsDelivered });
-  metrics.addStreams({ protocol: 'sse', open: () => rest.watchStreams, delivered: () => rest.eventsDelivered });
-  metrics.addStreams({
-    protocol: 'connect',
-    open: () => rest.rpcWatchStreams,
-    delivered: () => rest.rpcEventsDelivered,
-  });
+  for (const [protocol, streams] of Object.entries(rest.streams)) {
+    metrics.addStreams({ protocol, open: () => streams.size, delivered: () => streams.delivered });
+  }
   // A worker's metrics are scraped through the cluster primary, which serves the sum.
   if (cluster.isWorker) return;
   const scrape = async () => ({ body: await metrics.scrape(), contentType: metrics.contentType });

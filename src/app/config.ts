@@ -3,6 +3,7 @@ import { SERVICE_DEFAULTS } from '../domain/user-service.js';
 import { CHANGE_FEED_DEFAULTS } from '../events/change-feed.js';
 import { GRPC_DEFAULTS, GRPC_ENGINES, type GrpcEngineName } from '../grpc/server.js';
 import { REST_DEFAULTS } from '../rest/server.js';
+import { GRAPHQL_DEFAULTS } from '../graphql/routes.js';
 import { POSTGRES_DEFAULTS } from '../store/postgres.js';
 import { SQLITE_READER_DEFAULTS } from '../store/sqlite-readers.js';
 
@@ -51,6 +52,14 @@ export interface Config {
   restKeepAliveTimeoutMs: number;
   restIdleTimeoutMs: number;
   sseHeartbeatMs: number;
+  /** Deepest selection a GraphQL query may have. */
+  graphqlMaxDepth: number;
+  /** Most fields a GraphQL query may select, a list's fields counted once per user it may return. */
+  graphqlMaxComplexity: number;
+  /** GraphQL's Automatic Persisted Queries: `automatic` or `off`. */
+  graphqlPersistedQueries: 'automatic' | 'off';
+  /** A JSON file of known GraphQL queries ({"<sha256>": "<query>"}): only those are served; '' = any query. */
+  graphqlKnownQueriesFile: string;
   /** Users' encodings kept per version and form, per protocol server; 0 keeps none. */
   representationCacheSize: number;
   /** Watch streams (SSE and WatchUsers together) one process holds at once. */
@@ -234,6 +243,31 @@ const SETTINGS = {
     env: 'REST_IDLE_TIMEOUT_MS',
     default: String(REST_DEFAULTS.idleTimeoutMs),
     parse: positive,
+  },
+
+  graphqlMaxDepth: {
+    flag: 'graphql-max-depth',
+    env: 'GRAPHQL_MAX_DEPTH',
+    default: String(GRAPHQL_DEFAULTS.maxDepth),
+    parse: positive,
+  },
+  graphqlMaxComplexity: {
+    flag: 'graphql-max-complexity',
+    env: 'GRAPHQL_MAX_COMPLEXITY',
+    default: String(GRAPHQL_DEFAULTS.maxComplexity),
+    parse: positive,
+  },
+  graphqlPersistedQueries: {
+    flag: 'graphql-persisted-queries',
+    env: 'GRAPHQL_PERSISTED_QUERIES',
+    default: GRAPHQL_DEFAULTS.persistedQueries,
+    parse: oneOf('automatic', 'off'),
+  },
+  graphqlKnownQueriesFile: {
+    flag: 'graphql-known-queries-file',
+    env: 'GRAPHQL_KNOWN_QUERIES_FILE',
+    default: GRAPHQL_DEFAULTS.knownQueriesFile,
+    parse: String,
   },
 
   sseHeartbeatMs: {

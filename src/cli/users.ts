@@ -4,6 +4,8 @@
 import { parseArgs } from 'node:util';
 import { connectUsersApi } from '../clients/connect.js';
 import { grpcUsersApi } from '../clients/grpc.js';
+import { graphqlUsersApi } from '../clients/graphql.js';
+import { trpcUsersApi } from '../clients/trpc.js';
 import { restUsersApi } from '../clients/rest.js';
 import {
   ClientError,
@@ -143,6 +145,8 @@ function openApi(values: Values, env: Terminal['env']): UsersApi {
   const baseUrl = (values.server ?? 'http://127.0.0.1:3000').replace(/\/$/, '');
   if (!/^https?:\/\//.test(baseUrl)) throw new UsageError(`--server must be an http:// or https:// URL for ${via}`);
   if (via === 'rest') return restUsersApi(new RestClient(baseUrl, token));
+  if (via === 'graphql') return graphqlUsersApi({ baseUrl, ...(token ? { token } : {}) });
+  if (via === 'trpc') return trpcUsersApi({ baseUrl, ...(token ? { token } : {}) });
   return connectUsersApi({ baseUrl, protocol: via, ...(token ? { token } : {}) });
 }
 

@@ -52,15 +52,15 @@ export interface UserInput {
   tags?: string[];
 }
 
-export type Protocol = 'grpc' | 'rest' | 'connect' | 'grpc-web';
-export const PROTOCOLS: readonly Protocol[] = ['grpc', 'rest', 'connect', 'grpc-web'];
+export type Protocol = 'grpc' | 'rest' | 'connect' | 'grpc-web' | 'graphql' | 'trpc';
+export const PROTOCOLS: readonly Protocol[] = ['grpc', 'rest', 'connect', 'grpc-web', 'graphql', 'trpc'];
 
 /** A failed call, read the protocol's way: the catalogue code, the protocol's status, the bad fields. */
 export class ClientError extends Error {
   constructor(
     /** The catalogue code (`USER_NOT_FOUND`); '' when the server sent none (it was not reached). */
     readonly code: string,
-    /** gRPC status name (`NOT_FOUND`) or HTTP status. */
+    /** gRPC status name (`NOT_FOUND`), HTTP status, tRPC code (`NOT_FOUND`), or GraphQL's `extensions.code` (the catalogue code). */
     readonly status: string | number,
     readonly violations: { field: string; description: string }[],
     readonly metadata: Record<string, string>,

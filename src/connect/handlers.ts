@@ -12,6 +12,7 @@ import {
   userToMessage,
 } from '../contract/users-es.js';
 import { bookmarksOf, conditionOf, onlyInFirstRequest, requestIdOf, REVISION_HEADER } from '../contract/consistency.js';
+import type { EndlessCalls } from '../contract/endless-calls.js';
 import { updateFromMask } from '../contract/users.js';
 import type { Principal } from '../domain/access.js';
 import { NewUsersBatch } from '../domain/batch.js';
@@ -32,14 +33,6 @@ export const PRINCIPAL = createContextKey<Principal | undefined>(undefined, { de
  * interceptor, which knows the connection; by default nothing to hold.
  */
 export const HOLD_OPEN = createContextKey<() => () => void>(() => () => undefined, { description: 'hold open' });
-
-/** Where endless calls (the watches) are held, so that shutdown ends them (UNAVAILABLE, resumable). */
-export interface EndlessCalls {
-  /** Holds a call until the returned release; throws UNAVAILABLE once shutdown has begun. */
-  add(end: () => void): () => void;
-  /** Events written to watch streams since the start. */
-  delivered: number;
-}
 
 export interface HandlerOptions {
   /** The longest a unary call's work may take, whatever the client's timeout (as REST's request timeout). */

@@ -19,6 +19,7 @@ import {
 } from '@connectrpc/connect-node';
 import { encodeEnvelope, type UniversalServerRequest } from '@connectrpc/connect/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { EndlessCalls } from '../contract/endless-calls.js';
 import type { Principal } from '../domain/access.js';
 import { asDomainError, cancelled, ErrorCode } from '../domain/errors.js';
 import type { UserService } from '../domain/user-service.js';
@@ -27,7 +28,7 @@ import type { CallTelemetry, ObservedCall } from '../telemetry/calls.js';
 import type { RpcSystem } from '../telemetry/metrics.js';
 import { codeName, toConnectError } from './errors.js';
 import { restatedParseError, withClientParseErrors } from './malformed.js';
-import { type EndlessCalls, HOLD_OPEN, PRINCIPAL, userServiceImpl } from './handlers.js';
+import { HOLD_OPEN, PRINCIPAL, userServiceImpl } from './handlers.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -29,6 +29,8 @@ import { eventRoutes, SSE_EVENTS_DOC } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { userRoutes } from './routes/users.js';
 import { connectRoutes } from '../connect/routes.js';
+import { GRAPHQL_DEFAULTS, type GraphqlSettings, graphqlRoutes } from '../graphql/routes.js';
+import { trpcRoutes } from '../trpc/routes.js';
 import { errorSchema, userPageSchema, userSchema } from './schemas.js';
 import { REPRESENTATION_CACHE_DEFAULTS, RepresentationCache } from '../contract/representations.js';
 
@@ -64,7 +66,24 @@ export interface RestServerOptions {
   benchResultsDir: string;
   /** Users' encodings kept per version and form (contract/representations.ts); 0 keeps none. */
   representationCacheSize: number;
+  /** GraphQL's limits and persisted queries (src/graphql). */
+  graphql: GraphqlSettings;
 }
+
+/** The watch streams each protocol this server hosts holds open: SSE (REST's), Connect and gRPC-Web, GraphQL, tRPC. */
+export interface HostedStreams {
+  sse: OpenStreams;
+  connect: OpenStreams;
+  graphql: OpenStreams;
+  trpc: OpenStreams;
+}
+
+export const hostedStreams = (): HostedStreams => ({
+  sse: new OpenStreams(),
+  connect: new OpenStreams(),
+  graphql: new OpenStreams(),
+  trpc: new OpenStreams(),
+});
 
 export const REST_DEFAULTS: Omit<RestServerOptions, 'host' | 'port' | 'gate' | 'telemetry'> = {
   bodyLimitBytes: 1024 * 1024,
@@ -79,6 +98,7 @@ export const REST_DEFAULTS: Omit<RestServerOptions, 'host' | 'port' | 'gate' | '
   // Relative: under the server's working directory, where `npm run bench` writes it.
   benchResultsDir: 'bench-results',
   representationCacheSize: REPRESENTATION_CACHE_DEFAULTS.capacity,
+  graphql: GRAPHQL_DEFAULTS,
 };
 
 export interface RestServer {
@@ -94,6 +114,8 @@ export interface RestServer {
   readonly rpcWatchStreams: number;
   /** Events written to those since the start. */
   readonly rpcEventsDelivered: number;
+  /** Each hosted protocol's watch streams: how many are open, and the events written to them. */
+  readonly streams: Readonly<Record<keyof HostedStreams, { readonly size: number; readonly delivered: number }>>;
   shutdown(timeoutMs: number): Promise<void>;
 }
 
@@ -102,9 +124,9 @@ export async function buildRestApp(
   service: UserService,
   settings: Omit<RestServerOptions, 'host' | 'port'>,
   logger: Logger,
-  streams = new OpenStreams(),
-  rpcStreams = new OpenStreams(),
+  hosted: HostedStreams = hostedStreams(),
 ): Promise<FastifyInstance> {
+  const streams = hosted.sse;
   const sendError = (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const { status, body, headers, internal } = toErrorResponse(error);
     // The route, not the URL: the event stream's URL may carry an access token.
@@ -228,15 +250,20 @@ export async function buildRestApp(
     representations: new RepresentationCache(settings.representationCacheSize),
   });
   consoleRoutes(app, { consoleDir: settings.consoleDir, benchResultsDir: settings.benchResultsDir });
-  // users.v1.UserService for browsers and Connect clients, on this same port.
-  await connectRoutes(app, service, {
-    admission: (request) => request.admission ?? Promise.reject(new Error('the access hook did not admit this call')),
+  // users.v1.UserService for browsers and Connect clients, GraphQL and tRPC, on this same port: each
+  // admits (the access hook's admission), observes and answers errors in its own protocol's terms.
+  const rpc = {
+    admission: (request: FastifyRequest) =>
+      request.admission ?? Promise.reject(new Error('the access hook did not admit this call')),
     requestTimeoutMs: settings.requestTimeoutMs,
     readMaxBytes: settings.bodyLimitBytes,
     idleTimeoutMs: settings.idleTimeoutMs,
-    endless: rpcStreams,
     ...(settings.telemetry ? { telemetry: settings.telemetry } : {}),
-  });
+  };
+  await connectRoutes(app, service, { ...rpc, endless: hosted.connect });
+  const heartbeatMs = settings.sseHeartbeatMs;
+  await graphqlRoutes(app, service, { ...rpc, ...settings.graphql, heartbeatMs, endless: hosted.graphql });
+  await trpcRoutes(app, service, { ...rpc, heartbeatMs, endless: hosted.trpc });
   return app;
 }
 
@@ -246,9 +273,9 @@ export async function startRestServer(
   logger: Logger,
 ): Promise<RestServer> {
   const settings = { ...REST_DEFAULTS, ...options };
-  const streams = new OpenStreams();
-  const rpcStreams = new OpenStreams();
-  const app = await buildRestApp(service, settings, logger, streams, rpcStreams);
+  const hosted = hostedStreams();
+  const { sse: streams, connect: rpcStreams } = hosted;
+  const app = await buildRestApp(service, settings, logger, hosted);
   // HTTP/2 sessions a client keeps open (idle between calls) would hold shutdown until their idle
   // timeout: shutdown sends each a GOAWAY (in-flight streams finish), and cuts them at the deadline.
   const sessions = new Set<Http2Session>();
@@ -285,9 +312,9 @@ export async function startRestServer(
     get rpcEventsDelivered() {
       return rpcStreams.delivered;
     },
+    streams: hosted,
     async shutdown(timeoutMs) {
-      streams.closeAll();
-      rpcStreams.closeAll();
+      for (const open of Object.values(hosted)) open.closeAll();
       for (const session of sessions) session.close();
       const force = setTimeout(() => {
         logger.warn('REST drain timed out; closing remaining connections');

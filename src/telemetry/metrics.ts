@@ -15,7 +15,7 @@ export const DURATION_BUCKETS = [
 const MESSAGE_COUNT_BUCKETS = [0, 1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
 
 /** The RPC protocols, as `rpc_system_name` names them. */
-export type RpcSystem = 'grpc' | 'connect' | 'grpc_web';
+export type RpcSystem = 'grpc' | 'connect' | 'grpc_web' | 'graphql' | 'trpc';
 /** A protocol server's watch streams, read at each scrape. */
 export interface StreamSource {
   protocol: string;

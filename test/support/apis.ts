@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { after } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { connectUsersApi } from '../../src/clients/connect.js';
+import { graphqlUsersApi } from '../../src/clients/graphql.js';
+import { trpcUsersApi } from '../../src/clients/trpc.js';
 import { grpcUsersApi } from '../../src/clients/grpc.js';
 import { restUsersApi } from '../../src/clients/rest.js';
 import {
@@ -25,6 +27,7 @@ import { UserClient } from '../../src/grpc/client.js';
 import { GRPC_STATUS_OF } from '../../src/grpc/errors.js';
 import { RestClient } from '../../src/rest/client.js';
 import { HTTP_STATUS_OF, type RestErrorCode } from '../../src/rest/errors.js';
+import { TRPC_CODE_OF } from '../../src/trpc/errors.js';
 import { thrown } from './failures.js';
 import { take } from './helpers.js';
 import type { Stack } from './stack.js';
@@ -80,6 +83,9 @@ const STATUS_OF: Record<Protocol, (code: RestErrorCode) => string | number> = {
   rest: (code) => HTTP_STATUS_OF[code],
   connect: connectStatus,
   'grpc-web': connectStatus,
+  // GraphQL says the catalogue code itself, in extensions.code.
+  graphql: (code) => code,
+  trpc: (code) => (code in TRPC_CODE_OF ? TRPC_CODE_OF[code as ErrorCode] : 'none'),
 };
 
 /** A role the contract does not have goes by a name it does not have. */
@@ -149,6 +155,11 @@ export const restApi = (client: RestClient): Api => testApi(restUsersApi(client)
 export const connectApi = (baseUrl: string, protocol: 'connect' | 'grpc-web', token?: string): Api =>
   testApi(connectUsersApi({ baseUrl, protocol, ...(token ? { token } : {}) }));
 
+export const graphqlApi = (baseUrl: string, token?: string): Api =>
+  testApi(graphqlUsersApi({ baseUrl, ...(token ? { token } : {}) }));
+export const trpcApi = (baseUrl: string, token?: string): Api =>
+  testApi(trpcUsersApi({ baseUrl, ...(token ? { token } : {}) }));
+
 /** Every adapter of a running stack, each as an Api. */
 export function apisOf(stack: Stack): Api[] {
   const token = stack.restClient.token;
@@ -157,6 +168,8 @@ export function apisOf(stack: Stack): Api[] {
     restApi(stack.restClient),
     connectApi(stack.baseUrl, 'connect', token),
     connectApi(stack.baseUrl, 'grpc-web', token),
+    graphqlApi(stack.baseUrl, token),
+    trpcApi(stack.baseUrl, token),
   ];
 }
 
@@ -168,6 +181,8 @@ export function apiWithToken(stack: Stack, protocol: Protocol, token: string): A
     return grpcApi(client);
   }
   if (protocol === 'rest') return restApi(new RestClient(stack.baseUrl, token));
+  if (protocol === 'graphql') return graphqlApi(stack.baseUrl, token);
+  if (protocol === 'trpc') return trpcApi(stack.baseUrl, token);
   return connectApi(stack.baseUrl, protocol, token);
 }
 

@@ -7,7 +7,8 @@ import { SignJWT } from 'jose';
 import { ErrorCode } from '../src/domain/errors.js';
 import { UserClient } from '../src/grpc/client.js';
 import { RestClient } from '../src/rest/client.js';
-import { type Api, connectApi, failsWith, grpcApi, restApi } from './support/apis.js';
+import { PROTOCOLS } from '../src/clients/users-api.js';
+import { type Api, apiWithToken, failsWith } from './support/apis.js';
 import { grpcFailure } from './support/failures.js';
 import { aUser, until } from './support/helpers.js';
 import { openSse } from './support/sse.js';
@@ -23,15 +24,8 @@ const signed = (claims: Record<string, unknown>, key = secret) =>
   new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(key);
 
 /** Every protocol's client, acting with `token` (none: anonymous). */
-function clientsOf(stack: Stack, token?: string): Api[] {
-  const grpc = new UserClient({ address: stack.address, defaultDeadlineMs: 10_000, ...(token ? { token } : {}) });
-  return [
-    grpcApi(grpc),
-    restApi(new RestClient(stack.baseUrl, token)),
-    connectApi(stack.baseUrl, 'connect', token),
-    connectApi(stack.baseUrl, 'grpc-web', token),
-  ];
-}
+const clientsOf = (stack: Stack, token?: string): Api[] =>
+  PROTOCOLS.map((protocol) => apiWithToken(stack, protocol, token));
 
 describe('authentication', async () => {
   const stack = await startStack({ 'jwt-issuer': 'https://issuer.test', 'jwt-audience': 'twinapi' });

@@ -173,10 +173,10 @@ export function apisOf(stack: Stack): Api[] {
   ];
 }
 
-/** The Api of `protocol` on a running stack, calling with `token` (new clients, closed after the test file). */
-export function apiWithToken(stack: Stack, protocol: Protocol, token: string): Api {
+/** The Api of `protocol` on a running stack, calling with `token` or none (new clients, closed after the test file). */
+export function apiWithToken(stack: Stack, protocol: Protocol, token: string | undefined): Api {
   if (protocol === 'grpc') {
-    const client = new UserClient({ address: stack.address, defaultDeadlineMs: 10_000, token });
+    const client = new UserClient({ address: stack.address, defaultDeadlineMs: 10_000, ...(token ? { token } : {}) });
     after(() => client.close());
     return grpcApi(client);
   }

@@ -72,9 +72,9 @@ describe('twinapi bench', () => {
           streams.map((m) => `${m.protocol} ${m.engine}`).sort(),
           [
             ...GRPC_ENGINES.map((e) => `${streams === results.streaming!.listAll ? 'grpc-stream' : 'grpc-watch'} ${e}`),
-            streams === results.streaming!.listAll
-              ? `rest-pages ${GRPC_DEFAULTS.engine}`
-              : `sse ${GRPC_DEFAULTS.engine}`,
+            ...(streams === results.streaming!.listAll
+              ? [`rest-pages ${GRPC_DEFAULTS.engine}`]
+              : ['sse', 'graphql-sse', 'trpc-sse'].map((p) => `${p} ${GRPC_DEFAULTS.engine}`)),
           ].sort(),
         );
       }
@@ -89,12 +89,15 @@ describe('twinapi bench', () => {
         '## Targets',
         '## Scaling',
         '## What auth, metrics and the access log cost GetUser',
-        '## Five ways to call the same service',
+        '## Ways to call the same service',
         '## Claims of the original design vs measured here',
         '## Decision guide',
       ])
         assert.match(markdown, new RegExp(heading));
       assert.match(markdown, /protobuf serializes 5–10× faster than JSON/);
+      // The seed's claims on GraphQL and tRPC, each judged by this run's numbers.
+      for (const claim of [/GraphQL ends over-fetching/, /tRPC gives end-to-end type safety/])
+        assert.match(markdown, new RegExp(`${claim.source}[^\n]*\| (holds|partly|does not hold) \|`));
       const html = readFileSync(join(out, 'report.html'), 'utf8');
       assert.ok((html.match(/<svg/g) ?? []).length >= 4, 'charts for serialization, sizes, throughput and latency');
     },

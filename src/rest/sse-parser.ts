@@ -23,13 +23,20 @@ export class SseParser {
       this.buffer = this.buffer.slice(end + 2);
       const message: SseMessage = {};
       for (const line of block.split('\n')) {
-        if (line.startsWith(':')) this.onComment(line.slice(1).trim());
-        else {
-          const colon = line.indexOf(': ');
-          if (colon > 0) message[line.slice(0, colon) as keyof SseMessage] = line.slice(colon + 2);
+        if (line.startsWith(':')) {
+          this.onComment(line.slice(1).trim());
+          continue;
         }
+        // As the SSE standard reads a line: the field up to the first colon, one space after it dropped;
+        // several data lines are one value, joined by newlines.
+        const colon = line.indexOf(':');
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const value = colon < 0 ? '' : line.slice(colon + (line[colon + 1] === ' ' ? 2 : 1));
+        if (field === 'data') message.data = message.data === undefined ? value : `${message.data}\n${value}`;
+        else if (field === 'id' || field === 'event') message[field] = value;
       }
-      if (message.event) messages.push(message);
+      // A block of comments alone (a heartbeat) is no message.
+      if (message.event !== undefined || message.data !== undefined) messages.push(message);
     }
     return messages;
   }

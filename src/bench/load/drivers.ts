@@ -7,7 +7,7 @@ import { onCores, type Pinning } from '../pinning.js';
 import { summarizeLatencies } from '../stats.js';
 import { CpuMeter } from './cpu.js';
 import type { NodeLoadOutcome } from './node-driver.js';
-import { type LoadResult, type LoadSpec, overHttp1 } from './spec.js';
+import { type LoadResult, type LoadSpec, overHttp1, statusInBody } from './spec.js';
 
 export type DriverName = 'h2load' | 'node';
 
@@ -105,13 +105,13 @@ export function countGrpcSuccesses(summary: H2loadSummary, okReplyBytes: number)
 }
 
 /**
- * gRPC-Web sends its status in the body, so a failed call's reply is not empty (it may be larger
+ * gRPC-Web and GraphQL send a failure in the body, so a failed call's reply is not empty (it may be larger
  * than an OK one). The run's calls count as OK only when its bytes are its 2xx replies as OK
  * replies, give or take one reply per connection (in flight when the run ended: counted in bytes, not in
  * calls); otherwise
  * the run is counted failed as a whole, never guessed.
  */
-export function countGrpcWebSuccesses(summary: H2loadSummary, okReplyBytes: number, connections: number): number {
+export function countBodyStatusSuccesses(summary: H2loadSummary, okReplyBytes: number, connections: number): number {
   const allOk = summary.succeeded * okReplyBytes;
   return Math.abs(summary.dataBytes - allOk) <= connections * okReplyBytes ? summary.succeeded : 0;
 }
@@ -136,9 +136,9 @@ async function runH2load(spec: LoadSpec, context: RunContext, threads: number): 
       list.push(spec.url);
       return list;
     };
-    // h2load's byte count includes its warm-up; gRPC-Web's successes are counted by bytes, so its
-    // warm-up is a run of its own, before the measured run.
-    const separateWarmup = spec.protocol === 'grpc-web' && spec.warmupS > 0;
+    // h2load's byte count includes its warm-up; gRPC-Web's and GraphQL's successes are counted by bytes, so
+    // their warm-up is a run of its own, before the measured run.
+    const separateWarmup = statusInBody(spec.protocol) && spec.warmupS > 0;
     if (separateWarmup) await run(...onCores(context.pinning.clientCores, 'h2load', args(spec.warmupS, 0))).done;
     const [command, fullArgs] = onCores(
       context.pinning.clientCores,
@@ -150,12 +150,11 @@ async function runH2load(spec: LoadSpec, context: RunContext, threads: number): 
     const summary = parseH2loadSummary(await child.done);
     const clientCpu = meter.read();
     const okReplyBytes = context.okReplyBytes ?? Number.POSITIVE_INFINITY;
-    const succeeded =
-      spec.protocol === 'grpc-web'
-        ? countGrpcWebSuccesses(summary, okReplyBytes, spec.connections)
-        : spec.protocol === 'grpc'
-          ? countGrpcSuccesses(summary, okReplyBytes)
-          : summary.succeeded;
+    const succeeded = statusInBody(spec.protocol)
+      ? countBodyStatusSuccesses(summary, okReplyBytes, spec.connections)
+      : spec.protocol === 'grpc'
+        ? countGrpcSuccesses(summary, okReplyBytes)
+        : summary.succeeded;
     return {
       driver: 'h2load',
       requests: summary.requests,

@@ -1,7 +1,7 @@
 import { Agent, request as httpRequest } from 'node:http';
 import { connect, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import { summarizeLatencies } from '../stats.js';
-import { type LoadSpec, numberedBody, overHttp1, statusInTrailers } from './spec.js';
+import { type LoadSpec, numberedBody, overHttp1, statusInBody, statusInTrailers } from './spec.js';
 
 export interface NodeLoadOutcome {
   requests: number;
@@ -15,6 +15,8 @@ export interface Reply {
   status: number;
   /** grpc-status from the trailers (or a trailers-only response); undefined for plain HTTP. */
   grpcStatus?: number;
+  /** A GraphQL reply that says `errors` (its HTTP status may be 200 all the same). */
+  graphqlErrors?: boolean;
   dataBytes: number;
   /** The response headers (HTTP/1.1 calls). */
   headers?: Record<string, string | string[] | undefined>;
@@ -22,6 +24,7 @@ export interface Reply {
 
 export function succeeded(spec: Pick<LoadSpec, 'protocol'>, reply: Reply): boolean {
   const httpOk = reply.status >= 200 && reply.status < 300;
+  if (spec.protocol === 'graphql') return httpOk && reply.graphqlErrors === false;
   return statusInTrailers(spec.protocol) ? httpOk && reply.grpcStatus === 0 : httpOk;
 }
 
@@ -35,6 +38,15 @@ function grpcWebStatusOf(body: Buffer): number | undefined {
     }
   }
   return undefined;
+}
+
+/** Whether a GraphQL reply carries errors (a body that is not JSON counts as one). */
+function graphqlErrorsIn(body: Buffer): boolean {
+  try {
+    return 'errors' in (JSON.parse(body.toString()) as object);
+  } catch {
+    return true;
+  }
 }
 
 function grpcStatusOf(headers: IncomingHttpHeaders): number | undefined {
@@ -70,7 +82,7 @@ function http2Call(session: ClientHttp2Session, spec: LoadSpec, path: string): P
   });
 }
 
-/** One HTTP/1.1 call (a POST when the spec has a body); a gRPC-Web reply's status is read from its body. */
+/** One HTTP/1.1 call (a POST when the spec has a body); a gRPC-Web or GraphQL reply's status is read from its body. */
 export function http1Call(
   agent: Agent,
   url: URL,
@@ -82,11 +94,12 @@ export function http1Call(
       let dataBytes = 0;
       res.on('data', (chunk: Buffer) => {
         dataBytes += chunk.length;
-        if (spec.protocol === 'grpc-web') chunks.push(chunk);
+        if (statusInBody(spec.protocol)) chunks.push(chunk);
       });
       res.on('end', () => {
         const reply: Reply = { status: res.statusCode ?? 0, dataBytes, headers: res.headers };
         if (spec.protocol === 'grpc-web') reply.grpcStatus = grpcWebStatusOf(Buffer.concat(chunks));
+        if (spec.protocol === 'graphql') reply.graphqlErrors = graphqlErrorsIn(Buffer.concat(chunks));
         resolve(reply);
       });
       res.on('error', reject);

@@ -2,12 +2,21 @@ import type { LatencySummary } from '../stats.js';
 import type { DriverName } from './drivers.js';
 import type { Pinning } from '../pinning.js';
 
-/** gRPC (HTTP/2), REST over HTTP/1.1 or h2c, and what browsers speak: Connect and gRPC-Web over HTTP/1.1. */
-export type LoadProtocol = 'grpc' | 'http1' | 'h2c' | 'connect' | 'grpc-web';
+/**
+ * gRPC (HTTP/2), REST over HTTP/1.1 or h2c, and what browsers speak: Connect, gRPC-Web and GraphQL over
+ * HTTP/1.1 (tRPC's calls are plain HTTP requests: `http1`).
+ */
+export type LoadProtocol = 'grpc' | 'http1' | 'h2c' | 'connect' | 'grpc-web' | 'graphql';
 
 /** Carried over HTTP/1.1, which is never pipelined: one request in flight per connection. */
 export const overHttp1 = (protocol: LoadProtocol): boolean =>
-  protocol === 'http1' || protocol === 'connect' || protocol === 'grpc-web';
+  protocol === 'http1' || protocol === 'connect' || protocol === 'grpc-web' || protocol === 'graphql';
+
+/**
+ * A failed call may still be HTTP 200, its failure said in the body (gRPC-Web's trailers frame, GraphQL's
+ * `errors`): h2load cannot tell, so its successes are counted by the bytes received.
+ */
+export const statusInBody = (protocol: LoadProtocol): boolean => protocol === 'grpc-web' || protocol === 'graphql';
 
 /**
  * The call's status is a grpc-status in trailers (HTTP/2's, or gRPC-Web's trailers frame in the body),

@@ -2,7 +2,7 @@ import type { BenchResults } from '../results.js';
 import { COST_SETTINGS } from '../scenarios/cost.js';
 import { decisionGuide } from './guide.js';
 import { findings, targetChecks, unaryAt } from './findings.js';
-import { f, n0 } from './format.js';
+import { cpuPerCall, f, n0 } from './format.js';
 import { ledgerSection, overheadSection } from './overhead.js';
 import { runtimesSection } from './runtimes.js';
 import { scaleSections } from './scale.js';
@@ -29,10 +29,6 @@ export interface Section {
   plot?: LinePlot;
   list?: string[];
 }
-
-/** Server CPU per successful call, in µs: cores busy over calls per second. */
-const cpuPerCall = (m: { serverCpu?: number; rps: { median: number } }) =>
-  m.serverCpu === undefined || m.rps.median === 0 ? undefined : (m.serverCpu * 1e6) / m.rps.median;
 
 function overview(r: BenchResults): Section {
   const o = r.options;
@@ -227,25 +223,27 @@ function latencySection(r: BenchResults): Section | undefined {
 }
 
 /** The ways to call our one service, side by side at the top concurrency, relative to REST/1.1. */
-const FIVE_WAYS = ['grpc', 'rest-h1', 'connect-json', 'connect-binary', 'grpc-web'] as const;
+const WAYS = ['grpc', 'rest-h1', 'connect-json', 'connect-binary', 'grpc-web', 'graphql', 'trpc'] as const;
+const CALLS = { get: 'GetUser', list: '100-user list', 'get-slim': 'GetUser, id and name only' } as const;
 
-function fiveWaysSection(r: BenchResults): Section | undefined {
-  const at = (key: string, endpoint: 'get' | 'list') => unaryAt(r, `ours-${key}-${endpoint}`);
-  const rows = FIVE_WAYS.flatMap((key) =>
-    (['get', 'list'] as const).flatMap((endpoint) => {
+function waysSection(r: BenchResults): Section | undefined {
+  const at = (key: string, endpoint: keyof typeof CALLS) => unaryAt(r, `ours-${key}-${endpoint}`);
+  const rows = (Object.keys(CALLS) as (keyof typeof CALLS)[]).flatMap((endpoint) =>
+    WAYS.flatMap((key) => {
       const m = at(key, endpoint);
       const rest = at('rest-h1', endpoint);
       if (!m) return [];
       return [
         [
           m.target.label,
-          endpoint === 'get' ? 'GetUser' : '100-user list',
+          CALLS[endpoint],
           String(m.connections),
           n0(m.rps.median),
           `${n0(m.rps.min)}–${n0(m.rps.max)}`,
           f(m.latencyMs.p50),
           f(m.latencyMs.p99),
           f(cpuPerCall(m), 0),
+          m.replyBytes === undefined ? '—' : n0(m.replyBytes),
           rest ? `${f(m.rps.median / rest.rps.median)}×` : '—',
           String(m.failed),
         ],
@@ -254,13 +252,15 @@ function fiveWaysSection(r: BenchResults): Section | undefined {
   );
   if (rows.length === 0) return undefined;
   return {
-    title: 'Five ways to call the same service',
+    title: 'Ways to call the same service',
     paragraphs: [
-      'One server process answers all five: gRPC on its port; REST, Connect (JSON and binary) and gRPC-Web ' +
-        'over HTTP/1.1 on the REST port, as a browser would call them (HTTP/1.1 is never pipelined: one call ' +
-        'in flight per connection). The 100-user list is one ListUsers server stream on the RPC protocols and ' +
-        'one cursor page on REST. gRPC-Web carries its status in the body: a run counts its calls OK only when ' +
-        'the bytes received are exactly OK replies.',
+      'One server process answers them all: gRPC on its port; REST, Connect (JSON and binary), gRPC-Web, GraphQL ' +
+        'and tRPC over HTTP/1.1 on the REST port, as a browser would call them (HTTP/1.1 is never pipelined: one ' +
+        'call in flight per connection). The 100-user list is one ListUsers server stream on the RPC protocols, one ' +
+        'cursor page on REST and tRPC, one `users(first: 100)` connection on GraphQL. gRPC-Web and GraphQL can say ' +
+        'a failure in a 200 reply: a run counts their calls OK only when the bytes received are exactly OK replies. ' +
+        '"reply bytes" is one OK reply\'s body, uncompressed; the slim GetUser asks for two fields, by GraphQL\'s ' +
+        "selection or REST's `?fields=id,name`.",
     ],
     table: {
       head: [
@@ -272,6 +272,7 @@ function fiveWaysSection(r: BenchResults): Section | undefined {
         'p50 ms',
         'p99 ms',
         'server µs/call',
+        'reply bytes',
         '× REST/1.1',
         'failed',
       ],
@@ -410,7 +411,7 @@ export function reportSections(r: BenchResults): Section[] {
     overheadSection(r),
     ledgerSection(r),
     unarySection(r, 'list'),
-    fiveWaysSection(r),
+    waysSection(r),
     scalingSection(r),
     streamingSection(r),
     runtimesSection(r),

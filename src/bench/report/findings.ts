@@ -1,18 +1,15 @@
 import type { BenchResults } from '../results.js';
-import type { Endpoint, UnaryMeasurement } from '../scenarios/unary.js';
+import type { Endpoint } from '../scenarios/unary.js';
 import { ratio } from '../stats.js';
 import { overheadTargets } from './overhead.js';
 import { scaleTargets } from './scale.js';
 import { n0 } from './format.js';
+import { graphqlClaim, trpcClaim } from './api-styles.js';
+import { type Finding, unaryAt } from './lookup.js';
 import { GRPC_DEFAULTS, GRPC_ENGINES, type GrpcEngineName } from '../../grpc/server.js';
 
-export type Verdict = 'holds' | 'partly' | 'does not hold' | 'not measured';
-
-export interface Finding {
-  claim: string;
-  measured: string;
-  verdict: Verdict;
-}
+export type { Finding, Verdict } from './lookup.js';
+export { unaryAt } from './lookup.js';
 
 export interface TargetCheck {
   target: string;
@@ -28,13 +25,6 @@ const x = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}×` : 'n/a');
 const us = (n: number) => `${n.toFixed(2)} µs`;
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
 const rps = (n: number) => `${Math.round(n).toLocaleString('en-US')} req/s`;
-
-/** The measurement of `targetId` at a connection count (the highest measured when omitted). */
-export function unaryAt(results: BenchResults, targetId: string, connections?: number): UnaryMeasurement | undefined {
-  const all = results.unary?.measurements.filter((m) => m.target.id === targetId) ?? [];
-  const at = connections ?? Math.max(...all.map((m) => m.connections));
-  return all.find((m) => m.connections === at);
-}
 
 const levels = (results: BenchResults) =>
   [...new Set(results.unary?.measurements.map((m) => m.connections) ?? [])].sort((a, b) => a - b);
@@ -165,6 +155,8 @@ export function findings(results: BenchResults): Finding[] {
     tailClaim(results),
     chattyClaim(results),
     streamingClaim(results),
+    graphqlClaim(results),
+    trpcClaim(results),
   ];
 }
 

@@ -6,3 +6,7 @@ export const f = (n: number | undefined, digits = 2) =>
 
 /** A whole number with thousands separators. */
 export const n0 = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** Server CPU per successful call, in µs: cores busy over calls per second. */
+export const cpuPerCall = (m: { serverCpu?: number; rps: { median: number } }) =>
+  m.serverCpu === undefined || m.rps.median === 0 ? undefined : (m.serverCpu * 1e6) / m.rps.median;

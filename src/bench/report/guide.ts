@@ -2,6 +2,7 @@ import type { BenchResults } from '../results.js';
 import { ratio } from '../stats.js';
 import { defaultEngineStreams, unaryAt } from './findings.js';
 import { n0 } from './format.js';
+import { apiStyleAdvice } from './api-styles.js';
 
 const x = (n: number) => `${n.toFixed(1)}×`;
 
@@ -103,6 +104,7 @@ export function decisionGuide(results: BenchResults): string[] {
         `SSE is enough for one-way feeds and works in every browser.`,
     );
   }
+  guide.push(...apiStyleAdvice(results));
   const scaling = scalingAdvice(results);
   if (scaling) guide.push(scaling);
   guide.push(

@@ -51,8 +51,8 @@ export const COST_SETTINGS = [
 }[];
 
 /** GetUser over gRPC and over REST/1.1, as the unary scenario names them. */
-const TARGETS: UnaryTarget[] = SERVER_PLANS[0]!.targets.filter(
-  (t) => t.endpoint === 'get' && (t.protocol === 'grpc' || t.protocol === 'http1'),
+const TARGETS: UnaryTarget[] = SERVER_PLANS[0]!.targets.filter((t) =>
+  ['ours-grpc-get', 'ours-rest-h1-get'].includes(t.id),
 );
 
 export interface CostSettings {

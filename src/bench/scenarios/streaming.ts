@@ -6,7 +6,7 @@ import { UserClient } from '../../grpc/client.js';
 import { GRPC_DEFAULTS, GRPC_ENGINES, type GrpcEngineName } from '../../grpc/server.js';
 import { RestClient } from '../../rest/client.js';
 import type { UserJson } from '../../rest/representation.js';
-import { SseParser } from '../../rest/sse-parser.js';
+import { type SseMessage, SseParser } from '../../rest/sse-parser.js';
 import { type BenchData, oursSettings } from '../fixtures.js';
 import type { Pinning } from '../pinning.js';
 import type { Progress } from '../progress.js';
@@ -32,7 +32,7 @@ export interface ListAllMeasurement {
 }
 
 export interface FanOutMeasurement {
-  protocol: 'grpc-watch' | 'sse';
+  protocol: 'grpc-watch' | 'sse' | 'graphql-sse' | 'trpc-sse';
   engine: GrpcEngineName;
   label: string;
   subscribers: number;
@@ -53,8 +53,9 @@ const REST_PAGE = 500;
 const FAN_OUT_TIMEOUT_MS = 60_000;
 const BATCH = 100;
 
-/** gRPC runs once per engine; REST and SSE once, beside grpc-js. */
-export const streamingSteps = (settings: StreamingSettings) => (GRPC_ENGINES.length + 1) * (settings.runs + 1);
+/** gRPC runs once per engine; REST's list and the three event streams (SSE, GraphQL, tRPC) once, beside the default engine. */
+export const streamingSteps = (settings: StreamingSettings) =>
+  GRPC_ENGINES.length * (settings.runs + 1) + settings.runs + 3;
 
 async function time(run: () => Promise<number>): Promise<{ ms: number; users: number }> {
   const start = performance.now();
@@ -132,19 +133,62 @@ function watchGrpc(session: ClientHttp2Session, token: string, tally: Tally): ()
   return () => stream.close();
 }
 
-function watchSse(baseUrl: string, token: string, tally: Tally): () => void {
+type ChangedUser = Pick<Required<UserJson>, 'name' | 'updatedAt'>;
+
+/** What an event stream's subscriber sends to open it, and how it reads the changed user off each message. */
+interface EventStreamWay {
+  path: string;
+  /** The subscription's request (a POST), for GraphQL; the others are a GET. */
+  body?: string;
+  /** The changed user's name and commit time, from one SSE message; undefined for anything else. */
+  read(message: SseMessage): ChangedUser | undefined;
+}
+
+/** One change's user in each API's SSE: REST's event data is the user; GraphQL's and tRPC's wrap it. */
+const EVENT_STREAMS: Record<'sse' | 'graphql-sse' | 'trpc-sse', EventStreamWay> = {
+  sse: {
+    path: '/users/events?bookmarks=false',
+    read: (message) => JSON.parse(message.data!) as ChangedUser,
+  },
+  'graphql-sse': {
+    path: '/graphql/stream',
+    body: JSON.stringify({
+      query: 'subscription { userEvents(bookmarks: false) { type revision user { name updatedAt } } }',
+    }),
+    read: (message) =>
+      message.event === 'next'
+        ? ((JSON.parse(message.data!) as { data?: { userEvents?: { user?: ChangedUser } } }).data?.userEvents?.user ??
+          undefined)
+        : undefined,
+  },
+  'trpc-sse': {
+    path: `/trpc/users.events?input=${encodeURIComponent(JSON.stringify({ bookmarks: false }))}`,
+    // tRPC's data messages have no event name (its own are `connected`, `ping`, `serialized-error`, `return`).
+    read: (message) =>
+      message.event === undefined && message.data !== undefined
+        ? (JSON.parse(message.data) as { user?: ChangedUser }).user
+        : undefined,
+  },
+};
+
+function watchEventStream(baseUrl: string, way: EventStreamWay, token: string, tally: Tally): () => void {
   const parser = new SseParser();
-  const headers = { accept: 'text/event-stream', authorization: `Bearer ${token}` };
-  const request = http.get(`${baseUrl}/users/events?bookmarks=false`, { headers }, (response) => {
+  const headers = {
+    accept: 'text/event-stream',
+    authorization: `Bearer ${token}`,
+    ...(way.body ? { 'content-type': 'application/json' } : {}),
+  };
+  const request = http.request(`${baseUrl}${way.path}`, { method: way.body ? 'POST' : 'GET', headers }, (response) => {
     response.setEncoding('utf8');
     response.on('data', (chunk: string) => {
       for (const message of parser.push(chunk)) {
-        const user = JSON.parse(message.data!) as UserJson;
-        tally.record(user.name!, Date.parse(user.updatedAt!));
+        const user = way.read(message);
+        if (user) tally.record(user.name, Date.parse(user.updatedAt));
       }
     });
   });
   request.on('error', () => {});
+  request.end(way.body);
   return () => request.destroy();
 }
 
@@ -291,7 +335,7 @@ async function listAllOn(
   return { listAll, fanOut: [] };
 }
 
-/** WatchUsers fan-out, and (beside the default engine) SSE's. */
+/** WatchUsers fan-out, and (beside the default engine) the event streams': REST's SSE, GraphQL's and tRPC's subscriptions. */
 export async function fanOutOn(
   { engine, withRest, on, grpcPort, baseUrl, client }: ServerUnderTest,
   data: BenchData,
@@ -312,9 +356,21 @@ export async function fanOutOn(
     { protocol: 'grpc-watch', engine, label: `gRPC WatchUsers${on}`, subscribers, events, ...grpc },
   ];
   if (withRest) {
-    progress.step(`streaming fan-out SSE${on} × ${subscribers}`);
-    const sse = await fanOut((t) => watchSse(baseUrl, data.token, t), client, settings, `${runId}s`);
-    fanOuts.push({ protocol: 'sse', engine, label: `REST Server-Sent Events${on}`, subscribers, events, ...sse });
+    for (const [protocol, label] of [
+      ['sse', 'REST Server-Sent Events'],
+      ['graphql-sse', 'GraphQL subscription (SSE)'],
+      ['trpc-sse', 'tRPC subscription (SSE)'],
+    ] as const) {
+      progress.step(`streaming fan-out ${label}${on} × ${subscribers}`);
+      const way = EVENT_STREAMS[protocol];
+      const measured = await fanOut(
+        (t) => watchEventStream(baseUrl, way, data.token, t),
+        client,
+        settings,
+        `${runId}${protocol}`,
+      );
+      fanOuts.push({ protocol, engine, label: `${label}${on}`, subscribers, events, ...measured });
+    }
   }
   return { listAll: [], fanOut: fanOuts };
 }

@@ -18,7 +18,8 @@ import type { Progress } from '../progress.js';
 import { launchServer, type ServerKind } from '../servers/launch.js';
 import { type LatencySummary, type Spread, spread } from '../stats.js';
 
-export type Endpoint = 'get' | 'list';
+/** GetUser, the 100-user page, and GetUser asking for two fields only (where a client can ask: GraphQL, REST's ?fields=). */
+export type Endpoint = 'get' | 'list' | 'get-slim';
 /** `same-work` targets are the overhead scenario's (scenarios/overhead.ts), which asks for them through loadSpecFor. */
 export type TargetGroup = 'ours' | 'ceiling' | 'baseline' | 'same-work' | 'original';
 
@@ -30,6 +31,8 @@ export interface UnaryTarget {
   endpoint: Endpoint;
   /** Connect's encoding: JSON or binary protobuf. */
   format?: 'json' | 'binary';
+  /** Which API a plain HTTP target calls: REST's routes (the default) or tRPC's procedures. */
+  api?: 'rest' | 'trpc';
 }
 
 /** One server process and the targets it answers; each process runs alone on the server core(s). */
@@ -39,25 +42,30 @@ interface ServerPlan {
   targets: UnaryTarget[];
 }
 
+type Way = Pick<UnaryTarget, 'label' | 'protocol' | 'format' | 'api'> & { key: string };
+
 /** Our server's ways to call one endpoint over HTTP/1.1 and gRPC: what a backend and a browser would use. */
-const OUR_H1_PROTOCOLS: { key: string; label: string; protocol: LoadProtocol; format?: 'json' | 'binary' }[] = [
+const OUR_H1_PROTOCOLS: Way[] = [
   { key: 'grpc', label: 'twinapi gRPC', protocol: 'grpc' },
   { key: 'rest-h1', label: 'twinapi REST (HTTP/1.1)', protocol: 'http1' },
   { key: 'connect-json', label: 'twinapi Connect JSON (HTTP/1.1)', protocol: 'connect', format: 'json' },
   { key: 'connect-binary', label: 'twinapi Connect binary (HTTP/1.1)', protocol: 'connect', format: 'binary' },
   { key: 'grpc-web', label: 'twinapi gRPC-Web (HTTP/1.1)', protocol: 'grpc-web' },
+  { key: 'graphql', label: 'twinapi GraphQL (HTTP/1.1)', protocol: 'graphql' },
+  { key: 'trpc', label: 'twinapi tRPC (HTTP/1.1)', protocol: 'http1', api: 'trpc' },
 ];
+
+/** The ways a client can ask for fewer fields: GraphQL's selection, REST's ?fields=. */
+const SLIM_WAYS = new Set(['rest-h1', 'graphql']);
 
 const ourTargets = (transport: 'h1' | 'h2'): UnaryTarget[] =>
   transport === 'h1'
-    ? (['get', 'list'] as const).flatMap((endpoint) =>
-        OUR_H1_PROTOCOLS.map(({ key, label, protocol, format }) => ({
+    ? (['get', 'list', 'get-slim'] as const).flatMap((endpoint) =>
+        OUR_H1_PROTOCOLS.filter(({ key }) => endpoint !== 'get-slim' || SLIM_WAYS.has(key)).map(({ key, ...way }) => ({
           id: `ours-${key}-${endpoint}`,
-          label,
           group: 'ours' as const,
-          protocol,
           endpoint,
-          ...(format ? { format } : {}),
+          ...way,
         })),
       )
     : (['get', 'list'] as const).map((endpoint) => ({
@@ -170,7 +178,7 @@ type Request = { path: string; body?: Buffer; headers?: Record<string, string> }
 
 /** The RPC path and its request message: one user by id, or the 100-user page after the list cursor. */
 function rpcRequest(data: RequestData, endpoint: Endpoint) {
-  return endpoint === 'get'
+  return endpoint !== 'list'
     ? {
         path: '/users.v1.UserService/GetUser',
         binary: GetUserRequest.encode({ id: data.sampleUser.id }).finish(),
@@ -183,7 +191,45 @@ function rpcRequest(data: RequestData, endpoint: Endpoint) {
       };
 }
 
+/** Every field of a user, as GraphQL selects them (what the other ways always send). */
+const ALL_FIELDS = 'id name email role tags createdAt updatedAt revision etag';
+/** The two fields a slim GetUser asks for. */
+const SLIM_FIELDS = ['id', 'name'];
+
+/** GraphQL's query and variables for each endpoint. */
+function graphqlRequest(data: RequestData, endpoint: Endpoint): Request {
+  const query =
+    endpoint === 'list'
+      ? `query List($first: Int!, $after: String) { users(first: $first, after: $after) { revision edges { node { ${ALL_FIELDS} } } pageInfo { hasNextPage endCursor } } }`
+      : `query Get($id: ID!) { user(id: $id) { ${endpoint === 'get' ? ALL_FIELDS : SLIM_FIELDS.join(' ')} } }`;
+  const variables = endpoint === 'list' ? { first: LIST_SIZE, after: data.listPageToken } : { id: data.sampleUser.id };
+  return {
+    path: '/graphql',
+    body: Buffer.from(JSON.stringify({ query, variables })),
+    headers: { 'content-type': 'application/json' },
+  };
+}
+
+/** tRPC's procedure and its input (plain JSON, in the query string as tRPC's GET carries it). */
+function trpcRequest(data: RequestData, endpoint: Endpoint): Request {
+  const [procedure, input] =
+    endpoint === 'list'
+      ? ['users.list', { pageSize: LIST_SIZE, pageToken: data.listPageToken }]
+      : ['users.get', { id: data.sampleUser.id }];
+  return { path: `/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(input))}` };
+}
+
+function restRequest(data: RequestData, endpoint: Endpoint): Request {
+  const user = `/users/${data.sampleUser.id}`;
+  if (endpoint === 'get') return { path: user };
+  if (endpoint === 'get-slim') return { path: `${user}?fields=${SLIM_FIELDS.join(',')}` };
+  return { path: `/users?limit=${LIST_SIZE}&page_token=${encodeURIComponent(data.listPageToken)}` };
+}
+
 function requestPath(target: UnaryTarget, data: RequestData): Request {
+  if (target.protocol === 'graphql') return graphqlRequest(data, target.endpoint);
+  if (target.protocol === 'http1' || target.protocol === 'h2c')
+    return target.api === 'trpc' ? trpcRequest(data, target.endpoint) : restRequest(data, target.endpoint);
   const { path, binary, json } = rpcRequest(data, target.endpoint);
   // A server stream (ListUsers) is enveloped on Connect as on gRPC; a unary call (GetUser) is the bare message.
   const streaming = target.endpoint === 'list';
@@ -197,11 +243,6 @@ function requestPath(target: UnaryTarget, data: RequestData): Request {
       const type = `application/${streaming ? 'connect+' : ''}${target.format === 'json' ? 'json' : 'proto'}`;
       return { path, body: streaming ? grpcFrame(message) : message, headers: { 'content-type': type } };
     }
-    case 'http1':
-    case 'h2c':
-      return target.endpoint === 'get'
-        ? { path: `/users/${data.sampleUser.id}` }
-        : { path: `/users?limit=${LIST_SIZE}&page_token=${encodeURIComponent(data.listPageToken)}` };
   }
 }
 
@@ -223,6 +264,8 @@ export interface UnaryMeasurement {
   streams: number;
   /** Successful requests per second: median and spread over the runs. */
   rps: Spread;
+  /** Bytes of one OK reply's body: what this way sends for the call. */
+  replyBytes?: number;
   /** Median over the runs of each percentile. */
   latencyMs: LatencySummary;
   failed: number;
@@ -259,10 +302,11 @@ const median = (values: (number | undefined)[]) => {
   return known.length ? spread(known).median : undefined;
 };
 
-function summarize(target: UnaryTarget, spec: LoadSpec, runs: LoadResult[]): UnaryMeasurement {
+function summarize(target: UnaryTarget, spec: LoadSpec, runs: LoadResult[], replyBytes: number): UnaryMeasurement {
   const percentile = (key: keyof LatencySummary) => spread(runs.map((r) => r.latencyMs[key])).median;
   return {
     target,
+    replyBytes,
     connections: spec.connections,
     streams: spec.streams,
     rps: spread(runs.map((r) => r.rps)),
@@ -366,6 +410,6 @@ export async function measureTarget(
         }),
       );
     }
-    results.measurements.push(summarize(target, spec, runs));
+    results.measurements.push(summarize(target, spec, runs, reply.dataBytes));
   }
 }

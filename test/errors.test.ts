@@ -8,6 +8,9 @@ import { ERROR_CATALOGUE, type ErrorDescription } from '../src/domain/errors.js'
 import { GRPC_STATUS_OF } from '../src/grpc/errors.js';
 import { CONNECT_CODE_OF } from '../src/connect/errors.js';
 import { codeToHttpStatus, codeToString } from '@connectrpc/connect/protocol-connect';
+import { TRPCError } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { TRPC_CODE_OF } from '../src/trpc/errors.js';
 import { HTTP_ERROR_CATALOGUE, HTTP_STATUS_OF, type RestErrorCode } from '../src/rest/errors.js';
 import { markdownTable } from './support/readme.js';
 import { startStack } from './support/stack.js';
@@ -34,6 +37,13 @@ function connectOf(code: RestErrorCode): string {
   return `\`${codeToString(connect)}\` (${codeToHttpStatus(connect)})`;
 }
 
+/** The tRPC code and the HTTP status tRPC answers it with; HTTP's own codes have none. */
+function trpcOf(code: RestErrorCode): string {
+  if (!(code in TRPC_CODE_OF)) return '—';
+  const trpc = TRPC_CODE_OF[code as keyof typeof TRPC_CODE_OF];
+  return `\`${trpc}\` (${getHTTPStatusCodeFromError(new TRPCError({ code: trpc }))})`;
+}
+
 interface OpenApi {
   components: {
     schemas: Record<string, { properties?: Record<string, { properties?: Record<string, { enum?: string[] }> }> }>;
@@ -45,7 +55,7 @@ interface OpenApi {
 }
 
 describe('error catalogue', () => {
-  it('is in the README: one row per code, with its meaning, gRPC and HTTP status and advice as the code has them', () => {
+  it('is in the README: one row per code, with its meaning, its gRPC, Connect, tRPC and HTTP status and advice as the code has them', () => {
     const rows = markdownTable('Errors', 'code');
     assert.deepEqual(
       rows.map((r) => r.code),
@@ -61,6 +71,7 @@ describe('error catalogue', () => {
           meaning: description.meaning,
           'gRPC status': grpcStatus,
           'Connect code (HTTP)': connectOf(code),
+          'tRPC code (HTTP)': trpcOf(code),
           'HTTP status': String(HTTP_STATUS_OF[code]),
           'what the client should do': description.action,
         },

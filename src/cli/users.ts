@@ -33,7 +33,8 @@ Actions:
   watch [--after-revision N] [--ids ID,ID]              changes as they commit, until Ctrl-C
 
 Options:
-  --via grpc|rest|connect|grpc-web   the protocol (default rest)
+  --via grpc|rest|connect|grpc-web|graphql|trpc
+                                     the protocol (default rest)
   --server ADDRESS                   default http://127.0.0.1:3000 (grpc: 127.0.0.1:50051)
   --token TOKEN                      a bearer token (default: TWINAPI_TOKEN)
   --output json|table                default table on a terminal, json otherwise (one object per line)

@@ -1,10 +1,25 @@
-// users.v1.UserService as GraphQL at /graphql (Mercurius), on the REST server's Fastify instance.
-// (Being built: see issue 29.)
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+// users.v1.UserService as GraphQL at /graphql (Mercurius), on the REST server's Fastify instance:
+// queries and mutations by Mercurius (its parse and validation caches, persisted queries), the
+// subscription over SSE at /graphql/stream, the explorer at /graphiql. Every request is admitted by
+// the access hook's admission before its body is read, observed as one call, and refused in
+// GraphQL's terms (errors.ts).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import mercurius from 'mercurius';
+import secureJson from 'secure-json-parse';
 import type { EndlessCalls } from '../contract/endless-calls.js';
 import type { Principal } from '../domain/access.js';
 import type { UserService } from '../domain/user-service.js';
 import type { CallTelemetry } from '../telemetry/calls.js';
+import { type RequestContext, UserReads } from './context.js';
+import { errorsBody, formatError, type GraphqlError, queryError, refusal } from './errors.js';
+import { explorerRoutes } from './explorer.js';
+import { queryLimits } from './limits.js';
+import { NO_OPERATION, ObservedRequests, operationLabel, statusOf } from './observe.js';
+import { persistedQueries } from './persisted.js';
+import { executableSchema } from './resolvers.js';
+import { streamRoutes, watcher } from './stream.js';
+
+export { GRAPHQL_OPEN_ROUTES } from './explorer.js';
 
 /** The GraphQL settings (flags --graphql-*). */
 export interface GraphqlSettings {
@@ -40,8 +55,105 @@ export interface GraphqlOptions extends GraphqlSettings {
   telemetry?: CallTelemetry;
 }
 
+/** Tokens a query may have: parsing stops past it (a body of a million tokens is refused, not parsed). */
+const MAX_TOKENS = 10_000;
+
+/** A JSON body, refused if it has a `__proto__` or `constructor.prototype` key (as REST refuses it). */
+function parseJson(_request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void) {
+  try {
+    done(null, secureJson.parse(body, undefined, { protoAction: 'error', constructorAction: 'error' }));
+  } catch {
+    done(queryError('the body is not valid JSON (or has a "__proto__" key)', 'MALFORMED_BODY'));
+  }
+}
+
+/** A GraphQL request is one JSON object (batches of operations are not served: one request, one operation). */
+function checkShape(request: FastifyRequest) {
+  const raw: unknown = request.method === 'GET' ? request.query : request.body;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    const message = Array.isArray(raw)
+      ? 'batched operations are not served: send one operation per request'
+      : 'the request must be one GraphQL request: {"query", "variables", "operationName"}';
+    throw queryError(message, Array.isArray(raw) ? 'BATCH_NOT_SERVED' : 'MALFORMED_REQUEST');
+  }
+  const { query, operationName } = raw as { query?: unknown; operationName?: unknown };
+  if (query !== undefined && typeof query !== 'string') throw queryError('query must be a string', 'MALFORMED_REQUEST');
+  if (operationName != null && typeof operationName !== 'string') {
+    throw queryError('operationName must be a string', 'MALFORMED_REQUEST');
+  }
+}
+
+/** Registers /graphql (GET and POST), /graphql/stream and the explorer. */
 export async function graphqlRoutes(
-  _app: FastifyInstance,
-  _service: UserService,
-  _options: GraphqlOptions,
-): Promise<void> {}
+  app: FastifyInstance,
+  service: UserService,
+  options: GraphqlOptions,
+): Promise<void> {
+  const persisted = persistedQueries(options.persistedQueries, options.knownQueriesFile);
+  const schema = executableSchema(service, watcher(service, options.endless));
+  const rules = [queryLimits(options)];
+  const observed = new ObservedRequests(options.telemetry);
+
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+      parseJson(request, body as string, done),
+    );
+    // Admitted before the body is read: a refused caller's body is never parsed.
+    scope.addHook('preParsing', async (request) => {
+      request.principal = await options.admission(request);
+    });
+    scope.addHook('preHandler', async (request) => {
+      if (request.routeOptions.url === '/graphql') checkShape(request);
+    });
+    scope.addHook('onResponse', async (request) => observed.end(request));
+    scope.addHook('onRequestAbort', async (request) => observed.end(request, 'CANCELLED'));
+
+    const logInternal = (request: FastifyRequest) => (err: unknown) =>
+      request.log.error({ err, route: '/graphql' }, 'graphql request failed');
+    await scope.register(mercurius, {
+      schema,
+      path: '/graphql',
+      graphiql: false,
+      ide: false,
+      allowBatchedQueries: false,
+      validationRules: rules,
+      persistedQueryProvider: persisted.provider,
+      graphql: { parseOptions: { maxTokens: MAX_TOKENS } },
+      additionalRouteOptions: { config: { rpc: true }, schema: { hide: true }, bodyLimit: options.readMaxBytes },
+      context: (request: FastifyRequest): RequestContext => {
+        const call = {
+          deadline: Date.now() + options.requestTimeoutMs,
+          ...(request.principal ? { principal: request.principal } : {}),
+        };
+        return { call, users: new UserReads(service, call) };
+      },
+      // Errors of some fields of a query that ran: 200, data beside the errors.
+      errorFormatter: (execution, context) => {
+        const request = context.reply.request;
+        const errors = (execution.errors ?? []).map((e) => formatError(e, logInternal(request)));
+        observed.setStatus(request, statusOf(errors));
+        return { statusCode: 200, response: { data: execution.data ?? null, errors } };
+      },
+      // A request refused as a whole: REST's status for its code (400 for GraphQL's own refusals).
+      errorHandler: (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+        const { status, errors } = refusal(error, logInternal(request));
+        refused(request, errors);
+        void reply.code(status).type('application/json').send(errorsBody(errors));
+      },
+    });
+    const refused = (request: FastifyRequest, errors: GraphqlError[]) => {
+      observed.begin(request, NO_OPERATION);
+      observed.setStatus(request, statusOf(errors));
+    };
+    if (options.knownQueriesFile !== '')
+      scope.graphql.addHook('preParsing', async (_schema, source) => persisted.check(source));
+    scope.graphql.addHook('preExecution', async (_schema, document, context) => {
+      const request = (context as unknown as { reply: FastifyReply }).reply.request;
+      const { operationName } = (request.method === 'GET' ? request.query : request.body) as { operationName?: string };
+      observed.begin(request, operationLabel(document, operationName));
+    });
+    streamRoutes(scope, schema, rules, persisted, { ...options, maxTokens: MAX_TOKENS });
+  });
+  explorerRoutes(app);
+}

@@ -1,10 +1,27 @@
-// users.v1.UserService as tRPC procedures at /trpc, on the REST server's Fastify instance.
-// (Being built: see issue 29.)
+// users.v1.UserService as tRPC procedures at /trpc, on the REST server's Fastify instance. The glue
+// is ours (tRPC's fetch-style resolveResponse behind a Fastify route), not fastifyTRPCPlugin: the
+// route must say `config: { rpc: true }`, so that the access hook hands the call its admission
+// instead of refusing it in REST's JSON, and a response is written our way (no HTTP/1.1-only
+// headers on HTTP/2; a client that left is a cancelled call, not an error). tRPC reads each body
+// itself, up to readMaxBytes.
+import type { ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { getTRPCErrorFromUnknown, type TRPCError } from '@trpc/server';
+import { incomingMessageToRequest } from '@trpc/server/adapters/node-http';
+import { resolveResponse } from '@trpc/server/http';
 import type { EndlessCalls } from '../contract/endless-calls.js';
 import type { Principal } from '../domain/access.js';
 import type { UserService } from '../domain/user-service.js';
 import type { CallTelemetry } from '../telemetry/calls.js';
+import { beginCall, failed, wasReported } from './call.js';
+import { errorHeaders, failureOf, formatError } from './errors.js';
+import { type UsersRouter, usersRouter } from './router.js';
+
+export type { UsersRouter } from './router.js';
 
 export interface TrpcOptions {
   /** Who makes the request: the REST server's access hook admits every request on an `rpc` route; awaited here. */
@@ -21,4 +38,98 @@ export interface TrpcOptions {
   telemetry?: CallTelemetry;
 }
 
-export async function trpcRoutes(_app: FastifyInstance, _service: UserService, _options: TrpcOptions): Promise<void> {}
+/** Where the procedures are: `/trpc/users.get`, `/trpc/users.get,users.list?batch=1`. */
+export const TRPC_PREFIX = '/trpc/';
+
+/** Calls one batched request may make: a batch is one request to the access gate and its rate limit. */
+export const TRPC_MAX_BATCH = 100;
+
+/** Telemetry's method label for a call that named no procedure of ours: a bounded set, never client text. */
+const OTHER_METHOD = '_OTHER';
+
+/** Headers HTTP/2 forbids (they are HTTP/1.1's connection management), which tRPC sets on its streams. */
+const HTTP1_ONLY = new Set(['connection', 'transfer-encoding', 'keep-alive']);
+
+type RawResponse = ServerResponse | Http2ServerResponse;
+
+export async function trpcRoutes(app: FastifyInstance, service: UserService, options: TrpcOptions): Promise<void> {
+  const router = usersRouter(service, options);
+  const procedures = new Set(Object.keys(router._def.procedures));
+  await app.register(async (scope) => {
+    // tRPC reads every body itself (and answers a content type it does not take in its own terms).
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+    // The router's type describes these, not the OpenAPI document (which is REST's).
+    scope.all(`${TRPC_PREFIX}*`, { config: { rpc: true }, schema: { hide: true } }, async (request, reply) => {
+      reply.hijack();
+      await serve(router, procedures, request, reply.raw, options);
+    });
+  });
+}
+
+async function serve(
+  router: UsersRouter,
+  procedures: ReadonlySet<string>,
+  request: FastifyRequest,
+  raw: RawResponse,
+  options: TrpcOptions,
+): Promise<void> {
+  let response: Response;
+  try {
+    const req = incomingMessageToRequest(request.raw, raw as ServerResponse, { maxBodySize: options.readMaxBytes });
+    response = await resolveResponse({
+      router,
+      req,
+      // Still percent-encoded: tRPC decodes it.
+      path: new URL(req.url).pathname.slice(TRPC_PREFIX.length),
+      error: null,
+      createContext: async () => ({ request }),
+      maxBatchSize: TRPC_MAX_BATCH,
+      responseMeta: ({ errors }) => ({ headers: errorHeaders(errors) }),
+      // Every error of the request: a procedure's was reported by its call; the rest (no such
+      // procedure, a method it does not take, a batch tRPC cannot read) are reported here, once.
+      onError: ({ error, path }) => {
+        const failure = failureOf(error);
+        if (failure.internal) {
+          request.log.error({ err: error.cause ?? error, route: `${TRPC_PREFIX}*`, procedure: path }, 'call failed');
+        }
+        if (wasReported(error)) return;
+        const method = path !== undefined && procedures.has(path) ? path : OTHER_METHOD;
+        failed(beginCall(options.telemetry, request, method), error);
+      },
+    });
+  } catch (error) {
+    // Only what tRPC could not even begin (a Host header that makes no URL).
+    return answerError(raw, getTRPCErrorFromUnknown(error));
+  }
+  await write(response, request, raw);
+}
+
+/** tRPC's answer on the raw response: status, headers (HTTP/2's subset), then the body as it streams. */
+async function write(response: Response, request: FastifyRequest, raw: RawResponse): Promise<void> {
+  const http2 = request.raw.httpVersionMajor === 2;
+  raw.statusCode = response.status;
+  for (const [name, value] of response.headers) {
+    if (!(http2 && HTTP1_ONLY.has(name))) raw.setHeader(name, value);
+  }
+  if (response.body === null) {
+    raw.end();
+    return;
+  }
+  try {
+    await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), raw);
+  } catch (error) {
+    // The client left (a subscription's usual end): tRPC has cancelled its stream; nothing to say.
+    if (request.raw.socket?.destroyed === false && !raw.destroyed) {
+      request.log.error({ err: error, route: `${TRPC_PREFIX}*` }, 'could not write the response');
+    }
+    raw.destroy();
+  }
+}
+
+function answerError(raw: RawResponse, error: TRPCError): void {
+  const shape = formatError({ error, path: undefined });
+  raw.statusCode = shape.data.httpStatus;
+  raw.setHeader('content-type', 'application/json');
+  raw.end(JSON.stringify({ error: shape }));
+}

@@ -11,7 +11,7 @@ import type { Principal } from '../domain/access.js';
 import type { UserService } from '../domain/user-service.js';
 import type { CallTelemetry } from '../telemetry/calls.js';
 import { type RequestContext, UserReads } from './context.js';
-import { errorsBody, formatError, type GraphqlError, queryError, refusal } from './errors.js';
+import { errorsBody, formatError, queryError, refusal } from './errors.js';
 import { explorerRoutes } from './explorer.js';
 import { queryLimits } from './limits.js';
 import { NO_OPERATION, ObservedRequests, operationLabel, statusOf } from './observe.js';
@@ -76,8 +76,15 @@ function checkShape(request: FastifyRequest) {
       : 'the request must be one GraphQL request: {"query", "variables", "operationName"}';
     throw queryError(message, Array.isArray(raw) ? 'BATCH_NOT_SERVED' : 'MALFORMED_REQUEST');
   }
-  const { query, operationName } = raw as { query?: unknown; operationName?: unknown };
+  const { query, operationName, variables, extensions } = raw as Record<string, unknown>;
   if (query !== undefined && typeof query !== 'string') throw queryError('query must be a string', 'MALFORMED_REQUEST');
+  // A GET's variables and extensions are JSON text (Mercurius parses them); a POST's are objects.
+  const json = request.method === 'GET' ? 'string' : 'object';
+  for (const [name, value] of Object.entries({ variables, extensions })) {
+    if (value != null && (typeof value !== json || Array.isArray(value))) {
+      throw queryError(`${name} must be ${json === 'string' ? 'JSON text' : 'an object'}`, 'MALFORMED_REQUEST');
+    }
+  }
   if (operationName != null && typeof operationName !== 'string') {
     throw queryError('operationName must be a string', 'MALFORMED_REQUEST');
   }
@@ -110,7 +117,16 @@ export async function graphqlRoutes(
     scope.addHook('onRequestAbort', async (request) => observed.end(request, 'CANCELLED'));
 
     const logInternal = (request: FastifyRequest) => (err: unknown) =>
-      request.log.error({ err, route: '/graphql' }, 'graphql request failed');
+      request.log.error({ err, route: request.routeOptions.url }, 'graphql request failed');
+    // A request refused as a whole: REST's status for its code (400 for GraphQL's own refusals); the
+    // subscription route's refusals before its handler (admission, body) too.
+    const refuse = (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+      const { status, errors } = refusal(error, logInternal(request));
+      observed.begin(request, NO_OPERATION);
+      observed.setStatus(request, statusOf(errors));
+      void reply.code(status).type('application/json').send(errorsBody(errors));
+    };
+    scope.setErrorHandler(refuse);
     await scope.register(mercurius, {
       schema,
       path: '/graphql',
@@ -135,17 +151,8 @@ export async function graphqlRoutes(
         observed.setStatus(request, statusOf(errors));
         return { statusCode: 200, response: { data: execution.data ?? null, errors } };
       },
-      // A request refused as a whole: REST's status for its code (400 for GraphQL's own refusals).
-      errorHandler: (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
-        const { status, errors } = refusal(error, logInternal(request));
-        refused(request, errors);
-        void reply.code(status).type('application/json').send(errorsBody(errors));
-      },
+      errorHandler: refuse,
     });
-    const refused = (request: FastifyRequest, errors: GraphqlError[]) => {
-      observed.begin(request, NO_OPERATION);
-      observed.setStatus(request, statusOf(errors));
-    };
     if (options.knownQueriesFile !== '')
       scope.graphql.addHook('preParsing', async (_schema, source) => persisted.check(source));
     scope.graphql.addHook('preExecution', async (_schema, document, context) => {

@@ -56,14 +56,18 @@ describe('GraphQL errors', () => {
 
   it('says a domain error of a field in extensions, beside the data of the others (HTTP 200)', async () => {
     const user = await stack.app.service.createUser(aUser());
-    const reply = await gql(stack, {
-      query: 'query ($a: ID!, $b: ID!) { a: user(id: $a) { name } b: user(id: $b) { name } }',
-      variables: { a: user.id, b: 'no-such-user' },
-    });
-    assert.equal(reply.status, 200);
-    assert.deepEqual(reply.body.data, { a: { name: user.name }, b: null });
-    assert.deepEqual(codes(reply), [ErrorCode.USER_NOT_FOUND]);
-    assert.deepEqual(reply.body.errors![0]!.extensions.metadata, { id: 'no-such-user' });
+    // Three times: from the second, Mercurius runs it compiled by graphql-jit, which must say the same.
+    for (let run = 0; run < 3; run++) {
+      const reply = await gql(stack, {
+        query: 'query ($a: ID!, $b: ID!) { a: user(id: $a) { name } b: user(id: $b) { name } }',
+        variables: { a: user.id, b: 'no-such-user' },
+      });
+      assert.equal(reply.status, 200);
+      assert.deepEqual(reply.body.data, { a: { name: user.name }, b: null });
+      assert.deepEqual(codes(reply), [ErrorCode.USER_NOT_FOUND]);
+      assert.deepEqual(reply.body.errors![0]!.extensions.metadata, { id: 'no-such-user' });
+      assert.deepEqual((reply.body.errors![0] as { path?: unknown }).path, ['b']);
+    }
   });
 
   it('names bad fields as the domain does, and refuses a role the contract does not have on `role`', async () => {

@@ -8,13 +8,17 @@ import type { FastifyInstance } from 'fastify';
 
 const require = createRequire(import.meta.url);
 
-/** React publishes its UMD builds, but not as package exports: found from its package.json. */
-const umd = (pkg: string, file: string) => join(dirname(require.resolve(`${pkg}/package.json`)), 'umd', file);
+/** React publishes its UMD builds, but not as package exports: found beside its package.json. */
+const umd = (packageJson: string, file: string) => join(dirname(packageJson), 'umd', file);
 
 /** The explorer's files: path, where it comes from, its media type. */
 const ASSETS = [
-  ['/graphiql/react.js', umd('react', 'react.production.min.js'), 'text/javascript'],
-  ['/graphiql/react-dom.js', umd('react-dom', 'react-dom.production.min.js'), 'text/javascript'],
+  ['/graphiql/react.js', umd(require.resolve('react/package.json'), 'react.production.min.js'), 'text/javascript'],
+  [
+    '/graphiql/react-dom.js',
+    umd(require.resolve('react-dom/package.json'), 'react-dom.production.min.js'),
+    'text/javascript',
+  ],
   ['/graphiql/graphiql.js', require.resolve('graphiql/graphiql.min.js'), 'text/javascript'],
   ['/graphiql/graphiql.css', require.resolve('graphiql/graphiql.min.css'), 'text/css'],
 ] as const;

@@ -110,14 +110,16 @@ export function trpcUsersApi({ baseUrl, token }: TrpcClientOptions): UsersApi {
       } while (pageToken !== '');
     },
     async *watch({ afterRevision, userIds, bookmarks, signal }) {
-      const events = new Events();
-      let connected = false;
-      let reconnects = 0;
       const input = {
         ...(afterRevision === undefined ? {} : { afterRevision: String(afterRevision) }),
         ...(userIds === undefined || userIds.length === 0 ? {} : { userIds }),
         ...(bookmarks === undefined ? {} : { bookmarks }),
       };
+      let connected = false;
+      let reconnects = 0;
+      // Ended as soon as it is over (the caller's abort, an error): its EventSource would reconnect on
+      // its own, whether the events are read again or not.
+      const events = new Events(() => subscription.unsubscribe());
       const subscription = client.users.events.subscribe(input, {
         onData: ({ data }) => {
           const event = fromEventJson(data);
@@ -146,7 +148,7 @@ export function trpcUsersApi({ baseUrl, token }: TrpcClientOptions): UsersApi {
         yield* events;
       } finally {
         signal?.removeEventListener('abort', stop);
-        subscription.unsubscribe();
+        events.end();
       }
     },
     close: () => undefined,
@@ -165,6 +167,9 @@ class Events implements AsyncIterable<ClientEvent> {
   private done = false;
   private error: unknown;
 
+  /** `ended`: runs once, when the events end (however they end). */
+  constructor(private readonly ended: () => void) {}
+
   push(event: ClientEvent): void {
     if (this.done) return;
     this.queue.push(event);
@@ -172,7 +177,9 @@ class Events implements AsyncIterable<ClientEvent> {
   }
 
   end(): void {
+    if (this.done) return;
     this.done = true;
+    this.ended();
     this.wake?.();
   }
 

@@ -38,7 +38,15 @@ const sourceFiles = (dir: string): string[] =>
 /** `src/x` of a path inside src, or undefined outside it. */
 const folderOf = (path: string) => /^(src\/[a-z]+)\//.exec(path)?.[1];
 
-/** Every module a file imports, as TypeScript parses it: static (import/export … from) and dynamic (import()). */
+/** `require.resolve(…)`: a package's file found by its name, as an import finds a module. */
+const isRequireResolve = (node: ts.Node): node is ts.CallExpression =>
+  ts.isCallExpression(node) &&
+  ts.isPropertyAccessExpression(node.expression) &&
+  node.expression.name.text === 'resolve' &&
+  ts.isIdentifier(node.expression.expression) &&
+  node.expression.expression.text === 'require';
+
+/** Every module a file imports, as TypeScript parses it: static (import/export … from), dynamic (import()) and require.resolve(). */
 function importsOf(file: string): { target: string; lazy: boolean }[] {
   const source = ts.createSourceFile(file, readFileSync(join(ROOT, file), 'utf8'), ts.ScriptTarget.Latest);
   const found: { target: string; lazy: boolean }[] = [];
@@ -48,6 +56,10 @@ function importsOf(file: string): { target: string; lazy: boolean }[] {
     } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
       const [specifier] = node.arguments;
       if (specifier && ts.isStringLiteral(specifier)) found.push({ target: specifier.text, lazy: true });
+    } else if (isRequireResolve(node)) {
+      // Files read from a package at startup (the GraphQL explorer's): the server needs the package.
+      const [specifier] = node.arguments;
+      if (specifier && ts.isStringLiteral(specifier)) found.push({ target: specifier.text, lazy: false });
     }
     ts.forEachChild(node, visit);
   };

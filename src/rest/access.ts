@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../domain/access.js';
 import { unavailable } from '../domain/errors.js';
 import type { AccessGate } from '../domain/ports.js';
+import { GRAPHQL_OPEN_ROUTES } from '../graphql/routes.js';
 import { CONSOLE_ROUTES } from './routes/console.js';
 import type { RouteHookFactory } from './route-hooks.js';
 import type { OpenStreams } from './streams.js';
@@ -21,9 +22,16 @@ declare module 'fastify' {
 
 /**
  * Routes anyone may call: liveness and readiness (load balancers), the OpenAPI document and its docs,
- * and the web console's page and files (it must load to ask for a token; its calls carry one).
+ * the web console's page and files (it must load to ask for a token; its calls carry one), and the
+ * GraphQL explorer's (the same: its queries carry the token pasted into its headers).
  */
-const OPEN_ROUTES = new Set<string>(['/healthz', '/readyz', '/openapi.json', ...CONSOLE_ROUTES]);
+const OPEN_ROUTES = new Set<string>([
+  '/healthz',
+  '/readyz',
+  '/openapi.json',
+  ...CONSOLE_ROUTES,
+  ...GRAPHQL_OPEN_ROUTES,
+]);
 const HEALTH = new Set(['/healthz', '/readyz']);
 
 const isOpen = (route: string | undefined) =>

@@ -302,7 +302,7 @@ describe('web console in Chromium', { skip: noBrowser }, async () => {
     await shows('#edit-message', /Deleted Grace Hopper/);
   });
 
-  it('times GetUser over REST, Connect JSON, Connect binary and gRPC-Web', async () => {
+  it('times GetUser over REST, Connect JSON, Connect binary, gRPC-Web, GraphQL and tRPC', async () => {
     await page.fill('#latency-count', '10');
     await page.click('#latency-run');
     await shows('#latency-status', /Done/);
@@ -312,6 +312,8 @@ describe('web console in Chromium', { skip: noBrowser }, async () => {
       'connect-json',
       'connect-binary',
       'grpc-web',
+      'graphql',
+      'trpc',
     ]);
     for (const row of await rows.all()) {
       const median = Number(await row.locator('.median').textContent());

@@ -1,10 +1,15 @@
 // Times one GetUser, N times, over each way the browser can ask: REST (fetch, JSON), Connect (JSON
-// and binary) and gRPC-Web. Rounds take the protocols in turn, so a slow moment of the machine
+// and binary), gRPC-Web, GraphQL and tRPC. Rounds take the protocols in turn, so a slow moment of the machine
 // falls on all of them rather than on whichever ran then.
 import { Code, ConnectError } from '@connectrpc/connect';
 import { byId, element, millis } from './dom.js';
+import type { Graphql } from './graphql.js';
 import type { ApiError, Rest, UserJson } from './rest.js';
 import type { RpcClients } from './rpc.js';
+import type { TrpcQuery } from './trpc.js';
+
+/** Every field of a user, as REST and the RPC protocols always send them: GraphQL is timed for the same reply. */
+const USER_FIELDS = 'id name email role tags createdAt updatedAt revision etag';
 
 interface Protocol {
   id: string;
@@ -16,7 +21,14 @@ interface Protocol {
 const percentile = (sorted: readonly number[], p: number) =>
   sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
 
-export function latencyPanel(rest: Rest, rpc: RpcClients, target: () => UserJson | undefined): void {
+export interface LatencyClients {
+  rest: Rest;
+  rpc: RpcClients;
+  graphql: Graphql;
+  trpc: TrpcQuery;
+}
+
+export function latencyPanel({ rest, rpc, graphql, trpc }: LatencyClients, target: () => UserJson | undefined): void {
   const protocols: Protocol[] = [
     // no-store: a revalidated 304 from the HTTP cache would time something else.
     {
@@ -27,6 +39,12 @@ export function latencyPanel(rest: Rest, rpc: RpcClients, target: () => UserJson
     { id: 'connect-json', label: 'Connect (JSON)', getUser: (id) => rpc.connectJson.getUser({ id }) },
     { id: 'connect-binary', label: 'Connect (binary)', getUser: (id) => rpc.connectBinary.getUser({ id }) },
     { id: 'grpc-web', label: 'gRPC-Web', getUser: (id) => rpc.grpcWeb.getUser({ id }) },
+    {
+      id: 'graphql',
+      label: 'GraphQL (fetch, JSON)',
+      getUser: (id) => graphql(`query GetUser($id: ID!) { user(id: $id) { ${USER_FIELDS} } }`, { id }),
+    },
+    { id: 'trpc', label: 'tRPC (fetch, JSON)', getUser: (id) => trpc('users.get', { id }) },
   ];
   const form = byId('latency-form', HTMLFormElement);
   const count = byId('latency-count', HTMLInputElement);

@@ -1,11 +1,13 @@
 // The twinapi web console: one page on the REST port that uses the API the way a browser can —
-// REST, Server-Sent Events, Connect and gRPC-Web — with the token the user pastes.
+// REST, Server-Sent Events, Connect, gRPC-Web, GraphQL and tRPC — with the token the user pastes.
 import { byId } from './dom.js';
 import { compareFeeds, ConnectFeed, FeedView, SseFeed } from './feeds.js';
+import { graphqlClient } from './graphql.js';
 import { latencyPanel } from './latency.js';
 import { type ApiError, refusalText, restClient, type UserJson } from './rest.js';
 import { rpcClients } from './rpc.js';
 import { TokenStore, tokenForm } from './token.js';
+import { trpcQuery } from './trpc.js';
 import { UserForms } from './user-forms.js';
 import { UsersTable } from './users-table.js';
 
@@ -51,7 +53,7 @@ const sse = new SseFeed(sseView, tokens, refused);
 const connect = new ConnectFeed(connectView, rpc.connectJson, refused, tokens);
 showComparison();
 
-latencyPanel(rest, rpc, () => chosen ?? table.users[0]);
+latencyPanel({ rest, rpc, graphql: graphqlClient(tokens), trpc: trpcQuery(tokens) }, () => chosen ?? table.users[0]);
 
 // A new token: every panel asks again with it (the feeds resume where they were).
 const start = () => {

@@ -31,7 +31,9 @@ export function trpcError(error: unknown): ClientError | undefined {
 
 /** fetch's own failure (no server answered) out of tRPC's wrapping: the same error REST's client throws. */
 const unreached = (error: unknown): unknown =>
-  error instanceof TRPCClientError && error.data === undefined && error.cause instanceof TypeError ? error.cause : error;
+  error instanceof TRPCClientError && error.data === undefined && error.cause instanceof TypeError
+    ? error.cause
+    : error;
 
 const fromJson = (user: UserJson): ClientUser => ({ ...user, revision: Number(user.revision) });
 
@@ -99,7 +101,7 @@ export function trpcUsersApi({ baseUrl, token }: TrpcClientOptions): UsersApi {
         users.push(...next.users.map(fromJson));
         pageToken = next.nextPageToken;
       } while (pageToken !== '');
-      return { users, revision: revision! };
+      return { users, revision };
     },
     async *listUsers(filter) {
       let pageToken = '';
@@ -165,7 +167,7 @@ class Events implements AsyncIterable<ClientEvent> {
   private readonly queue: ClientEvent[] = [];
   private wake: (() => void) | undefined;
   private done = false;
-  private error: unknown;
+  private error: Error | undefined;
 
   /** `ended`: runs once, when the events end (however they end). */
   constructor(private readonly ended: () => void) {}
@@ -185,7 +187,7 @@ class Events implements AsyncIterable<ClientEvent> {
 
   fail(error: unknown): void {
     if (this.done) return;
-    this.error = error;
+    this.error = error instanceof Error ? error : new Error(String(error));
     this.end();
   }
 

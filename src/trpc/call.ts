@@ -67,9 +67,14 @@ export async function readInput(getRawInput: () => Promise<unknown>): Promise<vo
   try {
     await getRawInput();
   } catch (error) {
-    if (error instanceof SyntaxError) throw new ProtocolError('PARSE_ERROR', 'the input is not valid JSON');
-    const tooLarge = error instanceof TRPCError && error.code === 'PAYLOAD_TOO_LARGE';
-    throw tooLarge ? new ProtocolError('PAYLOAD_TOO_LARGE', 'the body is larger than this server accepts') : error;
+    // tRPC wraps what went wrong in a BAD_REQUEST: the cause says which.
+    for (let e: unknown = error; e instanceof Error; e = e.cause) {
+      if (e instanceof SyntaxError) throw new ProtocolError('PARSE_ERROR', 'the input is not valid JSON');
+      if (e instanceof TRPCError && e.code === 'PAYLOAD_TOO_LARGE') {
+        throw new ProtocolError('PAYLOAD_TOO_LARGE', 'the body is larger than this server accepts');
+      }
+    }
+    throw error;
   }
 }
 

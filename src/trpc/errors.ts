@@ -82,7 +82,15 @@ export function failureOf(error: unknown): Failure {
   if (ours instanceof DomainError) {
     const { code, message, violations, metadata } = ours;
     const internal = code === ErrorCode.INTERNAL;
-    return { errorType: code, code: TRPC_CODE_OF[code], message, violations, metadata, status: rpcStatusOf(code), internal };
+    return {
+      errorType: code,
+      code: TRPC_CODE_OF[code],
+      message,
+      violations,
+      metadata,
+      status: rpcStatusOf(code),
+      internal,
+    };
   }
   const code = ours?.code ?? (error instanceof TRPCError ? error.code : 'INTERNAL_SERVER_ERROR');
   const protocol = PROTOCOL_FAILURES[code];

@@ -208,7 +208,12 @@ export interface EventsRequest {
 const EVENTS_FIELD: Record<string, string> = { afterRevision: 'after_revision', userIds: 'user_ids' };
 
 export const parseEvents = parser<EventsInput | undefined, EventsRequest>((raw, violations) => {
-  const fields = { afterRevision: 'revision', userIds: 'strings', bookmarks: 'boolean', lastEventId: 'revision' } as const;
+  const fields = {
+    afterRevision: 'revision',
+    userIds: 'strings',
+    bookmarks: 'boolean',
+    lastEventId: 'revision',
+  } as const;
   const checked = check(raw, fields, violations, (key) => EVENTS_FIELD[key] ?? key);
   // A reconnect resumes after the last event it had: later than where the watch began.
   const after = checked.lastEventId ?? checked.afterRevision;

@@ -88,7 +88,11 @@ export function usersRouter(service: UserService, options: RouterOptions) {
       list: procedure.input(parseList).query(async ({ input, ctx }) => {
         const page = await service.listUsers(input, unary(ctx.call));
         // The revision the page reflects (int64, as a string): watch after it to miss no change since.
-        return { users: page.users.map(userToJson), nextPageToken: page.nextPageToken, revision: String(page.revision) };
+        return {
+          users: page.users.map(userToJson),
+          nextPageToken: page.nextPageToken,
+          revision: String(page.revision),
+        };
       }),
 
       create: procedure.input(parseCreate).mutation(async ({ input: { requestId = '', ...fields }, ctx }) => {

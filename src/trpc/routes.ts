@@ -76,7 +76,7 @@ async function serve(
 ): Promise<void> {
   let response: Response;
   try {
-    const req = incomingMessageToRequest(request.raw, raw as ServerResponse, { maxBodySize: options.readMaxBytes });
+    const req = incomingMessageToRequest(request.raw, raw, { maxBodySize: options.readMaxBytes });
     response = await resolveResponse({
       router,
       req,

@@ -3,9 +3,11 @@ import { describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { type DomainError, ErrorCode } from '../src/domain/errors.js';
 import { PAGE_SIZE } from '../src/domain/pagination.js';
+import type { User } from '../src/domain/user.js';
 import { UserService } from '../src/domain/user-service.js';
 import { migrator } from '../src/store/migrations.js';
 import { openStore } from '../src/store/open.js';
+import { type Dialect, SqlUserStore, USERS_PER_READ } from '../src/store/sql-store.js';
 import { currentSchema, isPostgresUrl, postgresKysely } from '../src/store/postgres.js';
 import { openSqliteDatabase, sqliteKysely } from '../src/store/sqlite.js';
 import { testDatabase } from './support/databases.js';
@@ -253,6 +255,39 @@ describe(`store on ${ENGINE}`, () => {
     await rejectsWith(service.createUsers(big, { deadline: Date.now() + 2 }), ErrorCode.DEADLINE_EXCEEDED);
     await rejectsWith(service.createUser(aUser(), { deadline: Date.now() - 1 }), ErrorCode.DEADLINE_EXCEEDED);
     assert.equal((await service.listUsersByOffset({})).totalCount, before, 'nothing was committed');
+  });
+
+  it('reads users by ids in one statement per chunk: the found ones, each once, on the driver and through Kysely', async () => {
+    const { store, service } = await openStack();
+    const few = await service.createUsers([aUser(), aUser()]);
+    const many = await service.createUsers(Array.from({ length: USERS_PER_READ + 20 }, () => aUser()));
+    // The store as it is, with its direct reads counted; and the same store without them (Kysely's path).
+    const dialect = (store as unknown as { dialect: Required<Dialect> }).dialect;
+    const statements: number[] = [];
+    const counted = new SqlUserStore(store.db, {
+      ...dialect,
+      direct: {
+        ...dialect.direct,
+        usersByIds: (ids, left) => {
+          statements.push(ids.length);
+          return dialect.direct.usersByIds(ids, left);
+        },
+      },
+    });
+    const viaKysely = new SqlUserStore(store.db, { ...dialect, direct: undefined });
+    const sorted = (users: { id: string }[]) => users.map((u) => u.id).sort();
+    for (const reads of [counted, viaKysely]) {
+      const [a, b] = few as [User, User];
+      assert.deepEqual(sorted(await reads.getUsers([a.id, 'missing', b.id, a.id])), sorted([a, b]));
+      assert.deepEqual(await reads.getUsers([a.id]), [await store.getUser(a.id)], 'the user as getUser reads it');
+      assert.deepEqual(await reads.getUsers(['missing']), []);
+      assert.deepEqual(await reads.getUsers([]), []);
+      const asked = [...many.map((u) => u.id), 'missing', many[0]!.id];
+      assert.deepEqual(sorted(await reads.getUsers(asked)), sorted(many));
+      await rejectsWith(reads.getUsers([a.id], { deadline: Date.now() - 1 }), ErrorCode.DEADLINE_EXCEEDED);
+    }
+    // One statement each (none for the empty list, none past the deadline); distinct ids, chunked.
+    assert.deepEqual(statements, [3, 1, 1, USERS_PER_READ, 21]);
   });
 
   it('gives every write its own revision, even two in one millisecond', async () => {

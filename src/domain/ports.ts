@@ -54,6 +54,8 @@ export interface CallContext {
  */
 export interface UserStore {
   getUser(id: string, limits?: CallContext): Promise<User | undefined>;
+  /** The users of `ids` that exist, each once, in any order: a missing id is simply absent. */
+  getUsers(ids: readonly string[], limits?: CallContext): Promise<User[]>;
   /** Inserts all or none; a taken email raises EMAIL_ALREADY_EXISTS naming the item. */
   insertUsers(users: readonly User[], fieldPath: (index: number) => string, limits?: CallContext): Promise<UserEvent[]>;
   /** Reads the user, lets `change` compute the new one, writes it: one transaction; USER_NOT_FOUND if absent. */

@@ -131,6 +131,17 @@ export class UserService {
   }
 
   /**
+   * The users of `ids` that exist, by id, each as getUser would give it, in one store read (per
+   * chunk of ids: see the store): a missing id is absent, for the caller to answer USER_NOT_FOUND.
+   * Every id is checked first, as getUser checks it: one bad id fails the call before any read.
+   */
+  async getUsers(ids: readonly string[], context?: CallContext): Promise<Map<string, User>> {
+    for (const id of ids) requireId(id);
+    const users = await this.store.getUsers(ids, context);
+    return new Map(users.map((user) => [user.id, visible(user, context?.principal)]));
+  }
+
+  /**
    * With an `idempotencyKey`, a retry (same caller, same key, same fields) answers with the first
    * call's user and writes nothing; the same key with other fields is IDEMPOTENCY_KEY_REUSED.
    */
@@ -446,7 +457,8 @@ function nameFilter(filter = ''): string {
   return searchKey(filter);
 }
 
-function requireId(id: string): void {
+/** INVALID_ARGUMENT for what cannot be a user id: what getUser and getUsers refuse before reading. */
+export function requireId(id: string): void {
   if (id === '') throw invalidArgument([{ field: 'id', description: 'is required' }]);
   if (id.length > LIMITS.idMaxLength) {
     throw invalidArgument([

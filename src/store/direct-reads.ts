@@ -1,5 +1,5 @@
-// The store's hottest reads — a user by id, a page of the listing without a filter, the change log's
-// newest events (read after every commit) — written
+// The store's hottest reads — a user by id (or a batch of them), a page of the listing without a
+// filter, the change log's newest events (read after every commit) — written
 // against each engine's own driver instead of through Kysely. Measured on GetUser (docs/lab.md,
 // Our cost over hand-written code): building or even reusing a compiled query, Kysely's connection provider (a mutex on
 // SQLite) and the promise hops it puts around better-sqlite3's synchronous calls cost more than
@@ -20,6 +20,8 @@ export interface DirectReads {
   ready(): boolean;
   /** `timeLeftMs`: the caller's deadline, in ms from now (undefined: none), which the engine enforces if it can. */
   userById(id: string, timeLeftMs: number | undefined): MaybePromise<UserRow | undefined>;
+  /** The users of `ids` (distinct, a bounded number) that exist, in any order: one statement, the ids one parameter. */
+  usersByIds(ids: readonly string[], timeLeftMs: number | undefined): MaybePromise<UserRow[]>;
   /** The first `limit` users of the listing order, after `after` when given. */
   listed(after: Cursor | undefined, limit: number, timeLeftMs: number | undefined): MaybePromise<UserRow[]>;
   /**
@@ -38,12 +40,17 @@ export interface DirectReads {
   eventsAfter(revision: number, limit: number): MaybePromise<UserEventsTable[]>;
 }
 
-/** The statements, in an engine's placeholder style (`?` or `$1`); the same text Kysely would build, so the same plans. */
-export function directSql(placeholder: (n: number) => string) {
+/**
+ * The statements, in an engine's placeholder style (`?` or `$1`); the same text Kysely would build,
+ * so the same plans. But `idIn`: how the engine tests `id` against one parameter holding a list of
+ * ids, so that a batch of any size is one prepared statement (Kysely's `in` list is one a size).
+ */
+export function directSql(placeholder: (n: number) => string, idIn: string) {
   const columns = USER_COLUMNS.join(', ');
   const order = 'order by created_at desc, id desc';
   return {
     userById: `select ${columns} from users where id = ${placeholder(1)}`,
+    usersByIds: `select ${columns} from users where ${idIn}`,
     first: `select ${columns} from users ${order} limit ${placeholder(1)}`,
     after: `select ${columns} from users where (created_at, id) < (${placeholder(1)}, ${placeholder(2)}) ${order} limit ${placeholder(3)}`,
     head: 'select head_revision from change_log_state where id = 1',

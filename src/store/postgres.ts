@@ -307,7 +307,8 @@ async function fitStatementTimeout(client: pg.PoolClient, timeLeftMs: number | u
  * round trip each, the deadline enforced through the connection's statement_timeout.
  */
 function postgresDirectReads(connect: () => Promise<pg.PoolClient>): DirectReads {
-  const text = directSql((n) => `$${n}`);
+  // The ids as one text[] (node-pg sends an array as one): one plan whatever the batch's size.
+  const text = directSql((n) => `$${n}`, 'id = any($1::text[])');
   const rows = async <T extends pg.QueryResultRow = UserRow>(
     name: string,
     sqlText: string,
@@ -330,6 +331,7 @@ function postgresDirectReads(connect: () => Promise<pg.PoolClient>): DirectReads
   return {
     ready: () => true,
     userById: async (id, left) => (await rows('twinapi_user_by_id', text.userById, [id], left))[0],
+    usersByIds: (ids, left) => rows('twinapi_users_by_ids', text.usersByIds, [ids], left),
     listed: (after, limit, left) =>
       after
         ? rows('twinapi_listed_after', text.after, [after.createdAt, after.id, limit], left)

@@ -30,6 +30,11 @@ import {
 
 /** Rows beyond which a page counts as a long read (see `SqlUserStore.readers`). */
 const LONG_READ_ROWS = 200;
+/**
+ * Ids per statement of getUsers; more are read in chunks. The ids are one parameter on the direct
+ * path, but a statement (and the Kysely fallback's list of parameters) stays bounded.
+ */
+export const USERS_PER_READ = 500;
 /** Reads of a listing while writers keep moving the head, before it settles for the head before the last (see atRevision). */
 const AT_REVISION_TRIES = 8;
 
@@ -216,6 +221,24 @@ export class SqlUserStore implements UserStore, ChangeLog {
       row = (await this.read(limits, (db) => db.executeQuery<UserRow>(query))).rows[0];
     }
     return row && rowToUser(row);
+  }
+
+  async getUsers(ids: readonly string[], limits?: CallContext): Promise<User[]> {
+    // Distinct first: each user once, and no chunk spent on a repeat.
+    const distinct = [...new Set(ids)];
+    const users: User[] = [];
+    for (let start = 0; start < distinct.length; start += USERS_PER_READ) {
+      const rows = await this.usersByIds(distinct.slice(start, start + USERS_PER_READ), limits);
+      for (const row of rows) users.push(rowToUser(row));
+    }
+    return users;
+  }
+
+  /** One statement: on the driver when it can go direct, else through Kysely (an `in` list, as `filteredPage` reads ids). */
+  private async usersByIds(ids: readonly string[], limits: CallContext | undefined): Promise<UserRow[]> {
+    const direct = this.direct(limits, (reads, left) => reads.usersByIds(ids, left));
+    if (direct) return direct.result instanceof Promise ? await direct.result : direct.result;
+    return this.read(limits, (db) => db.selectFrom('users').select(USER_COLUMNS).where('id', 'in', ids).execute());
   }
 
   async insertUsers(

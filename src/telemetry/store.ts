@@ -23,6 +23,7 @@ export function timedStore(store: UserStore, observe: ObserveOperation): UserSto
   };
   return {
     getUser: timed('get_user', store.getUser.bind(store)),
+    getUsers: timed('get_users', store.getUsers.bind(store)),
     insertUsers: timed('insert_users', store.insertUsers.bind(store)),
     insertUsersOnce: timed('insert_users_once', store.insertUsersOnce.bind(store)),
     pruneIdempotencyKeys: timed('prune_idempotency_keys', store.pruneIdempotencyKeys.bind(store)),

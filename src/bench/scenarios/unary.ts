@@ -143,6 +143,33 @@ export const SERVER_PLANS: ServerPlan[] = [
     ],
   },
   {
+    kind: 'bare-trpc',
+    settings: constantUser,
+    targets: [
+      {
+        id: 'bare-trpc-get',
+        label: 'bare tRPC (its Fastify adapter, constant)',
+        group: 'baseline',
+        protocol: 'http1',
+        api: 'trpc',
+        endpoint: 'get',
+      },
+    ],
+  },
+  {
+    kind: 'bare-mercurius',
+    settings: constantUser,
+    targets: [
+      {
+        id: 'bare-mercurius-get',
+        label: 'bare Mercurius (graphql-jit, constant)',
+        group: 'baseline',
+        protocol: 'graphql',
+        endpoint: 'get',
+      },
+    ],
+  },
+  {
     kind: 'original',
     settings: (d) => ({ db: d.db }),
     targets: (['get', 'list'] as const).flatMap((endpoint) => [

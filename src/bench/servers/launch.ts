@@ -9,6 +9,8 @@ export type ServerKind =
   | 'bare-http2-grpc'
   | 'bare-fastify'
   | 'bare-grpc-js'
+  | 'bare-trpc'
+  | 'bare-mercurius'
   | 'same-work-fastify'
   | 'same-work-grpc-js'
   | 'same-work-http2-grpc'

@@ -19,6 +19,7 @@ import {
 } from '@connectrpc/connect-node';
 import { encodeEnvelope, type UniversalServerRequest } from '@connectrpc/connect/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { holdOpen } from '../contract/hold-open.js';
 import type { EndlessCalls } from '../contract/endless-calls.js';
 import type { Principal } from '../domain/access.js';
 import { asDomainError, cancelled, ErrorCode } from '../domain/errors.js';
@@ -55,9 +56,6 @@ const REQUEST = createContextKey<FastifyRequest | undefined>(undefined, { descri
 /** Connect's content types are `application/(connect+)json|proto`; gRPC-Web's `application/grpc-web(-text)(+…)`. */
 const protocolOf = (contentType: string | null): RpcSystem =>
   contentType?.startsWith('application/grpc-web') ? 'grpc_web' : 'connect';
-
-/** TCP keepalive on a watch's connection: with the idle timeout lifted, this is what finds a dead peer. */
-const WATCH_KEEPALIVE_MS = 30_000;
 
 /** The request with an empty message for its body (its own length and encoding gone with it). */
 function withoutBody(request: UniversalServerRequest): UniversalServerRequest {
@@ -142,7 +140,7 @@ function callInterceptor(options: ConnectOptions): Interceptor {
       const principal = await options.admission(request);
       if (observed) observed.principal = principal;
       req.contextValues.set(PRINCIPAL, principal);
-      req.contextValues.set(HOLD_OPEN, () => holdOpen(request, options.idleTimeoutMs));
+      req.contextValues.set(HOLD_OPEN, () => holdOpen(request.raw, options.idleTimeoutMs));
       const response = await next(req);
       if (!response.stream) {
         observed?.end('OK');
@@ -152,21 +150,6 @@ function callInterceptor(options: ConnectOptions): Interceptor {
     } catch (error) {
       throw fail(error);
     }
-  };
-}
-
-/**
- * A watch may be quiet for hours: its connection is not idle. The idle timeout is lifted while it
- * is open (restored after) and TCP keepalive finds a peer that went away without closing.
- */
-function holdOpen(request: FastifyRequest, idleTimeoutMs: number): () => void {
-  const { socket } = request.raw;
-  // HTTP/2 streams share their session's socket (and its own idle timeout): only HTTP/1.1 owns one.
-  if (!socket || request.raw.httpVersionMajor !== 1) return () => undefined;
-  socket.setTimeout(0);
-  socket.setKeepAlive(true, WATCH_KEEPALIVE_MS);
-  return () => {
-    if (!socket.destroyed) socket.setTimeout(idleTimeoutMs);
   };
 }
 

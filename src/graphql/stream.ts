@@ -20,6 +20,7 @@ import {
   validate,
   type ValidationRule,
 } from 'graphql';
+import { holdOpen } from '../contract/hold-open.js';
 import type { EndlessCalls } from '../contract/endless-calls.js';
 import { RPC_OK } from '../contract/rpc-status.js';
 import { cancelled, unavailable } from '../domain/errors.js';
@@ -47,9 +48,6 @@ export interface StreamOptions {
   telemetry?: CallTelemetry;
   maxTokens: number;
 }
-
-/** TCP keepalive on a subscription's connection: with the idle timeout lifted, this is what finds a dead peer. */
-const KEEPALIVE_MS = 30_000;
 
 const HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -180,17 +178,6 @@ async function documentOf(
 const validationError = (errors: readonly GraphQLError[]) =>
   Object.assign(new Error('GraphQL validation error'), { code: 'MER_ERR_GQL_VALIDATION', errors });
 
-/** A quiet subscription is not an idle connection: the idle timeout is lifted while it is open. */
-function holdOpen(request: FastifyRequest, idleTimeoutMs: number): () => void {
-  const { socket } = request.raw;
-  if (!socket || request.raw.httpVersionMajor !== 1) return () => undefined;
-  socket.setTimeout(0);
-  socket.setKeepAlive(true, KEEPALIVE_MS);
-  return () => {
-    if (!socket.destroyed) socket.setTimeout(idleTimeoutMs);
-  };
-}
-
 const message = (event: string, data: unknown, id?: number) =>
   `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
@@ -248,7 +235,7 @@ export function streamRoutes(
     raw.writeHead(200, request.raw.httpVersionMajor >= 2 ? HEADERS : { ...HEADERS, connection: 'keep-alive' });
     raw.write(': subscribed\n\n');
     const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), options.heartbeatMs);
-    const release = holdOpen(request, options.idleTimeoutMs);
+    const release = holdOpen(request.raw, options.idleTimeoutMs);
     // The response's close, not the request's: a POST's request closes once its body is read.
     const leave = () => left.abort();
     raw.on('close', leave);

@@ -3,8 +3,8 @@
 // resumes after the last event the client had: no gap, no duplicate. Bookmarks are tracked too: a
 // resume after one misses nothing. Shutdown ends every subscription with UNAVAILABLE (an error event
 // the client reads), and the client resumes elsewhere from its last revision.
-import type { FastifyRequest } from 'fastify';
 import { type TrackedEnvelope, tracked } from '@trpc/server';
+import { holdOpen } from '../contract/hold-open.js';
 import { bookmarksOf } from '../contract/consistency.js';
 import type { EndlessCalls } from '../contract/endless-calls.js';
 import { unavailable } from '../domain/errors.js';
@@ -17,24 +17,6 @@ import { type EventJson, eventToJson } from './representation.js';
 export interface SubscriptionOptions {
   idleTimeoutMs: number;
   endless: EndlessCalls;
-}
-
-/** TCP keepalive on a subscription's connection: with the idle timeout lifted, this is what finds a dead peer. */
-const KEEPALIVE_MS = 30_000;
-
-/**
- * A subscription may be quiet for hours: its connection is not idle. The idle timeout is lifted
- * while it is open (restored after), and TCP keepalive finds a peer that left without closing.
- */
-function holdOpen(request: FastifyRequest, idleTimeoutMs: number): () => void {
-  const { socket } = request.raw;
-  // HTTP/2 streams share their session's socket (and its own idle timeout): only HTTP/1.1 owns one.
-  if (!socket || request.raw.httpVersionMajor !== 1) return () => undefined;
-  socket.setTimeout(0);
-  socket.setKeepAlive(true, KEEPALIVE_MS);
-  return () => {
-    if (!socket.destroyed) socket.setTimeout(idleTimeoutMs);
-  };
 }
 
 /** The events `request` asks for, until the client leaves or shutdown begins; reported as one call. */
@@ -55,7 +37,7 @@ export async function* userEvents(
       shutdown = true;
       stop.abort();
     });
-    releaseConnection = holdOpen(call.request, options.idleTimeoutMs);
+    releaseConnection = holdOpen(call.request.raw, options.idleTimeoutMs);
     // tRPC aborts the call's signal when the client leaves (its stream is cancelled).
     call.signal.addEventListener('abort', end, { once: true });
     const userIds = new Set<string>();

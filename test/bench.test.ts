@@ -97,7 +97,7 @@ describe('twinapi bench', () => {
       assert.match(markdown, /protobuf serializes 5–10× faster than JSON/);
       // The seed's claims on GraphQL and tRPC, each judged by this run's numbers.
       for (const claim of [/GraphQL ends over-fetching/, /tRPC gives end-to-end type safety/])
-        assert.match(markdown, new RegExp(`${claim.source}[^\n]*\| (holds|partly|does not hold) \|`));
+        assert.match(markdown, new RegExp(`${claim.source}[^\\n]*\\| (holds|partly|does not hold) \\|`));
       const html = readFileSync(join(out, 'report.html'), 'utf8');
       assert.ok((html.match(/<svg/g) ?? []).length >= 4, 'charts for serialization, sizes, throughput and latency');
     },

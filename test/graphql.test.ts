@@ -96,6 +96,50 @@ describe('GraphQL errors', () => {
     }
   });
 
+  it('refuses what cannot run as a whole with 400: a subscription here, no operation or an unknown one named, no query, GET variables that are no object', async () => {
+    const subscription = await gql(stack, { query: 'subscription { userEvents { type } }' });
+    assert.equal(subscription.status, 400);
+    assert.match(subscription.body.errors![0]!.message, /\/graphql\/stream/, 'it says where subscriptions go');
+    for (const request of [
+      { query: 'query A { __typename } query B { __typename }' },
+      { query: 'query A { __typename }', operationName: 'C' },
+    ]) {
+      const reply = await gql(stack, request);
+      assert.equal(reply.status, 400, JSON.stringify(request));
+      assert.deepEqual(codes(reply), [ErrorCode.INVALID_ARGUMENT], JSON.stringify(request));
+    }
+    const empty = await gql(stack, {});
+    assert.equal(empty.status, 400);
+    assert.equal(empty.body.errors![0]!.extensions.metadata.reason, 'MALFORMED_REQUEST', 'not PersistedQueryNotFound');
+    const query = encodeURIComponent('query ($f: Int) { users(first: $f) { revision } }');
+    const array = await fetch(`${stack.baseUrl}/graphql?query=${query}&variables=${encodeURIComponent('[1]')}`, {
+      headers: bearer(ADMIN_TOKEN),
+    });
+    assert.equal(array.status, 400);
+  });
+
+  it('sends WWW-Authenticate with a 401 and Retry-After with a 429, as REST does', async () => {
+    const refused = await fetch(`${stack.baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query": "{ __typename }"}',
+    });
+    assert.equal(refused.status, 401);
+    assert.match(refused.headers.get('www-authenticate') ?? '', /^Bearer /);
+    const limited = await startStack({ 'rate-limit-rps': '1', 'rate-limit-burst': '1' });
+    const token = await tokenOf('admin', 'graphql-rate');
+    const ask = () => gql(limited, { query: '{ __typename }' }, token);
+    assert.equal((await ask()).status, 200);
+    const over = await fetch(`${limited.baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(token) },
+      body: '{"query": "{ __typename }"}',
+    });
+    assert.equal(over.status, 429);
+    assert.match(over.headers.get('retry-after') ?? '', /^\d+$/);
+    await limited.close();
+  });
+
   it('refuses a mutation sent with GET (405) and serves a query sent with GET', async () => {
     const get = (query: string) =>
       fetch(`${stack.baseUrl}/graphql?query=${encodeURIComponent(query)}`, { headers: bearer(ADMIN_TOKEN) });
@@ -291,6 +335,17 @@ describe('GraphQL subscription', () => {
       body: JSON.stringify({ query: '{ __typename }' }),
     });
     assert.equal(query.status, 400);
+    // Variables that do not coerce refuse the request as a whole, as on /graphql: no stream opens.
+    const variables = await fetch(`${stack.baseUrl}/graphql/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(ADMIN_TOKEN) },
+      body: JSON.stringify({
+        query: 'subscription ($a: String) { userEvents(afterRevision: $a) { type } }',
+        variables: { a: 5 },
+      }),
+    });
+    assert.equal(variables.status, 400);
+    assert.equal(((await variables.json()) as Reply['body']).errors![0]!.extensions.code, ErrorCode.INVALID_ARGUMENT);
   });
 
   it('ends with UNAUTHENTICATED when the token expires while it is open', async () => {

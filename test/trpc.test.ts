@@ -237,6 +237,14 @@ describe("tRPC: errors in tRPC's terms, with our code in data.errorType", () => 
       headers: { 'content-type': 'application/json' },
     });
     assert.equal(refused.status, 401);
+    // Nor what exists and what it takes: no procedure, a wrong method, another media type are all 401 first.
+    for (const [path, init] of [
+      ['users.nope', {}],
+      ['users.create', {}],
+      ['users.create', { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } }],
+    ] as const) {
+      assert.equal((await fetch(url(path), init)).status, 401, `${path} ${JSON.stringify(init)}`);
+    }
     const api = trpcUsersApi({ baseUrl: stack.baseUrl });
     const error = await thrown(api.getUser('x'));
     assert.ok(error instanceof ClientError);

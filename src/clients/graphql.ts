@@ -204,6 +204,17 @@ export function graphqlUsersApi({ baseUrl, token }: GraphqlClientOptions): Users
         }
       } catch (error) {
         if (!signal?.aborted) throw error;
+        return;
+      }
+      // The connection ended without the server's `complete`: a dropped stream, not the watch's end.
+      if (!signal?.aborted) {
+        throw new ClientError(
+          'UNAVAILABLE',
+          'UNAVAILABLE',
+          [],
+          {},
+          'the event stream ended before the server ended it',
+        );
       }
     },
     close: () => undefined,

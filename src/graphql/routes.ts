@@ -4,9 +4,11 @@
 // the access hook's admission before its body is read, observed as one call, and refused in
 // GraphQL's terms (errors.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { GraphQLError, OperationTypeNode, type ValidationRule } from 'graphql';
 import mercurius from 'mercurius';
 import secureJson from 'secure-json-parse';
 import type { EndlessCalls } from '../contract/endless-calls.js';
+import { refusalHeaders } from '../contract/refusal-headers.js';
 import type { Principal } from '../domain/access.js';
 import type { UserService } from '../domain/user-service.js';
 import type { CallTelemetry } from '../telemetry/calls.js';
@@ -79,15 +81,57 @@ function checkShape(request: FastifyRequest) {
   const { query, operationName, variables, extensions } = raw as Record<string, unknown>;
   if (query !== undefined && typeof query !== 'string') throw queryError('query must be a string', 'MALFORMED_REQUEST');
   // A GET's variables and extensions are JSON text (Mercurius parses them); a POST's are objects.
-  const json = request.method === 'GET' ? 'string' : 'object';
+  // Either way they must come to an object: read the text here, by the same parser as bodies.
+  const parsed: Record<string, unknown> = {};
   for (const [name, value] of Object.entries({ variables, extensions })) {
-    if (value != null && (typeof value !== json || Array.isArray(value))) {
-      throw queryError(`${name} must be ${json === 'string' ? 'JSON text' : 'an object'}`, 'MALFORMED_REQUEST');
+    parsed[name] = request.method === 'GET' && typeof value === 'string' ? jsonText(name, value) : value;
+    const object = parsed[name];
+    if (object != null && (typeof object !== 'object' || Array.isArray(object))) {
+      throw queryError(
+        `${name} must be ${request.method === 'GET' ? 'JSON text of ' : ''}an object`,
+        'MALFORMED_REQUEST',
+      );
     }
   }
   if (operationName != null && typeof operationName !== 'string') {
     throw queryError('operationName must be a string', 'MALFORMED_REQUEST');
   }
+  // Without a query, only an Automatic Persisted Query's hash names one (else APQ's "not found" would mislead).
+  const persisted = (parsed.extensions as { persistedQuery?: unknown } | null | undefined)?.persistedQuery;
+  if (query === undefined && persisted === undefined) throw queryError('the request has no query', 'MALFORMED_REQUEST');
+}
+
+/** A GET's variables or extensions, parsed as a body is (a `__proto__` key refused). */
+function jsonText(name: string, text: string): unknown {
+  try {
+    return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch {
+    throw queryError(`${name} is not valid JSON (or has a "__proto__" key)`, 'MALFORMED_REQUEST');
+  }
+}
+
+/**
+ * Subscriptions stream at /graphql/stream: sent here, one would run once as a query and fail
+ * inside the server. Refused by validation instead, with the place to send it.
+ */
+const subscriptionsElsewhere: ValidationRule = (context) => ({
+  OperationDefinition(node) {
+    if (node.operation === OperationTypeNode.SUBSCRIPTION) {
+      context.reportError(
+        new GraphQLError('subscriptions are served as Server-Sent Events at /graphql/stream', { nodes: node }),
+      );
+    }
+  },
+});
+
+/** Aborts when the client leaves before its answer is written: its database work not yet begun is not begun. */
+function leftSignal(reply: FastifyReply): AbortSignal {
+  const left = new AbortController();
+  const leave = () => {
+    if (!reply.raw.writableFinished) left.abort();
+  };
+  reply.raw.once('close', leave);
+  return left.signal;
 }
 
 /** Registers /graphql (GET and POST), /graphql/stream and the explorer. */
@@ -124,6 +168,8 @@ export async function graphqlRoutes(
       const { status, errors } = refusal(error, logInternal(request));
       observed.begin(request, NO_OPERATION);
       observed.setStatus(request, statusOf(errors));
+      const [first] = errors;
+      if (first) void reply.headers(refusalHeaders(first.extensions.code, first.extensions.metadata));
       void reply.code(status).type('application/json').send(errorsBody(errors));
     };
     scope.setErrorHandler(refuse);
@@ -133,16 +179,17 @@ export async function graphqlRoutes(
       graphiql: false,
       ide: false,
       allowBatchedQueries: false,
-      validationRules: rules,
+      validationRules: [...rules, subscriptionsElsewhere],
       persistedQueryProvider: persisted.provider,
       graphql: { parseOptions: { maxTokens: MAX_TOKENS } },
       // graphql-jit compiles a query the second time it is seen (Mercurius keeps 1,024 parsed
       // queries): measured 3× faster to execute GetUser's selection, 4.6× a 100-user page's.
       jit: 1,
       additionalRouteOptions: { config: { rpc: true }, schema: { hide: true }, bodyLimit: options.readMaxBytes },
-      context: (request: FastifyRequest): RequestContext => {
+      context: (request: FastifyRequest, reply: FastifyReply): RequestContext => {
         const call = {
           deadline: Date.now() + options.requestTimeoutMs,
+          signal: leftSignal(reply),
           ...(request.principal ? { principal: request.principal } : {}),
         };
         return { call, users: new UserReads(service, call) };
@@ -152,7 +199,10 @@ export async function graphqlRoutes(
         const request = context.reply.request;
         const errors = (execution.errors ?? []).map((e) => formatError(e, logInternal(request)));
         observed.setStatus(request, statusOf(errors));
-        return { statusCode: 200, response: { data: execution.data ?? null, errors } };
+        // No data and no field at fault: the request itself could not run (no operation named, an
+        // operation it does not have), as a validation error could not: refused as a whole.
+        const requestFailed = execution.data == null && (execution.errors ?? []).every((e) => e.path === undefined);
+        return { statusCode: requestFailed ? 400 : 200, response: { data: execution.data ?? null, errors } };
       },
       errorHandler: refuse,
     });

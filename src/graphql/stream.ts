@@ -222,6 +222,10 @@ export function streamRoutes(
         ...(source.variables ? { variableValues: source.variables } : {}),
         ...(source.operationName ? { operationName: source.operationName } : {}),
       });
+      // Errors at no field (variables that do not coerce, no such operation): the request, refused as a whole.
+      if (!(Symbol.asyncIterator in result) && (result.errors ?? []).every((e) => e.path === undefined)) {
+        throw validationError(result.errors ?? []);
+      }
     } catch (error) {
       const { status, errors } = refusal(error, logInternal);
       const observed = begin();
@@ -239,6 +243,8 @@ export function streamRoutes(
     // The response's close, not the request's: a POST's request closes once its body is read.
     const leave = () => left.abort();
     raw.on('close', leave);
+    // Gone while the watch opened: its close came before the listener.
+    if (raw.destroyed) leave();
     let sent = 0;
     let status = RPC_OK;
     const format = (r: ExecutionResult) => {

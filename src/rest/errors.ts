@@ -1,5 +1,6 @@
 import type { FastifyError } from 'fastify';
 import { STATUS_CODES } from 'node:http';
+import { refusalHeaders } from '../contract/refusal-headers.js';
 import {
   asDomainError,
   type DomainError,
@@ -7,8 +8,6 @@ import {
   type ErrorDescription,
   type FieldViolation,
   invalidArgument,
-  QUOTA_LIMIT_KEY,
-  RETRY_AFTER_KEY,
 } from '../domain/errors.js';
 
 /** Errors of HTTP itself, beside the domain's codes. */
@@ -139,20 +138,7 @@ function response(
   details: FieldViolation[] = [],
   metadata: Record<string, string> = {},
 ): ErrorResponse {
-  const retryAfter = metadata[RETRY_AFTER_KEY];
-  const quotaLimit = metadata[QUOTA_LIMIT_KEY];
-  const headers: Record<string, string> = {};
-  if (retryAfter !== undefined) headers['retry-after'] = retryAfter;
-  // The rate-limit header fields (IETF httpapi draft): which quota, none left, and when it refills.
-  // RFC 6750: how to authenticate, on every 401.
-  if (code === ErrorCode.UNAUTHENTICATED) headers['www-authenticate'] = 'Bearer realm="twinapi", error="invalid_token"';
-  if (quotaLimit !== undefined) {
-    Object.assign(headers, {
-      'ratelimit-limit': quotaLimit,
-      'ratelimit-remaining': '0',
-      'ratelimit-reset': retryAfter ?? '1',
-    });
-  }
+  const headers = refusalHeaders(code, metadata);
   return {
     status: HTTP_STATUS_OF[code],
     body: { error: { code, message, details, ...(Object.keys(metadata).length > 0 ? { metadata } : {}) } },

@@ -71,12 +71,7 @@ export interface RestServerOptions {
 }
 
 /** The watch streams each protocol this server hosts holds open: SSE (REST's), Connect and gRPC-Web, GraphQL, tRPC. */
-export interface HostedStreams {
-  sse: OpenStreams;
-  connect: OpenStreams;
-  graphql: OpenStreams;
-  trpc: OpenStreams;
-}
+export type HostedStreams = Record<'sse' | 'connect' | 'graphql' | 'trpc', OpenStreams>;
 
 export const hostedStreams = (): HostedStreams => ({
   sse: new OpenStreams(),

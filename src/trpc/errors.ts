@@ -3,8 +3,9 @@
 import { type TRPC_ERROR_CODE_KEY, type TRPC_ERROR_CODE_NUMBER, TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
+import { refusalHeaders } from '../contract/refusal-headers.js';
 import { rpcStatusOf } from '../contract/rpc-status.js';
-import { DomainError, ErrorCode, type FieldViolation, RETRY_AFTER_KEY } from '../domain/errors.js';
+import { DomainError, ErrorCode, type FieldViolation } from '../domain/errors.js';
 
 /** The tRPC code of each domain code: a new code does not build until it has one. */
 export const TRPC_CODE_OF: Record<ErrorCode, TRPC_ERROR_CODE_KEY> = {
@@ -153,15 +154,14 @@ export function formatError({ error, path }: { error: TRPCError; path: string | 
  */
 export function errorHeaders(errors: readonly TRPCError[]): Headers {
   const headers = new Headers();
-  let retryAfter: number | undefined;
   for (const error of errors) {
     const failure = failureOf(error);
-    const seconds = Number(failure.metadata[RETRY_AFTER_KEY]);
-    if (Number.isFinite(seconds)) retryAfter = Math.max(retryAfter ?? 0, seconds);
-    if (failure.errorType === ErrorCode.UNAUTHENTICATED) {
-      headers.set('www-authenticate', 'Bearer realm="twinapi", error="invalid_token"');
+    for (const [name, value] of Object.entries(refusalHeaders(failure.errorType, failure.metadata))) {
+      // A batch waits for its slowest refusal: the longest Retry-After wins.
+      const kept = headers.get(name);
+      if (name === 'retry-after' && kept !== null && Number(kept) >= Number(value)) continue;
+      headers.set(name, value);
     }
   }
-  if (retryAfter !== undefined) headers.set('retry-after', String(retryAfter));
   return headers;
 }

@@ -55,6 +55,12 @@ type RawResponse = ServerResponse | Http2ServerResponse;
 export async function trpcRoutes(app: FastifyInstance, service: UserService, options: TrpcOptions): Promise<void> {
   const router = usersRouter(service, options);
   const procedures = new Set(Object.keys(router._def.procedures));
+  // A subscription's refusal is an error event of its stream (what tRPC's link reads); the rest are refused at once.
+  const subscriptions = new Set(
+    Object.entries(router._def.procedures as unknown as Record<string, { _def: { type: string } }>)
+      .filter(([, procedure]) => procedure._def.type === 'subscription')
+      .map(([path]) => path),
+  );
   await app.register(async (scope) => {
     // tRPC reads every body itself (and answers a content type it does not take in its own terms).
     scope.removeAllContentTypeParsers();
@@ -62,6 +68,22 @@ export async function trpcRoutes(app: FastifyInstance, service: UserService, opt
     // The router's type describes these, not the OpenAPI document (which is REST's).
     scope.all(`${TRPC_PREFIX}*`, { config: { rpc: true }, schema: { hide: true } }, async (request, reply) => {
       reply.hijack();
+      const url = new URL(request.url, 'http://twinapi');
+      const path = url.pathname.slice(TRPC_PREFIX.length);
+      // A caller the gate refuses learns nothing more (not which procedures exist, nor what they take).
+      if (!subscriptions.has(path)) {
+        const refused = await options.admission(request).then(
+          () => undefined,
+          (error: unknown) => getTRPCErrorFromUnknown(error),
+        );
+        if (refused) {
+          // A batch is answered as tRPC answers one: an error per call, in order.
+          const calls = url.searchParams.get('batch') === '1' ? path.split(',') : undefined;
+          for (const call of calls ?? [path])
+            failed(beginCall(options.telemetry, request, procedures.has(call) ? call : OTHER_METHOD), refused);
+          return answerError(reply.raw, refused, calls);
+        }
+      }
       await serve(router, procedures, request, reply.raw, options);
     });
   });
@@ -136,9 +158,12 @@ async function write(response: Response, request: FastifyRequest, raw: RawRespon
   }
 }
 
-function answerError(raw: RawResponse, error: TRPCError): void {
+/** `error` as tRPC's answer: `{error}`, or for a batch's `calls` one `{error}` per call. */
+function answerError(raw: RawResponse, error: TRPCError, calls?: readonly string[]): void {
   const shape = formatError({ error, path: undefined });
   raw.statusCode = shape.data.httpStatus;
+  for (const [name, value] of errorHeaders([error])) raw.setHeader(name, value);
   raw.setHeader('content-type', 'application/json');
-  raw.end(JSON.stringify({ error: shape }));
+  const body = calls ? calls.map((path) => ({ error: formatError({ error, path }) })) : { error: shape };
+  raw.end(JSON.stringify(body));
 }

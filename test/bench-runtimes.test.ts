@@ -47,7 +47,7 @@ describe('twinapi bench --scenario runtimes', () => {
           assert.equal(m.failed, 0, `${target.id} on ${version} had failed calls`);
         }
         const fanOut = r.fanOut.filter((m) => m.runtime === version);
-        assert.deepEqual(fanOut.map((m) => m.protocol).sort(), ['grpc-watch', 'sse']);
+        assert.deepEqual(fanOut.map((m) => m.protocol).sort(), ['graphql-sse', 'grpc-watch', 'sse', 'trpc-sse']);
         for (const m of fanOut) assert.equal(m.missing, 0, `${m.label} lost events`);
       }
       const report = readFileSync(join(out, 'report.md'), 'utf8');

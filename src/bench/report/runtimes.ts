@@ -7,7 +7,12 @@ import { f, n0 } from './format.js';
 
 const CALL_NAME = { get: 'GetUser', list: '100-user list' } as const;
 const PROTOCOL_NAME = { http1: 'REST (HTTP/1.1)', grpc: 'gRPC' } as const;
-const FAN_OUT_NAME = { 'grpc-watch': 'gRPC WatchUsers', sse: 'SSE' } as const;
+const FAN_OUT_NAME = {
+  'grpc-watch': 'gRPC WatchUsers',
+  sse: 'SSE',
+  'graphql-sse': 'GraphQL subscription',
+  'trpc-sse': 'tRPC subscription',
+} as const;
 
 /** `ratio (min–max)` of round ratios, or the plain ratio of two single measurements. */
 const ratioText = (median: number, min?: number, max?: number) =>
@@ -34,7 +39,7 @@ export function runtimesSection(results: BenchResults): Section | undefined {
       ...cells,
     ]);
   }
-  for (const protocol of ['grpc-watch', 'sse'] as const) {
+  for (const protocol of Object.keys(FAN_OUT_NAME) as (keyof typeof FAN_OUT_NAME)[]) {
     const of = (runtime: string) => r.fanOut.find((m) => m.runtime === runtime && m.protocol === protocol);
     const first = of(base!);
     if (!first) continue;

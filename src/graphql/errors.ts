@@ -4,27 +4,11 @@
 // answers the HTTP status REST gives its code, with a GraphQL body; errors of some fields of a query
 // that ran answer 200, with `data` beside `errors`.
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { DOMAIN_HTTP_STATUS_OF as HTTP_STATUS_OF } from '../contract/http-status.js';
 import { asDomainError, DomainError, ErrorCode, type FieldViolation } from '../domain/errors.js';
 
-/** The HTTP status of a request refused as a whole, as REST answers each code (a test holds them equal). */
-export const HTTP_STATUS_OF: Record<ErrorCode, number> = {
-  [ErrorCode.INVALID_ARGUMENT]: 400,
-  [ErrorCode.USER_NOT_FOUND]: 404,
-  [ErrorCode.EMAIL_ALREADY_EXISTS]: 409,
-  [ErrorCode.REVISION_EXPIRED]: 410,
-  [ErrorCode.PRECONDITION_FAILED]: 412,
-  [ErrorCode.PRECONDITION_REQUIRED]: 428,
-  [ErrorCode.IDEMPOTENCY_KEY_REUSED]: 422,
-  [ErrorCode.UNAUTHENTICATED]: 401,
-  [ErrorCode.PERMISSION_DENIED]: 403,
-  [ErrorCode.UNAVAILABLE]: 503,
-  [ErrorCode.DEADLINE_EXCEEDED]: 504,
-  [ErrorCode.CANCELLED]: 499,
-  [ErrorCode.TOO_MANY_STREAMS]: 503,
-  [ErrorCode.RATE_LIMITED]: 429,
-  [ErrorCode.OVERLOADED]: 503,
-  [ErrorCode.INTERNAL]: 500,
-};
+/** The HTTP status of a request refused as a whole: as REST answers each code. */
+export { HTTP_STATUS_OF };
 
 /** What each error of a response carries beyond GraphQL's message, locations and path. */
 export interface ErrorExtensions {

@@ -1,5 +1,6 @@
 import type { FastifyError } from 'fastify';
 import { STATUS_CODES } from 'node:http';
+import { DOMAIN_HTTP_STATUS_OF } from '../contract/http-status.js';
 import { refusalHeaders } from '../contract/refusal-headers.js';
 import {
   asDomainError,
@@ -67,23 +68,7 @@ export const HTTP_ERROR_CATALOGUE: Record<HttpErrorCode, ErrorDescription> = {
 
 /** The HTTP status of each code: a new code does not build until it has one. */
 export const HTTP_STATUS_OF: Record<RestErrorCode, number> = {
-  [ErrorCode.INVALID_ARGUMENT]: 400,
-  [ErrorCode.USER_NOT_FOUND]: 404,
-  [ErrorCode.EMAIL_ALREADY_EXISTS]: 409,
-  [ErrorCode.REVISION_EXPIRED]: 410,
-  [ErrorCode.PRECONDITION_FAILED]: 412,
-  [ErrorCode.PRECONDITION_REQUIRED]: 428,
-  [ErrorCode.IDEMPOTENCY_KEY_REUSED]: 422,
-  [ErrorCode.UNAUTHENTICATED]: 401,
-  [ErrorCode.PERMISSION_DENIED]: 403,
-  [ErrorCode.UNAVAILABLE]: 503,
-  [ErrorCode.DEADLINE_EXCEEDED]: 504,
-  // nginx's "client closed request": only logs ever see it, the client has gone.
-  [ErrorCode.CANCELLED]: 499,
-  [ErrorCode.TOO_MANY_STREAMS]: 503,
-  [ErrorCode.RATE_LIMITED]: 429,
-  [ErrorCode.OVERLOADED]: 503,
-  [ErrorCode.INTERNAL]: 500,
+  ...DOMAIN_HTTP_STATUS_OF,
   [HttpErrorCode.MALFORMED_BODY]: 400,
   [HttpErrorCode.PAYLOAD_TOO_LARGE]: 413,
   [HttpErrorCode.UNSUPPORTED_MEDIA_TYPE]: 415,

@@ -3,9 +3,8 @@ import { HttpError, HttpErrorCode } from './errors.js';
 import { type EventType, type NewUserInput, type ROLES, type User, type UserUpdate } from '../domain/user.js';
 import { roleFromProto, userToProto } from '../contract/users.js';
 import type { RepresentationCache } from '../contract/representations.js';
-import { isoTimestamp } from '../contract/timestamps.js';
 import { asBuffer } from '../contract/wire.js';
-import { etagOf } from '../contract/consistency.js';
+import { userToJson as wholeUserJson } from '../contract/user-json.js';
 import { encodeMsgpack } from './msgpack.js';
 import {
   CreateUserRequest as CreateUserRequestCodec,
@@ -47,17 +46,7 @@ export const USER_FIELDS = [
 export type UserField = (typeof USER_FIELDS)[number];
 
 export function userToJson(user: User, fields?: readonly UserField[]): UserJson {
-  const full: Required<UserJson> = {
-    id: user.id,
-    name: user.name,
-    email: user.email,
-    role: user.role,
-    tags: [...user.tags],
-    createdAt: isoTimestamp(user.createdAt.getTime()),
-    updatedAt: isoTimestamp(user.updatedAt.getTime()),
-    revision: String(user.revision),
-    etag: etagOf(user.revision),
-  };
+  const full: Required<UserJson> = wholeUserJson(user);
   if (!fields) return full;
   return Object.fromEntries(fields.map((f) => [f, full[f]]));
 }

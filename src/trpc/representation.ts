@@ -1,35 +1,11 @@
 // Users and events as the tRPC procedures return them: plain JSON (no data transformer), so any HTTP
 // client reads them. The same proto3 JSON form REST sends: lowerCamelCase, the role and event type
 // by name, RFC 3339 times, and revisions (int64) as digits in a string, which no JSON reader rounds.
-import { etagOf } from '../contract/consistency.js';
 import { isoTimestamp } from '../contract/timestamps.js';
-import { type Bookmark, isBookmark, type User, type UserEvent, type WatchEvent } from '../domain/user.js';
+import { type UserJson, userToJson } from '../contract/user-json.js';
+import { type Bookmark, isBookmark, type UserEvent, type WatchEvent } from '../domain/user.js';
 
-export interface UserJson {
-  id: string;
-  name: string;
-  email: string;
-  role: string;
-  tags: string[];
-  createdAt: string;
-  updatedAt: string;
-  /** The change-log revision of this version: int64, as a decimal string. */
-  revision: string;
-  /** This version's entity tag (`"r<revision>"`): what `etag` on users.update and users.delete sends. */
-  etag: string;
-}
-
-export const userToJson = (user: User): UserJson => ({
-  id: user.id,
-  name: user.name,
-  email: user.email,
-  role: user.role,
-  tags: [...user.tags],
-  createdAt: isoTimestamp(user.createdAt.getTime()),
-  updatedAt: isoTimestamp(user.updatedAt.getTime()),
-  revision: String(user.revision),
-  etag: etagOf(user.revision),
-});
+export { type UserJson, userToJson } from '../contract/user-json.js';
 
 /** A change: the user after it (as it was just before, for a deletion). */
 export interface ChangeJson {

@@ -19,13 +19,12 @@ import {
 } from '@connectrpc/connect-node';
 import { encodeEnvelope, type UniversalServerRequest } from '@connectrpc/connect/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { HostedRpcOptions } from '../contract/hosted-rpc.js';
 import { holdOpen } from '../contract/hold-open.js';
-import type { EndlessCalls } from '../contract/endless-calls.js';
-import type { Principal } from '../domain/access.js';
 import { asDomainError, cancelled, ErrorCode } from '../domain/errors.js';
 import type { UserService } from '../domain/user-service.js';
 import { UserService as UserServiceDesc } from '../gen/users/v1/users_pb.js';
-import type { CallTelemetry, ObservedCall } from '../telemetry/calls.js';
+import type { ObservedCall } from '../telemetry/calls.js';
 import type { RpcSystem } from '../telemetry/metrics.js';
 import { codeName, toConnectError } from './errors.js';
 import { restatedParseError, withClientParseErrors } from './malformed.js';
@@ -38,18 +37,8 @@ declare module 'fastify' {
   }
 }
 
-export interface ConnectOptions {
-  /** Who makes the request: the REST server's access hook admits every request, these too. */
-  admission(request: FastifyRequest): Promise<Principal>;
-  /** The longest a unary call's work may take. */
-  requestTimeoutMs: number;
-  /** Largest request message (RESOURCE_EXHAUSTED above it), as REST's body limit. */
-  readMaxBytes: number;
-  /** The connection idle timeout, lifted while a watch is open (a quiet watch is not an idle client). */
-  idleTimeoutMs: number;
-  endless: EndlessCalls;
-  telemetry?: CallTelemetry;
-}
+/** Connect and gRPC-Web take what every hosted protocol does (a body past readMaxBytes is RESOURCE_EXHAUSTED). */
+export type ConnectOptions = HostedRpcOptions;
 
 const REQUEST = createContextKey<FastifyRequest | undefined>(undefined, { description: 'fastify request' });
 

@@ -7,11 +7,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError, OperationTypeNode, type ValidationRule } from 'graphql';
 import mercurius from 'mercurius';
 import secureJson from 'secure-json-parse';
-import type { EndlessCalls } from '../contract/endless-calls.js';
+import type { HostedSseOptions } from '../contract/hosted-rpc.js';
 import { refusalHeaders } from '../contract/refusal-headers.js';
-import type { Principal } from '../domain/access.js';
 import type { UserService } from '../domain/user-service.js';
-import type { CallTelemetry } from '../telemetry/calls.js';
 import { type RequestContext, UserReads } from './context.js';
 import { errorsBody, formatError, queryError, refusal } from './errors.js';
 import { explorerRoutes } from './explorer.js';
@@ -42,20 +40,7 @@ export const GRAPHQL_DEFAULTS: GraphqlSettings = {
   knownQueriesFile: '',
 };
 
-export interface GraphqlOptions extends GraphqlSettings {
-  /** Who makes the request: the REST server's access hook admits every request on an `rpc` route; awaited here. */
-  admission(request: FastifyRequest): Promise<Principal>;
-  /** The longest a query's or mutation's work may take. */
-  requestTimeoutMs: number;
-  /** Largest request body. */
-  readMaxBytes: number;
-  /** The connection idle timeout, lifted while a subscription is open. */
-  idleTimeoutMs: number;
-  /** Comment lines on idle subscription streams, so proxies keep them open. */
-  heartbeatMs: number;
-  endless: EndlessCalls;
-  telemetry?: CallTelemetry;
-}
+export interface GraphqlOptions extends GraphqlSettings, HostedSseOptions {}
 
 /** Tokens a query may have: parsing stops past it (a body of a million tokens is refused, not parsed). */
 const MAX_TOKENS = 10_000;

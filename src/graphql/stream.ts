@@ -22,11 +22,11 @@ import {
 } from 'graphql';
 import { holdOpen } from '../contract/hold-open.js';
 import type { EndlessCalls } from '../contract/endless-calls.js';
+import type { HostedSseOptions } from '../contract/hosted-rpc.js';
 import { RPC_OK } from '../contract/rpc-status.js';
 import { cancelled, unavailable } from '../domain/errors.js';
 import type { UserService } from '../domain/user-service.js';
 import { isBookmark, type WatchEvent } from '../domain/user.js';
-import type { CallTelemetry } from '../telemetry/calls.js';
 import type { SubscriptionContext } from './context.js';
 import { errorsBody, formatError, type GraphqlError, type LogInternal, queryError, refusal } from './errors.js';
 import { operationLabel, statusOf } from './observe.js';
@@ -40,12 +40,10 @@ interface StreamContext extends SubscriptionContext {
   current?: WatchEvent;
 }
 
-export interface StreamOptions {
-  admission(request: FastifyRequest): Promise<unknown>;
-  heartbeatMs: number;
-  idleTimeoutMs: number;
-  endless: EndlessCalls;
-  telemetry?: CallTelemetry;
+export interface StreamOptions extends Pick<
+  HostedSseOptions,
+  'admission' | 'heartbeatMs' | 'idleTimeoutMs' | 'endless' | 'telemetry'
+> {
   maxTokens: number;
 }
 
@@ -202,7 +200,7 @@ export function streamRoutes(
     const context: StreamContext = { call: { signal: left.signal } };
     let result: ExecutionResult | AsyncGenerator<ExecutionResult>;
     try {
-      const principal = (await options.admission(request)) as SubscriptionContext['call']['principal'];
+      const principal = await options.admission(request);
       if (principal) context.call.principal = principal;
       const source = requestOf(request);
       const document = await documentOf(source, schema, rules, persisted, options.maxTokens);

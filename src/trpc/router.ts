@@ -5,7 +5,7 @@
 // errorFormatter (errors.ts) says them in tRPC's terms.
 import { initTRPC } from '@trpc/server';
 import { conditionOf, requestIdOf } from '../contract/consistency.js';
-import type { CallTelemetry } from '../telemetry/calls.js';
+import type { HostedSseOptions } from '../contract/hosted-rpc.js';
 import type { UserService } from '../domain/user-service.js';
 import type { NewUserInput, UserUpdate } from '../domain/user.js';
 import { beginCall, type Call, failed, readInput, RPC_OK, type TrpcContext, unaryContext } from './call.js';
@@ -21,16 +21,13 @@ import {
   parseUpdate,
 } from './input.js';
 import { userToJson } from './representation.js';
-import { type SubscriptionOptions, userEvents } from './subscription.js';
-import type { Principal } from '../domain/access.js';
-import type { FastifyRequest } from 'fastify';
+import { userEvents } from './subscription.js';
 
-export interface RouterOptions extends SubscriptionOptions {
-  admission(request: FastifyRequest): Promise<Principal>;
-  requestTimeoutMs: number;
-  heartbeatMs: number;
-  telemetry?: CallTelemetry;
-}
+/** What the procedures need of what the REST server gives tRPC. */
+export type RouterOptions = Pick<
+  HostedSseOptions,
+  'admission' | 'requestTimeoutMs' | 'heartbeatMs' | 'telemetry' | 'idleTimeoutMs' | 'endless'
+>;
 
 /** A client waits this many heartbeats without a byte (not even a ping) before it reconnects. */
 const HEARTBEATS_BEFORE_RECONNECT = 3;

@@ -13,30 +13,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { getTRPCErrorFromUnknown, type TRPCError } from '@trpc/server';
 import { incomingMessageToRequest } from '@trpc/server/adapters/node-http';
 import { resolveResponse } from '@trpc/server/http';
-import type { EndlessCalls } from '../contract/endless-calls.js';
-import type { Principal } from '../domain/access.js';
+import type { HostedSseOptions } from '../contract/hosted-rpc.js';
 import type { UserService } from '../domain/user-service.js';
-import type { CallTelemetry } from '../telemetry/calls.js';
 import { beginCall, failed, wasReported } from './call.js';
 import { errorHeaders, failureOf, formatError } from './errors.js';
 import { type UsersRouter, usersRouter } from './router.js';
 
 export type { UsersRouter } from './router.js';
 
-export interface TrpcOptions {
-  /** Who makes the request: the REST server's access hook admits every request on an `rpc` route; awaited here. */
-  admission(request: FastifyRequest): Promise<Principal>;
-  /** The longest a query's or mutation's work may take. */
-  requestTimeoutMs: number;
-  /** Largest request body. */
-  readMaxBytes: number;
-  /** The connection idle timeout, lifted while a subscription is open. */
-  idleTimeoutMs: number;
-  /** Comment lines on idle subscription streams, so proxies keep them open. */
-  heartbeatMs: number;
-  endless: EndlessCalls;
-  telemetry?: CallTelemetry;
-}
+export type TrpcOptions = HostedSseOptions;
 
 /** Where the procedures are: `/trpc/users.get`, `/trpc/users.get,users.list?batch=1`. */
 export const TRPC_PREFIX = '/trpc/';

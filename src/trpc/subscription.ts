@@ -6,7 +6,7 @@
 import { type TrackedEnvelope, tracked } from '@trpc/server';
 import { holdOpen } from '../contract/hold-open.js';
 import { bookmarksOf } from '../contract/consistency.js';
-import type { EndlessCalls } from '../contract/endless-calls.js';
+import type { HostedSseOptions } from '../contract/hosted-rpc.js';
 import { unavailable } from '../domain/errors.js';
 import { type UserService, watchMore } from '../domain/user-service.js';
 import { isBookmark } from '../domain/user.js';
@@ -14,10 +14,7 @@ import { type Call, failed, RPC_OK } from './call.js';
 import type { EventsRequest } from './input.js';
 import { type EventJson, eventToJson } from './representation.js';
 
-export interface SubscriptionOptions {
-  idleTimeoutMs: number;
-  endless: EndlessCalls;
-}
+export type SubscriptionOptions = Pick<HostedSseOptions, 'idleTimeoutMs' | 'endless'>;
 
 /** The events `request` asks for, until the client leaves or shutdown begins; reported as one call. */
 export async function* userEvents(
